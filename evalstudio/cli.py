@@ -1,0 +1,77 @@
+"""The headless front door: ``evalstudio evaluate | train | kfold | screenshots``.
+
+Each subcommand lives in ``evalstudio/commands/<name>.py`` and provides
+``add_parser(subparsers) -> argparse.ArgumentParser`` and ``run(args) -> int``.
+
+Exit codes: 0 success, 2 bad input (one ``error: ...`` line on stderr, never a traceback unless
+``--debug``), 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+import traceback
+from collections.abc import Sequence
+
+from evalstudio import __version__
+from evalstudio.core.errors import EvalStudioError
+
+COMMANDS = ("evaluate", "train", "kfold", "screenshots")
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports usage errors as one ``error:`` line plus the usage, exit 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.print_usage(sys.stderr)
+        sys.stderr.write(f"error: {message}\n")
+        raise SystemExit(2)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="evalstudio", description="Honest, fast evaluation of PyTorch classifiers.")
+    parser.add_argument("--version", action="version", version=f"evalstudio {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    for name in COMMANDS:
+        try:
+            module = importlib.import_module(f"evalstudio.commands.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name == f"evalstudio.commands.{name}":
+                continue  # not built yet
+            raise
+        p = module.add_parser(sub)
+        p.add_argument("--debug", action="store_true", help="show a traceback on errors")
+        p.set_defaults(_run=module.run)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "_run", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args._run(args) or 0)
+    except EvalStudioError as exc:
+        if args.debug:
+            traceback.print_exc()
+        sys.stderr.write(f"error: {exc}\n")
+        return 2
+    except KeyboardInterrupt:
+        sys.stderr.write("interrupted\n")
+        return 130
+    except Exception as exc:  # a bug of ours or an unforeseen input: still one clear line
+        if args.debug:
+            traceback.print_exc()
+        sys.stderr.write(
+            f"error: unexpected {type(exc).__name__}: {exc} "
+            "(run again with --debug for the traceback, and please report it)\n"
+        )
+        return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
