@@ -1,0 +1,163 @@
+"""The HTML report and the per-row helpers (no Qt)."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+from html.parser import HTMLParser
+
+import numpy as np
+import pytest
+from sklearn.metrics import auc as sk_auc
+from sklearn.metrics import log_loss, roc_curve
+
+from evalstudio.core.errors import EvalStudioError
+from evalstudio.core.predictions import Predictions
+from evalstudio.core.report import (
+    PNG_MAGIC,
+    auc_band,
+    build_html_report,
+    file_identity,
+    file_sha256,
+    mean_curve,
+    per_row_loss,
+    rows_by_loss,
+    write_html_report,
+)
+
+# The smallest valid PNG (1x1 transparent pixel).
+TINY_PNG = base64.b64decode(
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg=="
+)
+
+
+def _pred(n: int = 60, k: int = 3, seed: int = 0) -> Predictions:
+    rng = np.random.default_rng(seed)
+    logits = rng.normal(size=(n, k))
+    p = np.exp(logits) / np.exp(logits).sum(1, keepdims=True)
+    y = rng.integers(0, k, size=n)
+    return Predictions(y, p, tuple(f"c{i}" for i in range(k)))
+
+
+def test_per_row_loss_mean_is_sklearn_log_loss() -> None:
+    pred = _pred()
+    loss = per_row_loss(pred)
+    assert loss.shape == (pred.n_samples,)
+    assert loss.mean() == pytest.approx(log_loss(pred.y_true, pred.y_score, labels=[0, 1, 2]), rel=1e-9)
+    # Row-wise: -log p(actual).
+    assert loss[3] == pytest.approx(-np.log(pred.y_score[3, pred.y_true[3]]))
+
+
+def test_per_row_loss_is_finite_for_a_confident_miss() -> None:
+    pred = Predictions(np.array([1, 0]), np.array([[1.0, 0.0], [1.0, 0.0]]), ("a", "b"))
+    loss = per_row_loss(pred)
+    assert np.isfinite(loss).all() and loss[0] > 30 and loss[1] == pytest.approx(0.0, abs=1e-12)
+
+
+def test_rows_by_loss_orders_worst_first_and_keeps_ties_in_row_order() -> None:
+    loss = np.array([0.1, 0.9, 0.5, 0.9, 0.0])
+    assert rows_by_loss(np.array([0, 1, 2, 3, 4]), loss).tolist() == [1, 3, 2, 0, 4]
+    assert rows_by_loss(np.array([4, 2, 0]), loss).tolist() == [2, 0, 4]
+    assert rows_by_loss(np.array([], dtype=int), loss).tolist() == []
+
+
+def test_mean_curve_of_one_curve_is_that_curve_and_auc_matches_sklearn() -> None:
+    rng = np.random.default_rng(1)
+    y = rng.integers(0, 2, 400)
+    s = rng.random(400) + 0.4 * y
+    fpr, tpr, _ = roc_curve(y, s)
+    grid, mean, std = mean_curve([(fpr, tpr)], n_points=2001)
+    assert np.allclose(std, 0)
+    assert sk_auc(grid, mean) == pytest.approx(sk_auc(fpr, tpr), abs=2e-3)
+
+
+def test_mean_curve_averages_vertically() -> None:
+    a = (np.array([0.0, 1.0]), np.array([0.0, 1.0]))  # diagonal
+    b = (np.array([0.0, 0.0, 1.0]), np.array([0.0, 1.0, 1.0]))  # perfect
+    grid, mean, std = mean_curve([a, b], n_points=5)
+    assert np.allclose(mean[1:-1], (grid[1:-1] + 1.0) / 2)
+    assert np.allclose(std[1:-1], (1.0 - grid[1:-1]) / 2)
+    with pytest.raises(ValueError):
+        mean_curve([])
+
+
+@pytest.mark.parametrize(
+    ("auc", "word"),
+    [(0.95, "excellent"), (0.9, "excellent"), (0.85, "good"), (0.8, "good"), (0.75, "fair"),
+     (0.65, "poor"), (0.6, "poor"), (0.59, "fail"), (None, "n/a"), (float("nan"), "n/a")],
+)
+def test_auc_band(auc: float | None, word: str) -> None:
+    assert auc_band(auc) == word
+
+
+def test_file_sha256_and_identity(tmp_path) -> None:
+    f = tmp_path / "data.csv"
+    f.write_bytes(b"a,b\n1,2\n")
+    assert file_sha256(f) == hashlib.sha256(b"a,b\n1,2\n").hexdigest()
+    ident = file_identity(f)
+    assert ident["sha256"] == file_sha256(f) and ident["bytes"] == 8
+    assert file_identity(None) == {}
+    with pytest.raises(EvalStudioError, match=r"cannot read .*missing\.csv.*Check that the file"):
+        file_sha256(tmp_path / "missing.csv")
+
+
+class _Collect(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.imgs: list[str] = []
+        self.external: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        for name, value in attrs:
+            if name in ("src", "href") and value and not value.startswith("data:"):
+                self.external.append(value)
+            if tag == "img" and name == "src":
+                self.imgs.append(value or "")
+
+
+def test_report_is_self_contained_and_holds_everything(tmp_path) -> None:
+    data = tmp_path / "pima.csv"
+    data.write_text("x,y\n1,0\n")
+    cm = np.array([[40, 10], [5, 45]])
+    text = build_html_report(
+        title="Pima <held-out>",
+        metrics={"accuracy": 0.85, "roc_auc": 0.912345, "log_loss": float("nan"), "custom": 3},
+        confusion_matrix=cm,
+        classes=("no", "yes & more"),
+        threshold=0.37,
+        per_class=[{"class": "no", "precision": 0.9, "recall": 0.8, "f1": 0.85, "support": 50}],
+        settings={"device": "cpu", "positive class": "yes"},
+        identity={"data": file_identity(data)},
+        images={"ROC": TINY_PNG, "PR": TINY_PNG},
+    )
+    assert text.startswith("<!DOCTYPE html>")
+    assert "Pima &lt;held-out&gt;" in text and "yes &amp; more" in text  # escaped
+    assert "Accuracy" in text and "0.8500" in text and "ROC AUC" in text and "0.9123" in text
+    assert "n/a" in text and "custom" in text
+    assert "threshold 0.3700" in text
+    assert file_sha256(data) in text
+    assert re.search(r"<td class=\"num\">100</td>", text)  # grand total
+    parser = _Collect()
+    parser.feed(text)
+    assert len(parser.imgs) == 2 and all(s.startswith("data:image/png;base64,") for s in parser.imgs)
+    assert base64.b64decode(parser.imgs[0].split(",", 1)[1]).startswith(PNG_MAGIC)
+    assert parser.external == []  # opens with no network
+    out = write_html_report(tmp_path / "sub" / "report.html", title="t", metrics={}, confusion_matrix=cm,
+                            classes=("a", "b"))
+    assert out.read_text(encoding="utf-8").endswith("</html>")
+
+
+def test_report_rejects_non_png_and_wrong_matrix() -> None:
+    with pytest.raises(ValueError, match="not PNG"):
+        build_html_report(title="t", metrics={}, confusion_matrix=np.eye(2), classes=("a", "b"),
+                          images={"x": b"GIF89a"})
+    with pytest.raises(ValueError, match=r"shape \(2, 2\) but there are 3 classes"):
+        build_html_report(title="t", metrics={}, confusion_matrix=np.eye(2), classes=("a", "b", "c"))
+
+
+def test_report_module_is_qt_free() -> None:
+    import evalstudio.core.report as report
+
+    source = open(report.__file__, encoding="utf-8").read()
+    assert "PySide6" not in source and "pyqtgraph" not in source
