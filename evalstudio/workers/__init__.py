@@ -1,0 +1,1 @@
+"""QtCore-only background jobs: each runs one core call in a QThread."""
