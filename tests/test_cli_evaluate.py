@@ -1,0 +1,123 @@
+"""`evalstudio evaluate` end to end: the JSON contract, sklearn agreement, and one-line errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn import metrics as skm
+
+from evalstudio.cli import main
+from evalstudio.resources import resource_path
+
+DEMO = resource_path("demo")
+
+
+def run_cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_demo_json_shape_and_metrics_match_sklearn(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    js, preds = tmp_path / "out.json", tmp_path / "pred.csv"
+    code, out, err = run_cli(capsys, "evaluate", "--demo", "--json", str(js), "--predictions", str(preds),
+                             "--device", "cpu")
+    assert code == 0, err
+    data = json.loads(js.read_text())
+    assert data["task"] == "binary"
+    assert data["classes"] == ["0", "1"]
+    assert data["n_samples"] == 768
+    assert data["threshold"] == 0.5
+    for key in ("accuracy", "balanced_accuracy", "precision", "recall", "f1", "specificity", "mcc",
+                "roc_auc", "average_precision", "log_loss"):
+        assert key in data["metrics"], key
+    assert [r["class"] for r in data["per_class"]] == ["0", "1"]
+    cm = np.array(data["confusion_matrix"])
+    assert cm.shape == (2, 2) and cm.sum() == 768
+
+    frame = pd.read_csv(preds)
+    assert list(frame.columns) == ["row", "actual", "predicted", "p_0", "p_1"]
+    assert frame["row"].tolist() == list(range(1, 769))
+    y = frame["actual"].to_numpy()
+    score = frame["p_1"].to_numpy()
+    y_pred = (score >= 0.5).astype(int)
+    assert (frame["predicted"].to_numpy() == y_pred).all()
+    m = data["metrics"]
+    # The CSV rounds probabilities to 6 digits: compare at that precision.
+    assert m["accuracy"] == pytest.approx(skm.accuracy_score(y, y_pred), abs=2e-3)
+    assert m["roc_auc"] == pytest.approx(skm.roc_auc_score(y, score), abs=1e-4)
+    np.testing.assert_array_equal(cm, skm.confusion_matrix(y, frame["predicted"]))
+    assert m["accuracy"] > 0.7  # the demo checkpoint is a trained model, not noise
+    # The readable summary names the classes and shows the matrix.
+    assert "confusion matrix (rows: actual, columns: predicted)" in out
+    assert "eval mode" in out
+
+
+def test_positive_class_and_threshold(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    a, b = tmp_path / "a.json", tmp_path / "b.json"
+    assert run_cli(capsys, "evaluate", "--demo", "--json", str(a), "--quiet")[0] == 0
+    assert run_cli(capsys, "evaluate", "--demo", "--json", str(b), "--quiet", "--positive-class", "0",
+                   "--threshold", "0.3")[0] == 0
+    ja, jb = json.loads(a.read_text()), json.loads(b.read_text())
+    # Recall of class 0 at its own threshold is reported as the binary recall.
+    assert jb["threshold"] == 0.3
+    assert ja["metrics"]["roc_auc"] == pytest.approx(jb["metrics"]["roc_auc"], abs=1e-9)
+    assert jb["metrics"]["recall"] != ja["metrics"]["recall"]
+
+
+def test_multiclass_demo(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    js = tmp_path / "w.json"
+    code, out, err = run_cli(capsys, "evaluate", "--demo", "wine", "--json", str(js))
+    assert code == 0, err
+    data = json.loads(js.read_text())
+    assert data["task"] == "multiclass"
+    assert data["classes"] == ["class_0", "class_1", "class_2"]
+    assert np.array(data["confusion_matrix"]).shape == (3, 3)
+    assert data["metrics"]["accuracy"] > 0.85
+
+
+def test_mode_audit_names_stochastic_layers(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    js = tmp_path / "w.json"
+    code, out, _ = run_cli(capsys, "evaluate", "--demo", "wine", "--mode-audit", "5", "--json", str(js))
+    assert code == 0
+    audit = json.loads(js.read_text())["mode_audit"]
+    assert len(audit["train_mode_accuracies"]) == 5
+    assert any("Dropout" in s for s in audit["stochastic_layers"])
+    assert any("BatchNorm" in s for s in audit["stochastic_layers"])
+    assert audit["max_abs_score_diff"] > 0
+    assert "act differently in train mode" in out
+
+
+@pytest.mark.parametrize(
+    ("argv", "needle"),
+    [
+        (["--data", "/nonexistent/file.csv"], "/nonexistent/file.csv"),
+        (["--device", "cuda"], "CUDA"),
+        (["--threshold", "1.5"], "--threshold 1.5 is outside [0, 1]"),
+        (["--positive-class", "yes"], "positive class 'yes' is not one of the classes (0, 1)"),
+        (["--target", "nope"], "nope"),
+    ],
+)
+def test_bad_input_is_one_clear_line(argv: list[str], needle: str, capsys: pytest.CaptureFixture[str]) -> None:
+    if "--device" in argv:
+        import torch
+
+        if torch.cuda.is_available():
+            pytest.skip("this machine has a GPU")
+    code, out, err = run_cli(capsys, "evaluate", "--demo", *argv)
+    assert code == 2
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith("error: ")
+    assert needle in lines[0]
+    assert "Traceback" not in err
+
+
+def test_no_arguments_explain_what_is_missing(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run_cli(capsys, "evaluate", "--model", str(DEMO / "pima_model.py"))
+    assert code == 2
+    assert err.strip() == "error: no dataset given. Pass --data FILE.csv (or --demo for the bundled demo)."
