@@ -51,6 +51,12 @@ class TrainResult:
     classes: tuple[str, ...]
     # Validation predictions of the best model (the last one when there is no best), or None.
     val_predictions: Predictions | None = None
+    # Added by the training work (defaults keep the contract): the transform fitted on the
+    # training rows (None without standardisation), the output kind the loss followed, and what
+    # the run wants a person to know (e.g. a val_* monitor falling back without validation).
+    preprocessing: Any = None  # evalstudio.core.preprocessing.Standardizer | None
+    output_kind: str = ""
+    notes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -64,6 +70,9 @@ class FoldResult:
     predictions: Predictions  # held-out rows of this fold
     metrics: dict[str, float]  # as EvaluationReport.metrics
     confusion_matrix: np.ndarray  # (n_classes, n_classes), rows actual
+    # Added by the training work: the fold's transform, fitted on its training rows only.
+    preprocessing: Any = None  # Standardizer | None
+    seed: int = 0  # the fold's seed (config seed + fold - 1)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,105 @@
+"""evalstudio's own checkpoint format: one dict of tensors and plain values, written atomically.
+
+Layout (every value loads with ``torch.load(weights_only=True)``)::
+
+    "format": "evalstudio-checkpoint"      "evalstudio_version": str
+    "model_state_dict": {name: tensor}     "optimizer_state_dict": dict
+    "scheduler_state_dict": dict or None   "epoch": int (epochs completed, 1-based)
+    "history": [EpochMetrics.to_dict()]    "rng_state": {"torch", "generator", "cuda": [...]} tensors
+    "preprocessing": Standardizer.to_state() or None
+    "classes": [str]   "feature_names": [str]   "target": str
+    "config": TrainConfig as a plain dict  "output_kind": str   "best_score": float or None
+    "best_epoch": int or None              "monitor": str       "mode": "min" | "max"
+
+Writes go to a temp file in the same folder, are flushed and fsynced, then ``os.replace``-d over
+the target, so a crash or SIGKILL mid-save leaves the previous file loadable.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from evalstudio.core.atomic import atomic_write
+from evalstudio.core.errors import CheckpointError
+
+if TYPE_CHECKING:
+    import torch
+
+FORMAT = "evalstudio-checkpoint"
+
+REQUIRED_KEYS = (
+    "format", "evalstudio_version", "model_state_dict", "optimizer_state_dict", "epoch", "history",
+    "rng_state", "preprocessing", "classes", "feature_names", "target", "config",
+)
+
+
+def save_checkpoint(path: str | os.PathLike[str], payload: dict[str, Any]) -> Path:
+    """Write ``payload`` to ``path`` atomically (temp file, flush, fsync, ``os.replace``)."""
+    import torch
+
+    target = Path(path)
+    with atomic_write(target, "wb") as fh:
+        torch.save(payload, fh)
+    return target
+
+
+def read_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """Load an evalstudio checkpoint (weights only, onto the CPU) and check its layout.
+
+    Raises
+    ------
+    CheckpointError
+        When the file is missing, unreadable or not written by evalstudio's trainer.
+    """
+    import torch
+
+    p = Path(path)
+    if not p.is_file():
+        raise CheckpointError(f"checkpoint {str(p)!r} does not exist.", hint="Check the path given to --resume.")
+    try:
+        ckpt = torch.load(p, map_location="cpu", weights_only=True)
+    except Exception as exc:  # torch raises many kinds for a bad file; all mean the same to a user
+        raise CheckpointError(
+            f"cannot read checkpoint {str(p)!r}: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}",
+            hint="Resume needs a checkpoint written by `evalstudio train` (best.pt, last.pt or epoch_N.pt).",
+        ) from None
+    if not isinstance(ckpt, dict) or ckpt.get("format") != FORMAT:
+        raise CheckpointError(
+            f"{str(p)!r} is not an evalstudio training checkpoint (no \"format\": \"{FORMAT}\" entry).",
+            hint="Resume needs a file written by `evalstudio train`; use --checkpoint to start from other weights.",
+        )
+    missing = [k for k in REQUIRED_KEYS if k not in ckpt]
+    if missing:
+        raise CheckpointError(
+            f"checkpoint {str(p)!r} lacks {', '.join(missing)}.",
+            hint="It may come from an older evalstudio; start a new run or use it with --checkpoint.",
+        )
+    return ckpt
+
+
+def capture_rng(generator: "torch.Generator") -> dict[str, Any]:
+    """Every random state the loop uses, as tensors: torch's CPU RNG, the batch-order generator,
+    and each CUDA device's RNG (dropout on the GPU draws from those)."""
+    import torch
+
+    state: dict[str, Any] = {"torch": torch.get_rng_state(), "generator": generator.get_state()}
+    state["cuda"] = list(torch.cuda.get_rng_state_all()) if torch.cuda.is_available() else []
+    return state
+
+
+def restore_rng(state: dict[str, Any], generator: "torch.Generator") -> None:
+    """Undo :func:`capture_rng` (CUDA states only where this machine has those devices)."""
+    import torch
+
+    torch.set_rng_state(state["torch"])
+    generator.set_state(state["generator"])
+    cuda = state.get("cuda") or []
+    if cuda and torch.cuda.is_available() and len(cuda) == torch.cuda.device_count():
+        torch.cuda.set_rng_state_all(cuda)
+
+
+def cpu_state_dict(module: "torch.nn.Module") -> dict[str, "torch.Tensor"]:
+    """The module's state dict copied to the CPU (a checkpoint must load on any machine)."""
+    return {k: v.detach().to("cpu", copy=True) for k, v in module.state_dict().items()}

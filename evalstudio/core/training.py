@@ -1,0 +1,393 @@
+"""The training loop: observable, cancellable, checkpointed, and reproducible.
+
+``fit`` trains a module on a :class:`~evalstudio.core.data.Dataset` and fires the events of
+:mod:`evalstudio.core.callbacks`; it knows nothing about who listens. Data lives on the device as
+tensors and batches are index slices of a ``randperm`` drawn from the run's own seeded generator.
+Every epoch is measured honestly: validation and the training-set accuracy in eval mode under
+inference mode, beside the running train-mode loss the optimiser saw.
+"""
+
+from __future__ import annotations
+
+import gc
+import math
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+import numpy as np
+
+from evalstudio import __version__
+from evalstudio.core.callbacks import Callback, CallbackList, RunInfo
+from evalstudio.core.checkpoint import FORMAT, capture_rng, cpu_state_dict, restore_rng, save_checkpoint
+from evalstudio.core.early_stopping import is_improvement, monitor_mode, should_stop
+from evalstudio.core.errors import Cancelled, DataError, TrainingError
+from evalstudio.core.evaluate import predict_proba_tensor
+from evalstudio.core.losses import check_labels, check_output_shape, loss_from_probabilities, make_loss
+from evalstudio.core.outputs import OutputKind
+from evalstudio.core.predictions import Predictions
+from evalstudio.core.preprocessing import Standardizer
+from evalstudio.core.results import EpochMetrics, TrainResult
+from evalstudio.core.train_config import TrainConfig, make_optimizer, make_scheduler
+
+if TYPE_CHECKING:
+    import torch
+
+    from evalstudio.core.data import Dataset
+
+# Without validation rows a val_* monitor falls back to its honest training-set twin.
+_NO_VAL_MONITOR = {"val_loss": "train_eval_loss", "val_accuracy": "train_accuracy"}
+
+
+class CancelToken(Protocol):
+    def is_set(self) -> bool: ...
+
+
+class _Never:
+    def is_set(self) -> bool:
+        return False
+
+
+def split_validation(data: "Dataset", fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Stratified, seeded split into (train positions, validation positions), both sorted.
+
+    Raises :class:`DataError` when a class has too few rows to appear on both sides.
+    """
+    from sklearn.model_selection import train_test_split
+
+    index = np.arange(data.n_samples)
+    if fraction <= 0:
+        return index, index[:0]
+    try:
+        tr, va = train_test_split(index, test_size=fraction, stratify=data.y, random_state=seed)
+    except ValueError as exc:
+        counts = ", ".join(f"{c}: {n}" for c, n in zip(data.classes, data.class_counts()))
+        raise DataError(
+            f"cannot hold out a stratified {fraction:g} of {data.n_samples} rows for validation ({exc}; "
+            f"rows per class: {counts}).",
+            hint="Use a larger --val-fraction, more data, or --val-data CSV.",
+        ) from None
+    return np.sort(tr), np.sort(va)
+
+
+def batch_bounds(n: int, batch_size: int) -> list[tuple[int, int]]:
+    """Slices of a permutation of ``n`` rows; a last batch of one row joins the one before it,
+    because BatchNorm cannot train on a single row."""
+    bounds = [(lo, min(lo + batch_size, n)) for lo in range(0, n, batch_size)]
+    if len(bounds) > 1 and bounds[-1][1] - bounds[-1][0] == 1:
+        bounds[-2:] = [(bounds[-2][0], n)]
+    return bounds
+
+
+@dataclass
+class _State:
+    """What a run carries between epochs (and into a checkpoint)."""
+
+    history: list[EpochMetrics]
+    best_score: float | None
+    best_epoch: int | None
+    best_val_proba: "torch.Tensor | None" = None
+    last_val_proba: "torch.Tensor | None" = None
+    best_path: str | None = None
+    last_path: str | None = None
+
+
+def _is_oom(exc: BaseException) -> bool:
+    import torch
+
+    oom_type = getattr(torch, "OutOfMemoryError", None) or getattr(torch.cuda, "OutOfMemoryError", ())
+    return isinstance(exc, oom_type) or "out of memory" in str(exc).lower()
+
+
+def fit(
+    module: "torch.nn.Module",
+    data: "Dataset",
+    config: TrainConfig,
+    *,
+    output_kind: OutputKind,
+    val_data: "Dataset | None" = None,
+    callbacks: "list[Callback] | tuple[Callback, ...]" = (),
+    cancel: CancelToken | None = None,
+    out_dir: str | Path | None = None,
+    resume: dict[str, Any] | None = None,
+) -> TrainResult:
+    """Train ``module`` in place and return the run's history and checkpoints.
+
+    Parameters
+    ----------
+    module : torch.nn.Module
+        Built (and seeded) by the caller; moved to ``config.device``.
+    data : Dataset
+        Training rows; ``config.val_fraction`` of them are held out (stratified, seeded by
+        ``config.seed``) unless ``val_data`` is given.
+    config : TrainConfig
+    output_kind : OutputKind
+        Chooses the loss (see :mod:`evalstudio.core.losses`).
+    val_data : Dataset, optional
+        Validation rows with the same classes and features (then ``val_fraction`` is ignored).
+    callbacks : sequence of Callback
+    cancel : object with ``is_set()``, optional
+        Checked before every batch; when set, :class:`Cancelled` is raised and the checkpoints
+        on disk stay as the last finished epoch left them.
+    out_dir : path, optional
+        Where ``best.pt``, ``last.pt`` and ``epoch_NNNN.pt`` go (no checkpoints when None).
+    resume : dict, optional
+        A checkpoint from :func:`evalstudio.core.checkpoint.read_checkpoint`; training continues
+        after its epoch up to ``config.epochs`` in total, exactly as if never interrupted.
+
+    Raises
+    ------
+    TrainingError
+        Non-finite loss (naming epoch and batch), out of memory, bad labels, resume past the end.
+    Cancelled
+        When ``cancel`` was set; carries ``.history`` (the finished epochs).
+    """
+    import torch
+
+    from evalstudio.core.device import resolve_device
+
+    cb = CallbackList(callbacks)
+    cancel = cancel or _Never()
+    device = resolve_device(config.device)
+    kind = OutputKind(output_kind)
+    notes: list[str] = []
+
+    # --- the rows: split, check, standardise (fitted on training rows only), onto the device
+    if val_data is not None:
+        train_set, val_set = data, val_data
+        if val_data.classes != data.classes or val_data.n_features != data.n_features:
+            raise DataError(
+                f"the validation data has classes {val_data.classes} and {val_data.n_features} features; "
+                f"the training data has {data.classes} and {data.n_features}.",
+                hint="Give --val-data a CSV with the same columns and target classes as --data.",
+            )
+    else:
+        tr, va = split_validation(data, config.val_fraction, config.seed)
+        train_set, val_set = data.subset(tr), (data.subset(va) if va.size else None)
+    check_labels(train_set.y, data.n_classes, kind)
+    monitor = config.monitor
+    if val_set is None and monitor in _NO_VAL_MONITOR:
+        monitor = _NO_VAL_MONITOR[monitor]
+        notes.append(f"no validation rows: monitoring {monitor} instead of {config.monitor}")
+    mode = monitor_mode(monitor)
+
+    if resume is not None and resume.get("preprocessing") is not None:
+        scaler: Standardizer | None = Standardizer.from_state(resume["preprocessing"])
+    elif resume is None and config.standardize:
+        scaler = Standardizer.fit(train_set.X)
+    else:
+        scaler = None
+
+    def tensors(ds: "Dataset") -> tuple["torch.Tensor", "torch.Tensor"]:
+        X = ds.X if scaler is None else scaler.transform(ds.X)
+        return (torch.as_tensor(np.ascontiguousarray(X, dtype=np.float32)).to(device),
+                torch.as_tensor(ds.y, dtype=torch.int64).to(device))
+
+    Xtr, ytr = tensors(train_set)
+    Xva, yva = tensors(val_set) if val_set is not None else (None, None)
+    n = Xtr.shape[0]
+    bounds = batch_bounds(n, config.batch_size)
+
+    # --- model, optimiser, schedule, randomness; a resumed run restores all of them
+    module.to(device)
+    with torch.inference_mode():
+        was_training = module.training
+        module.eval()
+        check_output_shape(module(Xtr[:2]), data.n_classes, kind)
+        module.train(was_training)
+    loss_fn = make_loss(kind)
+    optimizer = make_optimizer(module.parameters(), config)
+    scheduler = make_scheduler(optimizer, config)
+    generator = torch.Generator()  # on the CPU, so the batch order is the same on every device
+    generator.manual_seed(config.seed)
+    state = _State(history=[], best_score=None, best_epoch=None)
+    start_epoch = 1
+    if resume is not None:
+        start_epoch = int(resume["epoch"]) + 1
+        if start_epoch > config.epochs:
+            raise TrainingError(
+                f"the checkpoint has already finished epoch {resume['epoch']}, and --epochs is {config.epochs}.",
+                hint=f"--epochs is the total when resuming: give more than {resume['epoch']}.",
+            )
+        module.load_state_dict(resume["model_state_dict"])
+        optimizer.load_state_dict(resume["optimizer_state_dict"])
+        if scheduler is not None and resume.get("scheduler_state_dict"):
+            scheduler.load_state_dict(resume["scheduler_state_dict"])
+        restore_rng(resume["rng_state"], generator)
+        state.history = [EpochMetrics(**h) for h in resume["history"]]
+        state.best_score = resume.get("best_score")
+        state.best_epoch = resume.get("best_epoch")
+        out = Path(out_dir) if out_dir is not None else None
+        if out is not None and state.best_epoch is not None and (out / "best.pt").is_file():
+            state.best_path = str(out / "best.pt")
+    else:
+        torch.manual_seed(config.seed)  # dropout and other in-model randomness
+
+    cb.on_train_start(RunInfo(config, start_epoch, int(n), 0 if Xva is None else int(Xva.shape[0]),
+                              len(bounds), str(device), kind.value, monitor))
+    meta = {"classes": list(data.classes), "feature_names": list(data.feature_names),
+            "target": data.target_name, "output_kind": kind.value, "monitor": monitor, "mode": mode,
+            "preprocessing": scaler.to_state() if scaler is not None else None,
+            "split": {"n_train": int(n), "n_val": 0 if Xva is None else int(Xva.shape[0])}}
+
+    oom: str | None = None
+    stopped, reason = False, ""
+    try:
+        stopped, reason = _run_epochs(
+            module, config, cb, cancel, state, meta, out_dir, Xtr, ytr, Xva, yva, kind, loss_fn,
+            optimizer, scheduler, generator, bounds, start_epoch, monitor, mode,
+        )
+    except (RuntimeError, MemoryError) as exc:
+        if not _is_oom(exc):
+            raise
+        oom = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    if oom is not None:
+        # The failed step's tensors died with its frames; give their memory back so the
+        # process (a GUI session) can go on with a smaller batch.
+        optimizer.zero_grad(set_to_none=True)
+        gc.collect()
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()
+        raise TrainingError(
+            f"ran out of memory on {device} with batch size {config.batch_size} ({oom}).",
+            hint="Use a smaller --batch-size, or --device cpu.",
+        )
+
+    proba = state.best_val_proba if state.best_val_proba is not None else state.last_val_proba
+    val_pred = None
+    if val_set is not None and proba is not None:
+        val_pred = Predictions(val_set.y, proba.cpu().numpy(), data.classes, val_set.row_numbers)
+    result = TrainResult(
+        history=tuple(state.history), monitor=monitor, mode=mode, best_epoch=state.best_epoch,
+        best_score=state.best_score, best_checkpoint=state.best_path, last_checkpoint=state.last_path,
+        stopped_early=stopped, stop_reason=reason, classes=data.classes, val_predictions=val_pred,
+        preprocessing=scaler, output_kind=kind.value, notes=tuple(notes),
+    )
+    cb.on_train_end(result)
+    return result
+
+
+def _run_epochs(
+    module: "torch.nn.Module", config: TrainConfig, cb: CallbackList, cancel: CancelToken, state: _State,
+    meta: dict[str, Any], out_dir: str | Path | None, Xtr: "torch.Tensor", ytr: "torch.Tensor",
+    Xva: "torch.Tensor | None", yva: "torch.Tensor | None", kind: OutputKind, loss_fn: Any,
+    optimizer: Any, scheduler: Any, generator: "torch.Generator", bounds: list[tuple[int, int]],
+    start_epoch: int, monitor: str, mode: str,
+) -> tuple[bool, str]:
+    """Epochs ``start_epoch .. config.epochs``; returns (stopped early, why)."""
+    import torch
+
+    n, n_batches = Xtr.shape[0], len(bounds)
+    for epoch in range(start_epoch, config.epochs + 1):
+        t0 = time.perf_counter()
+        lr = float(optimizer.param_groups[0]["lr"])
+        module.train()
+        perm = torch.randperm(n, generator=generator).to(Xtr.device)
+        # Batch losses stay on the device: one host sync per epoch, not one per batch.
+        losses = torch.zeros(n_batches, device=Xtr.device)
+        for b, (lo, hi) in enumerate(bounds):
+            if cancel.is_set():
+                exc = Cancelled(f"training cancelled during epoch {epoch} (batch {b + 1} of {n_batches})")
+                exc.history = tuple(state.history)  # type: ignore[attr-defined]
+                raise exc
+            idx = perm[lo:hi]
+            loss = loss_fn(module(Xtr[idx]), ytr[idx])
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            losses[b] = loss.detach()
+            cb.on_batch_end(epoch, b + 1, n_batches)
+        sizes = torch.tensor([hi - lo for lo, hi in bounds], dtype=losses.dtype, device=losses.device)
+
+        # Honest numbers: eval mode, inference mode, the whole set at once.
+        p_tr = predict_proba_tensor(module, Xtr, kind)
+        parts = [(losses * sizes).sum() / n, (p_tr.argmax(1) == ytr).float().mean(), loss_from_probabilities(p_tr, ytr)]
+        p_va = None
+        if Xva is not None and yva is not None:
+            p_va = predict_proba_tensor(module, Xva, kind)
+            parts += [loss_from_probabilities(p_va, yva), (p_va.argmax(1) == yva).float().mean()]
+        finite = torch.isfinite(losses)
+        values = torch.stack(parts).tolist()  # the epoch's one host sync
+        if not bool(finite.all()):
+            b = int((~finite).nonzero()[0])
+            raise TrainingError(
+                f"the training loss became {losses[b].item()} at epoch {epoch}, batch {b + 1} of {n_batches}; "
+                "training stopped and the last good checkpoint was kept.",
+                hint="Lower --lr, turn on --standardize, or check the data for extreme values.",
+            )
+        em = EpochMetrics(
+            epoch=epoch, lr=lr, train_loss=values[0], train_accuracy=values[1], train_eval_loss=values[2],
+            val_loss=values[3] if p_va is not None else None, val_accuracy=values[4] if p_va is not None else None,
+            seconds=time.perf_counter() - t0,
+        )
+        state.history.append(em)
+        score = getattr(em, monitor)
+        improved = is_improvement(score, state.best_score, mode=mode, min_delta=config.min_delta)
+        if improved:
+            state.best_score, state.best_epoch, state.best_val_proba = float(score), epoch, p_va
+        state.last_val_proba = p_va
+        # Step the schedule before saving, so a checkpoint holds the state the next epoch starts from.
+        if scheduler is not None:
+            if config.lr_schedule == "plateau":
+                if score is not None and math.isfinite(score):
+                    scheduler.step(score)
+            else:
+                scheduler.step()
+        cb.on_epoch_end(em)
+        if out_dir is not None:
+            _save(Path(out_dir), module, optimizer, scheduler, generator, config, state, meta, epoch, improved, cb)
+        stop, reason = should_stop([getattr(h, monitor) for h in state.history],
+                                   patience=config.early_stopping, mode=mode, min_delta=config.min_delta)
+        if stop:
+            return True, reason
+    return False, ""
+
+
+def _save(
+    out: Path, module: "torch.nn.Module", optimizer: Any, scheduler: Any, generator: "torch.Generator",
+    config: TrainConfig, state: _State, meta: dict[str, Any], epoch: int, improved: bool, cb: CallbackList,
+) -> None:
+    """Write last.pt (and best.pt / epoch_NNNN.pt when due), each atomically."""
+    payload = {
+        "format": FORMAT,
+        "evalstudio_version": __version__,
+        "model_state_dict": cpu_state_dict(module),
+        "optimizer_state_dict": optimizer.state_dict(),
+        "scheduler_state_dict": scheduler.state_dict() if scheduler is not None else None,
+        "epoch": epoch,
+        "history": [h.to_dict() for h in state.history],
+        "rng_state": capture_rng(generator),
+        "config": config.to_dict(),
+        "best_score": state.best_score,
+        "best_epoch": state.best_epoch,
+        **meta,
+    }
+    due = [("last", out / "last.pt")]
+    if improved:
+        due.insert(0, ("best", out / "best.pt"))
+    if config.checkpoint_every and epoch % config.checkpoint_every == 0:
+        due.append(("periodic", out / f"epoch_{epoch:04d}.pt"))
+    for kind, path in due:
+        save_checkpoint(path, payload)
+        if kind == "best":
+            state.best_path = str(path)
+        elif kind == "last":
+            state.last_path = str(path)
+        cb.on_checkpoint_saved(str(path), kind)
+
+
+def seeded(builder: Any, seed: int) -> "torch.nn.Module":
+    """Call ``builder()`` with torch's RNG seeded, so the initial weights follow the run's seed."""
+    import torch
+
+    torch.manual_seed(seed)
+    return builder()
+
+
+def resume_config(ckpt: dict[str, Any], **overrides: Any) -> TrainConfig:
+    """The configuration a checkpoint was trained with, with ``overrides`` (e.g. epochs, device)."""
+    return TrainConfig.from_dict(ckpt["config"], **overrides)
+
+
+__all__ = ["Callback", "RunInfo", "TrainConfig", "batch_bounds", "fit", "resume_config", "seeded", "split_validation"]

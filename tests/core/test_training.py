@@ -1,0 +1,265 @@
+"""The training loop: losses per output kind, honest metrics, determinism, resume, NaN, cancel, events."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+import pytest
+import torch
+import torch.nn as nn
+
+from evalstudio.core.callbacks import Callback, RunInfo
+from evalstudio.core.checkpoint import read_checkpoint
+from evalstudio.core.errors import Cancelled, DataError, ModelError, TrainingError
+from evalstudio.core.evaluate import predict_scores
+from evalstudio.core.outputs import OutputKind
+from evalstudio.core.train_config import TrainConfig
+from evalstudio.core.training import batch_bounds, fit, resume_config, seeded, split_validation
+
+from _train_helpers import make_dataset, make_model
+
+CFG = TrainConfig(epochs=4, batch_size=16, lr=0.01, seed=3, device="cpu", val_fraction=0.25)
+
+
+def without_time(history: Any) -> list[dict[str, Any]]:
+    return [{k: v for k, v in h.to_dict().items() if k != "seconds"} for h in history]
+
+
+class Recorder(Callback):
+    def __init__(self, cancel_at: tuple[int, int] | None = None, event: threading.Event | None = None) -> None:
+        self.events: list[tuple[Any, ...]] = []
+        self.cancel_at, self.event = cancel_at, event
+
+    def on_train_start(self, info: RunInfo) -> None:
+        self.events.append(("train_start", info.start_epoch, info.n_batches))
+
+    def on_batch_end(self, epoch: int, batch: int, n_batches: int) -> None:
+        self.events.append(("batch", epoch, batch))
+        if self.cancel_at == (epoch, batch) and self.event is not None:
+            self.event.set()
+
+    def on_epoch_end(self, metrics: Any) -> None:
+        self.events.append(("epoch", metrics.epoch))
+
+    def on_checkpoint_saved(self, path: str, kind: str) -> None:
+        self.events.append(("saved", kind))
+
+    def on_train_end(self, result: Any) -> None:
+        self.events.append(("train_end", len(result.history)))
+
+
+@pytest.mark.parametrize(
+    ("kind", "out", "sigmoid", "n_classes"),
+    [(OutputKind.LOGIT, 1, False, 2), (OutputKind.PROBABILITY, 1, True, 2), (OutputKind.LOGITS, 3, False, 3)],
+)
+def test_loss_follows_the_output_kind_and_learns(kind: OutputKind, out: int, sigmoid: bool, n_classes: int) -> None:
+    data = make_dataset(n=150, n_classes=n_classes)
+    model = seeded(lambda: make_model(out=out, sigmoid=sigmoid, dropout=0.0), 0)
+    res = fit(model, data, replace(CFG, epochs=15), output_kind=kind)
+    h = res.history
+    assert len(h) == 15 and h[-1].train_loss < h[0].train_loss
+    assert h[-1].val_accuracy is not None and h[-1].val_accuracy > 0.8
+    assert res.output_kind == kind.value
+
+
+def test_probabilities_output_uses_nll_on_log() -> None:
+    data = make_dataset(n=90, n_classes=3)
+    model = seeded(lambda: nn.Sequential(make_model(out=3, dropout=0.0), nn.Softmax(dim=1)), 0)
+    res = fit(model, data, replace(CFG, epochs=10), output_kind=OutputKind.PROBABILITIES)
+    assert res.history[-1].train_loss < res.history[0].train_loss
+
+
+def test_labels_are_checked_against_the_loss() -> None:
+    data = make_dataset(n_classes=3)
+    with pytest.raises(TrainingError, match=r"one output column \(logit\), which fits two classes.*3 classes"):
+        fit(make_model(out=1), data, CFG, output_kind=OutputKind.LOGIT)
+    with pytest.raises(ModelError, match=r"output has shape \(2, 2\) but 3 column\(s\)"):
+        fit(make_model(out=2), data, CFG, output_kind=OutputKind.LOGITS)
+
+
+def test_honest_train_accuracy_and_scaler_fitted_on_training_rows_only() -> None:
+    data = make_dataset(n=100)
+    model = seeded(lambda: make_model(dropout=0.5), 1)
+    res = fit(model, data, CFG, output_kind=OutputKind.LOGIT)
+    tr, va = split_validation(data, CFG.val_fraction, CFG.seed)
+    assert len(set(tr) & set(va)) == 0 and len(tr) + len(va) == data.n_samples
+    np.testing.assert_allclose(res.preprocessing.mean, data.X[tr].astype(np.float64).mean(axis=0), rtol=1e-12)
+    assert not np.allclose(res.preprocessing.mean, data.X.astype(np.float64).mean(axis=0), rtol=1e-6)
+    # train_accuracy is measured in eval mode on the training rows after the epoch.
+    scores = predict_scores(model, res.preprocessing.transform(data.X[tr]), OutputKind.LOGIT)
+    assert res.history[-1].train_accuracy == pytest.approx(float((scores.argmax(1) == data.y[tr]).mean()))
+    # The validation predictions are those of the best epoch and cover exactly the held-out rows.
+    assert res.val_predictions is not None
+    np.testing.assert_array_equal(res.val_predictions.row_numbers, data.row_numbers[va])
+
+
+def test_same_seed_same_history_other_seed_other_history() -> None:
+    data = make_dataset()
+    runs = [fit(seeded(make_model, s), data, replace(CFG, seed=s), output_kind=OutputKind.LOGIT) for s in (5, 5, 6)]
+    assert without_time(runs[0].history) == without_time(runs[1].history)
+    assert without_time(runs[0].history) != without_time(runs[2].history)
+
+
+@pytest.mark.parametrize("schedule", ["step", "plateau"])
+def test_resume_equals_an_uninterrupted_run(tmp_path: Any, schedule: str) -> None:
+    data = make_dataset()
+    cfg = replace(CFG, epochs=6, lr_schedule=schedule, lr_step_size=2, lr_gamma=0.5, plateau_patience=0,
+                  optimizer="adam", weight_decay=1e-3)
+    full_model = seeded(make_model, 0)
+    full = fit(full_model, data, cfg, output_kind=OutputKind.LOGIT, out_dir=tmp_path / "full")
+
+    part_model = seeded(make_model, 0)
+    fit(part_model, data, replace(cfg, epochs=3), output_kind=OutputKind.LOGIT, out_dir=tmp_path / "part")
+    torch.manual_seed(12345)  # disturb the global RNG: resume must restore it
+    ckpt = read_checkpoint(tmp_path / "part" / "last.pt")
+    assert ckpt["epoch"] == 3
+    resumed_model = make_model()  # fresh weights, overwritten from the checkpoint
+    resumed = fit(resumed_model, data, resume_config(ckpt, epochs=6), output_kind=OutputKind.LOGIT,
+                  out_dir=tmp_path / "part", resume=ckpt)
+
+    assert without_time(resumed.history) == without_time(full.history)
+    for a, b in zip(full_model.state_dict().values(), resumed_model.state_dict().values()):
+        assert torch.equal(a, b)
+    if schedule == "step":
+        assert [h.lr for h in full.history] == [0.01, 0.01, 0.005, 0.005, 0.0025, 0.0025]
+    assert resumed.best_epoch == full.best_epoch and resumed.best_score == full.best_score
+
+
+def test_resume_past_the_end_is_refused(tmp_path: Any) -> None:
+    data = make_dataset(n=60)
+    fit(make_model(), data, replace(CFG, epochs=2), output_kind=OutputKind.LOGIT, out_dir=tmp_path)
+    ckpt = read_checkpoint(tmp_path / "last.pt")
+    with pytest.raises(TrainingError, match=r"already finished epoch 2, and --epochs is 2.*give more than 2"):
+        fit(make_model(), data, resume_config(ckpt), output_kind=OutputKind.LOGIT, resume=ckpt)
+
+
+def test_checkpoints_best_last_periodic_and_their_contents(tmp_path: Any) -> None:
+    data = make_dataset()
+    rec = Recorder()
+    res = fit(seeded(make_model, 0), data, replace(CFG, epochs=4, checkpoint_every=2), output_kind=OutputKind.LOGIT,
+              out_dir=tmp_path, callbacks=[rec])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["best.pt", "epoch_0002.pt", "epoch_0004.pt", "last.pt"]
+    raw = torch.load(tmp_path / "last.pt", weights_only=True)
+    for key in ("format", "evalstudio_version", "model_state_dict", "optimizer_state_dict", "scheduler_state_dict",
+                "epoch", "history", "rng_state", "preprocessing", "classes", "feature_names", "target", "config",
+                "output_kind", "best_score"):
+        assert key in raw, key
+    assert raw["format"] == "evalstudio-checkpoint" and raw["epoch"] == 4 and len(raw["history"]) == 4
+    assert raw["classes"] == ["c0", "c1"] and raw["target"] == "label" and raw["output_kind"] == "logit"
+    assert raw["config"]["batch_size"] == 16 and raw["preprocessing"]["type"] == "standardize"
+    best = torch.load(tmp_path / "best.pt", weights_only=True)
+    assert best["epoch"] == res.best_epoch and best["best_score"] == res.best_score
+    scores = [h.val_loss for h in res.history]
+    assert res.best_score == min(scores) and res.history[res.best_epoch - 1].val_loss == min(scores)
+    assert res.last_checkpoint == str(tmp_path / "last.pt") and res.best_checkpoint == str(tmp_path / "best.pt")
+    assert ("saved", "periodic") in rec.events
+
+
+def test_event_order() -> None:
+    data = make_dataset(n=40)
+    rec = Recorder()
+    fit(make_model(), data, replace(CFG, epochs=2, batch_size=15, val_fraction=0.25), output_kind=OutputKind.LOGIT,
+        callbacks=[rec])
+    # 30 training rows in batches of 15 -> 2 batches per epoch.
+    assert rec.events == [
+        ("train_start", 1, 2), ("batch", 1, 1), ("batch", 1, 2), ("epoch", 1),
+        ("batch", 2, 1), ("batch", 2, 2), ("epoch", 2), ("train_end", 2),
+    ]
+
+
+def test_cancel_between_batches_keeps_the_last_good_checkpoint(tmp_path: Any) -> None:
+    data = make_dataset()
+    event = threading.Event()
+    rec = Recorder(cancel_at=(2, 2), event=event)
+    with pytest.raises(Cancelled) as info:
+        fit(make_model(), data, CFG, output_kind=OutputKind.LOGIT, out_dir=tmp_path, callbacks=[rec], cancel=event)
+    # The batch after the one that set the flag never ran, and no epoch 2 was recorded or saved.
+    assert rec.events[-1] == ("batch", 2, 2)
+    assert len(info.value.history) == 1  # type: ignore[attr-defined]
+    assert torch.load(tmp_path / "last.pt", weights_only=True)["epoch"] == 1
+
+
+class NaNAt(nn.Module):
+    """Outputs NaN from a given forward call on (counting training-mode calls only)."""
+
+    def __init__(self, at_call: int) -> None:
+        super().__init__()
+        self.inner, self.calls, self.at_call = make_model(dropout=0.0), 0, at_call
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.inner(x)
+        if self.training:
+            self.calls += 1
+            if self.calls >= self.at_call:
+                return out * float("nan")
+        return out
+
+
+def test_nan_loss_names_epoch_and_batch_and_keeps_the_last_good_checkpoint(tmp_path: Any) -> None:
+    data = make_dataset()  # 90 training rows, batches of 16 -> 6 per epoch
+    with pytest.raises(TrainingError, match=r"loss became nan at epoch 2, batch 3 of 6.*Lower --lr"):
+        fit(NaNAt(6 + 3), data, CFG, output_kind=OutputKind.LOGIT, out_dir=tmp_path)
+    last = torch.load(tmp_path / "last.pt", weights_only=True)
+    assert last["epoch"] == 1 and all(torch.isfinite(v).all() for v in last["model_state_dict"].values())
+    assert torch.load(tmp_path / "best.pt", weights_only=True)["epoch"] == 1
+
+
+def test_a_nan_validation_score_is_never_ranked_best(tmp_path: Any) -> None:
+    class NaNInEval(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.inner, self.evals = make_model(dropout=0.0), 0
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            out = self.inner(x)
+            if not self.training and x.shape[0] < 40:  # the validation pass, from epoch 2 on
+                self.evals += 1
+                if self.evals > 2:
+                    return out * float("nan")
+            return out
+
+    res = fit(NaNInEval(), make_dataset(), replace(CFG, epochs=3), output_kind=OutputKind.LOGIT, out_dir=tmp_path)
+    assert res.best_epoch == 1 and res.best_score is not None and np.isfinite(res.best_score)
+    assert torch.load(tmp_path / "best.pt", weights_only=True)["epoch"] == 1
+
+
+def test_no_validation_falls_back_to_the_honest_training_loss() -> None:
+    res = fit(make_model(), make_dataset(n=60), replace(CFG, val_fraction=0.0, epochs=2), output_kind=OutputKind.LOGIT)
+    assert res.monitor == "train_eval_loss" and res.val_predictions is None
+    assert res.history[0].val_loss is None and "monitoring train_eval_loss" in res.notes[0]
+
+
+def test_validation_data_must_match(tmp_path: Any) -> None:
+    with pytest.raises(DataError, match="same columns and target classes"):
+        fit(make_model(), make_dataset(), CFG, output_kind=OutputKind.LOGIT, val_data=make_dataset(n_classes=3))
+
+
+def test_early_stopping_stops_the_run() -> None:
+    res = fit(make_model(), make_dataset(), replace(CFG, epochs=50, lr=0.05, early_stopping=2, min_delta=10.0),
+              output_kind=OutputKind.LOGIT)
+    # With min_delta 10 nothing after epoch 1 can improve: stop after 1 + 2 epochs.
+    assert len(res.history) == 3 and res.stopped_early and "patience 2" in res.stop_reason
+
+
+def test_batches_never_leave_a_single_row() -> None:
+    assert batch_bounds(33, 16) == [(0, 16), (16, 33)]
+    assert batch_bounds(32, 16) == [(0, 16), (16, 32)]
+    assert batch_bounds(1, 16) == [(0, 1)]
+
+
+def test_bad_options_are_named() -> None:
+    with pytest.raises(TrainingError, match=r"--batch-size is 0.*at least 1"):
+        TrainConfig(batch_size=0)
+    with pytest.raises(TrainingError, match=r"--optimizer is 'rmsprop'.*adam \| adamw \| sgd"):
+        TrainConfig(optimizer="rmsprop")
+    with pytest.raises(TrainingError, match=r"--val-fraction is 1.0"):
+        TrainConfig(val_fraction=1.0)
+
+
+def test_too_few_rows_for_a_stratified_split() -> None:
+    data = make_dataset(n=6)
+    with pytest.raises(DataError, match=r"cannot hold out a stratified 0.1 of 6 rows.*rows per class: c0: 3, c1: 3"):
+        split_validation(data, 0.1, 0)
