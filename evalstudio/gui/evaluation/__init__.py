@@ -1,0 +1,34 @@
+"""Evaluation views: one decision threshold linking the confusion matrix, metrics, ROC and PR.
+
+Public widgets (wired into the main window's tabs by the app shell):
+
+- :class:`EvaluationPanel` -- a held-out or pooled out-of-fold evaluation
+- :class:`KFoldPanel` -- folds as they finish, their summary, ROC per fold, pooled evaluation
+- :class:`ModeAuditPanel` -- train-mode vs eval-mode spread, train vs held-out gap
+
+They render what the core computed (``core.metrics``, ``core.thresholds``, ``core.curves``)
+and emit the user's intent; nothing here recomputes a metric.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["EvaluationPanel", "KFoldPanel", "ModeAuditPanel"]
+
+
+def __getattr__(name: str) -> Any:
+    # Lazy, so importing one view module does not build the others (and pyqtgraph) first.
+    if name == "EvaluationPanel":
+        from evalstudio.gui.evaluation.panel import EvaluationPanel
+
+        return EvaluationPanel
+    if name == "KFoldPanel":
+        from evalstudio.gui.evaluation.kfold_view import KFoldPanel
+
+        return KFoldPanel
+    if name == "ModeAuditPanel":
+        from evalstudio.gui.evaluation.mode_audit_view import ModeAuditPanel
+
+        return ModeAuditPanel
+    raise AttributeError(name)

@@ -1,0 +1,91 @@
+"""The one place the evaluation views call the core's metrics, threshold tables and curves.
+
+Imports are lazy (inside functions) so importing the views stays cheap. Nothing here computes
+a metric: it picks the core's functions and shapes their results for drawing.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from evalstudio.core.curves import MeanRoc
+    from evalstudio.core.metrics import EvaluationReport
+    from evalstudio.core.predictions import Predictions
+    from evalstudio.core.thresholds import ThresholdTable
+
+
+def report(
+    pred: "Predictions", *, threshold: float = 0.5, positive: int = 1, table: "ThresholdTable | None" = None
+) -> "EvaluationReport":
+    from evalstudio.core.metrics import evaluate_predictions
+
+    return evaluate_predictions(pred, threshold=threshold, positive=positive, table=table)
+
+
+def binary_table(pred: "Predictions", positive: int = 1) -> "ThresholdTable":
+    """The table the slider looks up: class ``positive`` against the other one."""
+    from evalstudio.core.curves import one_vs_rest_table
+
+    return one_vs_rest_table(pred, positive)
+
+
+ovr_table = binary_table
+
+
+def macro_roc(pred: "Predictions") -> "MeanRoc":
+    from evalstudio.core.curves import macro_roc_curve
+
+    return macro_roc_curve(pred)
+
+
+def mean_roc(tables: list["ThresholdTable"]) -> "MeanRoc":
+    from evalstudio.core.curves import mean_roc_curve
+
+    return mean_roc_curve(tables)
+
+
+def matrix_at(table: "ThresholdTable", t: float) -> np.ndarray:
+    """2 x 2 counts at ``t``: rows actual (rest, class), columns predicted."""
+    return table.confusion_matrix_at(t)
+
+
+def metrics_at(table: "ThresholdTable", t: float) -> dict[str, Any]:
+    return dict(table.metrics_at(t))
+
+
+def is_positive(scores: np.ndarray, t: float) -> np.ndarray:
+    """The core's decision rule (``ThresholdTable``): positive when ``score >= t``.
+
+    Compared in the scores' own dtype, as the table does, so a float32 score equal to the
+    threshold counts the same here as in the matrix.
+    """
+    return scores >= np.asarray(t, dtype=scores.dtype)
+
+
+def roc_points(table: "ThresholdTable") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(fpr, tpr, thresholds) of the down-sampled ROC curve for plotting."""
+    return table.roc_curve_for_plot()
+
+
+def pr_points(table: "ThresholdTable") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(recall, precision, thresholds) of the down-sampled PR curve for plotting."""
+    precision, recall, thr = table.pr_curve_for_plot()
+    return recall, precision, thr
+
+
+def suggestions(table: "ThresholdTable", c_fp: float, c_fn: float) -> dict[str, float | None]:
+    """The core's suggested thresholds (None for one it cannot give, e.g. both costs zero)."""
+    from evalstudio.core.errors import EvalStudioError
+
+    try:
+        return table.suggested_thresholds(c_fp, c_fn)
+    except EvalStudioError:
+        return {
+            "default": 0.5,
+            "max_f1": table.best_f1_threshold(),
+            "youden": table.youden_threshold(),
+            "min_cost": None,
+        }

@@ -1,0 +1,112 @@
+"""Export: plots to PNG / SVG (pyqtgraph exporters), tables to CSV / JSON.
+
+Writes go through the core's atomic writer, so a failed export never leaves half a file.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import pyqtgraph as pg
+from pyqtgraph.exporters import ImageExporter, SVGExporter
+from PySide6.QtCore import QBuffer, QByteArray, QIODevice
+from PySide6.QtGui import QImage
+
+from evalstudio.core.atomic import atomic_write
+from evalstudio.core.errors import EvalStudioError
+
+
+def _plot_item(plot: pg.PlotWidget | pg.PlotItem) -> pg.PlotItem:
+    return plot.getPlotItem() if isinstance(plot, pg.PlotWidget) else plot
+
+
+def plot_png_bytes(plot: pg.PlotWidget | pg.PlotItem, *, width: int = 800) -> bytes:
+    """Render a plot to PNG bytes (for the HTML report)."""
+    exporter = ImageExporter(_plot_item(plot))
+    exporter.parameters()["width"] = width
+    image = exporter.export(toBytes=True)
+    return qimage_png_bytes(image)
+
+
+def qimage_png_bytes(image: QImage) -> bytes:
+    data = QByteArray()
+    buffer = QBuffer(data)
+    buffer.open(QIODevice.OpenModeFlag.WriteOnly)
+    image.save(buffer, "PNG")
+    buffer.close()
+    return bytes(data.data())
+
+
+def export_plot(plot: pg.PlotWidget | pg.PlotItem, path: str | Path, *, width: int = 1000) -> Path:
+    """Write a plot to ``path``: PNG when it ends in .png, SVG when it ends in .svg."""
+    target = Path(path)
+    suffix = target.suffix.lower()
+    if suffix == ".png":
+        payload = plot_png_bytes(plot, width=width)
+        with atomic_write(target, "wb") as fh:
+            fh.write(payload)
+    elif suffix == ".svg":
+        text = SVGExporter(_plot_item(plot)).export(toBytes=True)
+        with atomic_write(target, "wb") as fh:
+            fh.write(text if isinstance(text, bytes) else bytes(text))
+    else:
+        raise EvalStudioError(
+            f"cannot export a plot as {target.name!r}: unknown file type {suffix or '(none)'}.",
+            hint="Use a name ending in .png or .svg.",
+        )
+    return target
+
+
+def write_csv(path: str | Path, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> Path:
+    """Write a header and rows as CSV (numbers at full precision)."""
+    target = Path(path)
+    with atomic_write(target, "w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(header)
+        for row in rows:
+            writer.writerow(["" if _missing(v) else v for v in row])
+    return target
+
+
+def _missing(v: Any) -> bool:
+    return v is None or (isinstance(v, float) and not math.isfinite(v))
+
+
+def _jsonable(value: Any) -> Any:
+    """Plain JSON: numpy scalars to Python, NaN to null (strict JSON has no NaN)."""
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if hasattr(value, "tolist"):
+        return _jsonable(value.tolist())
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def write_json(path: str | Path, payload: Any) -> Path:
+    """Write ``payload`` as strict JSON (NaN becomes null)."""
+    target = Path(path)
+    with atomic_write(target, "w", encoding="utf-8") as fh:
+        json.dump(_jsonable(payload), fh, indent=2, allow_nan=False)
+        fh.write("\n")
+    return target
+
+
+def write_table(path: str | Path, header: Sequence[str], rows: Sequence[Sequence[Any]]) -> Path:
+    """CSV or JSON (a list of objects) by the file's extension."""
+    suffix = Path(path).suffix.lower()
+    if suffix == ".csv":
+        return write_csv(path, header, rows)
+    if suffix == ".json":
+        return write_json(path, [dict(zip(header, row)) for row in rows])
+    raise EvalStudioError(
+        f"cannot export a table as {Path(path).name!r}: unknown file type {suffix or '(none)'}.",
+        hint="Use a name ending in .csv or .json.",
+    )

@@ -1,0 +1,336 @@
+"""KFoldPanel: folds appear as they finish; then ROC per fold and the pooled evaluation.
+
+- "Folds": a row per fold and a column per metric, with a mean +/- std row from the core's
+  summary (``core.kfold.summarize``, the same function that fills ``CVResult.summary``), a
+  per-fold chart of a chosen metric, and every fold's training curves overlaid.
+- "ROC per fold": each fold's ROC, the mean curve with a +/- 1 std band, AUC mean +/- std
+  (``core.curves.mean_roc_curve``).
+- "Pooled out-of-fold": the same confusion matrix, slider and curves as a held-out evaluation.
+
+Run alone on demo data: ``python -m evalstudio.gui.evaluation.kfold_view``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, Slot
+from PySide6.QtWidgets import (
+    QComboBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QSplitter,
+    QTableWidget,
+    QTableWidgetItem,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from evalstudio.core.report import METRIC_LABELS, auc_band
+from evalstudio.core.results import CVResult, FoldResult
+from evalstudio.gui.evaluation import _core
+from evalstudio.gui.evaluation._curve_plot import PALETTE, CurvePlot
+from evalstudio.gui.evaluation.metrics_view import format_value
+from evalstudio.gui.evaluation.panel import EvaluationPanel
+
+FOLD_METRICS = tuple(METRIC_LABELS)
+
+
+def mean_std_text(stats: dict[str, float] | None) -> str:
+    """``"0.8123 ± 0.0210"`` (``n/a`` when undefined)."""
+    if not stats:
+        return "n/a"
+    return f"{format_value(stats.get('mean'))} ± {format_value(stats.get('std'))}"
+
+
+def _item(text: str, *, bold: bool = False) -> QTableWidgetItem:
+    item = QTableWidgetItem(text)
+    item.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable)
+    item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+    if bold:
+        f = item.font()
+        f.setBold(True)
+        item.setFont(f)
+    return item
+
+
+def _plot(x_label: str, y_label: str, *, legend: bool = True) -> pg.PlotWidget:
+    w = pg.PlotWidget(background="w")
+    pi = w.getPlotItem()
+    pi.hideButtons()
+    pi.setMenuEnabled(False)
+    pi.setLabel("bottom", x_label)
+    pi.setLabel("left", y_label)
+    pi.showGrid(x=True, y=True, alpha=0.25)
+    for name in ("left", "bottom"):
+        pi.getAxis(name).setPen("k")
+        pi.getAxis(name).setTextPen("k")
+    pi.getAxis("left").enableAutoSIPrefix(False)
+    if legend:
+        box = pi.addLegend(offset=(-10, 10), labelTextColor="k")
+        box.setBrush(pg.mkBrush(255, 255, 255, 235))
+        box.setPen(pg.mkPen(190, 190, 190))
+    return w
+
+
+class KFoldPanel(QWidget):
+    """Live k-fold results, their summary, ROC per fold and the pooled evaluation."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._folds: list[FoldResult] = []
+        self._n_folds = 0
+        self._classes: tuple[str, ...] = ()
+        self._positive = 1
+        self._summary: dict[str, dict[str, float]] = {}
+        self._cv: CVResult | None = None
+
+        self.status = QLabel("No cross-validation yet.")
+        self.table = QTableWidget(0, 0)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.metric_choice = QComboBox()
+        for key in FOLD_METRICS:
+            self.metric_choice.addItem(METRIC_LABELS[key], key)
+        self.metric_choice.currentIndexChanged.connect(self._draw_fold_chart)
+
+        self.fold_chart = _plot("Fold", "Accuracy", legend=False)
+        self._bars = pg.BarGraphItem(x=[], height=[], width=0.6, brush=pg.mkBrush(0, 114, 178, 200))
+        self.fold_chart.getPlotItem().addItem(self._bars)
+        self._mean_line = pg.InfiniteLine(angle=0, pen=pg.mkPen((213, 94, 0), width=2, style=Qt.PenStyle.DashLine))
+        self._mean_line.hide()
+        self.fold_chart.getPlotItem().addItem(self._mean_line)
+        self.curves_plot = _plot("Epoch", "Loss (solid: train, dashed: held-out)")
+        self._curve_items: list[tuple[pg.PlotDataItem, pg.PlotDataItem]] = []
+
+        self.roc = CurvePlot("False positive rate", "True positive rate")
+        self.roc.point.hide()
+        roc_pi = self.roc.plot.getPlotItem()
+        roc_pi.plot([0, 1], [0, 1], pen=pg.mkPen((150, 150, 150), style=Qt.PenStyle.DashLine))
+        self._band_hi = pg.PlotDataItem([], [], pen=pg.mkPen(None))
+        self._band_lo = pg.PlotDataItem([], [], pen=pg.mkPen(None))
+        self._band = pg.FillBetweenItem(self._band_lo, self._band_hi, brush=pg.mkBrush(0, 0, 0, 35))
+        roc_pi.addItem(self._band)
+        self.roc_caption = QLabel("")
+
+        self.pooled = EvaluationPanel()
+
+        chart_row = QHBoxLayout()
+        chart_row.addWidget(QLabel("Chart metric"))
+        chart_row.addWidget(self.metric_choice)
+        chart_row.addStretch(1)
+        charts = QSplitter(Qt.Orientation.Horizontal)
+        charts.addWidget(self.fold_chart)
+        charts.addWidget(self.curves_plot)
+        folds_page = QWidget()
+        fl = QVBoxLayout(folds_page)
+        fl.addWidget(self.table, 2)
+        fl.addLayout(chart_row)
+        fl.addWidget(charts, 3)
+        roc_page = QWidget()
+        rl = QVBoxLayout(roc_page)
+        rl.addWidget(self.roc_caption)
+        rl.addWidget(self.roc, 1)
+        self.tabs = QTabWidget()
+        self.tabs.addTab(folds_page, "Folds")
+        self.tabs.addTab(roc_page, "ROC per fold")
+        self.tabs.addTab(self.pooled, "Pooled out-of-fold")
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.status)
+        layout.addWidget(self.tabs, 1)
+
+    # ------------------------------------------------------------------ state in
+
+    @property
+    def folds(self) -> tuple[FoldResult, ...]:
+        return tuple(self._folds)
+
+    @property
+    def summary(self) -> dict[str, dict[str, float]]:
+        """The summary the mean +/- std row shows."""
+        return dict(self._summary)
+
+    def start(self, n_folds: int, classes: Sequence[str], *, positive: int = 1) -> None:
+        """A new run of ``n_folds`` folds: empty rows wait for their folds."""
+        self._folds = []
+        self._n_folds = int(n_folds)
+        self._classes = tuple(classes)
+        self._positive = positive
+        self._summary = {}
+        self._cv = None
+        self.table.clear()
+        headers = ["Rows"] + [METRIC_LABELS[k] for k in FOLD_METRICS]
+        self.table.setColumnCount(len(headers))
+        self.table.setHorizontalHeaderLabels(headers)
+        self.table.setRowCount(self._n_folds + 1)
+        self.table.setVerticalHeaderLabels([f"Fold {i + 1}" for i in range(self._n_folds)] + ["mean ± std"])
+        for r in range(self._n_folds + 1):
+            for c in range(len(headers)):
+                self.table.setItem(r, c, _item("…" if r < self._n_folds else "", bold=r == self._n_folds))
+        pi = self.curves_plot.getPlotItem()
+        for train, held in self._curve_items:
+            pi.removeItem(train)
+            pi.removeItem(held)
+        self._curve_items = []
+        self.roc.set_curve_names([])
+        self._band_hi.setData([], [])
+        self._band_lo.setData([], [])
+        self.roc_caption.setText("ROC per fold appears when every fold has finished.")
+        self.pooled.clear()
+        self.tabs.setCurrentIndex(0)
+        self._draw_fold_chart()
+        self.status.setText(f"Cross-validation: 0 of {n_folds} folds done.")
+
+    def add_fold(self, fold: FoldResult) -> None:
+        """Show a finished fold (its row, its bar, its training curves) and the running summary."""
+        from evalstudio.core.kfold import summarize
+
+        if self._n_folds == 0 or fold.fold > self._n_folds:
+            self.start(max(fold.fold, self._n_folds), fold.predictions.classes)
+        self._folds = [f for f in self._folds if f.fold != fold.fold] + [fold]
+        self._folds.sort(key=lambda f: f.fold)
+        row = fold.fold - 1
+        self.table.item(row, 0).setText(str(fold.n_test))
+        for c, key in enumerate(FOLD_METRICS, start=1):
+            self.table.item(row, c).setText(format_value(fold.metrics.get(key)))
+        # The same summary function as CVResult.summary, over the folds done so far.
+        self._set_summary(summarize([f.metrics for f in self._folds]))
+        self._add_training_curves(fold)
+        self._draw_fold_chart()
+        self.status.setText(f"Cross-validation: {len(self._folds)} of {self._n_folds} folds done.")
+
+    def set_result(self, cv: CVResult) -> None:
+        """The finished run: the core's summary, ROC per fold, the pooled evaluation."""
+        self._cv = cv
+        if len(self._folds) != len(cv.folds) or self._n_folds != len(cv.folds):
+            self.start(len(cv.folds), cv.pooled_predictions.classes, positive=self._positive)
+            for f in cv.folds:
+                self.add_fold(f)
+        self._set_summary(cv.summary)
+        self._draw_roc(cv)
+        k = len(cv.folds)
+        self.pooled.set_predictions(
+            cv.pooled_predictions,
+            title=f"Pooled out-of-fold predictions: {cv.pooled_predictions.n_samples} rows, {k} folds",
+            positive=self._positive,
+        )
+        self.status.setText(f"Cross-validation: {k} folds done.")
+
+    def clear(self) -> None:
+        self.start(0, ())
+        self.status.setText("No cross-validation yet.")
+
+    # ------------------------------------------------------------------ drawing
+
+    def _set_summary(self, summary: dict[str, dict[str, float]]) -> None:
+        self._summary = dict(summary)
+        r = self._n_folds
+        rows = [f.n_test for f in self._folds]
+        self.table.item(r, 0).setText(str(sum(rows)) if rows else "")
+        for c, key in enumerate(FOLD_METRICS, start=1):
+            self.table.item(r, c).setText(mean_std_text(summary.get(key)) if key in summary else "")
+        self._draw_fold_chart()
+
+    def mean_row_texts(self) -> dict[str, str]:
+        """metric key -> the text of the mean +/- std row (for tests and export)."""
+        r = self._n_folds
+        return {key: self.table.item(r, c).text() for c, key in enumerate(FOLD_METRICS, start=1)}
+
+    def fold_rows(self) -> tuple[list[str], list[list[object]]]:
+        """The per-fold table as raw values (for CSV / JSON export)."""
+        header = ["fold", "n_test", *FOLD_METRICS]
+        rows: list[list[object]] = [[f.fold, f.n_test, *(f.metrics.get(k) for k in FOLD_METRICS)] for f in self._folds]
+        for stat in ("mean", "std"):
+            rows.append([stat, None, *(self._summary.get(k, {}).get(stat) for k in FOLD_METRICS)])
+        return header, rows
+
+    def export_folds(self, path) -> object:
+        from evalstudio.gui.evaluation.export import write_table
+
+        return write_table(path, *self.fold_rows())
+
+    @Slot()
+    def _draw_fold_chart(self) -> None:
+        key = self.metric_choice.currentData() or FOLD_METRICS[0]
+        pi = self.fold_chart.getPlotItem()
+        pi.setLabel("left", METRIC_LABELS.get(key, key))
+        xs = [f.fold for f in self._folds]
+        hs = [float(f.metrics.get(key, np.nan)) for f in self._folds]
+        self._bars.setOpts(x=xs, height=np.nan_to_num(hs), width=0.6)
+        stats = self._summary.get(key)
+        if stats and np.isfinite(stats.get("mean", np.nan)):
+            self._mean_line.setPos(stats["mean"])
+            self._mean_line.show()
+        else:
+            self._mean_line.hide()
+        pi.setXRange(0.4, max(self._n_folds, 1) + 0.6, padding=0)
+        upper = max([h for h in hs if np.isfinite(h)] + [1.0 if key != "log_loss" else 0.1])
+        pi.setYRange(min(0.0, *[h for h in hs if np.isfinite(h)] or [0.0]), upper * 1.05, padding=0)
+        pi.getAxis("bottom").setTicks([[(i, str(i)) for i in range(1, max(self._n_folds, 1) + 1)], []])
+
+    def _add_training_curves(self, fold: FoldResult) -> None:
+        pi = self.curves_plot.getPlotItem()
+        colour = PALETTE[(fold.fold - 1) % len(PALETTE)]
+        epochs = [m.epoch for m in fold.history]
+        train = pi.plot(epochs, [m.train_loss for m in fold.history], pen=pg.mkPen(colour, width=2),
+                        name=f"fold {fold.fold}")
+        val = [m.val_loss for m in fold.history]
+        held = pi.plot([], [], pen=pg.mkPen(colour, width=2, style=Qt.PenStyle.DashLine))
+        if all(v is not None for v in val) and val:
+            held.setData(epochs, val)
+        self._curve_items.append((train, held))
+
+    def _draw_roc(self, cv: CVResult) -> None:
+        tables = [_core.binary_table(f.predictions, self._positive) if f.predictions.task == "binary"
+                  else None for f in cv.folds]
+        names = [f"fold {f.fold}" for f in cv.folds] + ["mean"]
+        self.roc.set_curve_names(names, dashed=[False] * len(cv.folds) + [True])
+        for i, f in enumerate(cv.folds):
+            if tables[i] is not None:
+                fpr, tpr, _ = _core.roc_points(tables[i])
+                auc = tables[i].roc_auc
+            else:  # multiclass: the fold's macro one-vs-rest ROC
+                m = _core.macro_roc(f.predictions)
+                fpr, tpr, auc = m.fpr, m.tpr_mean, m.auc_mean
+            self.roc.set_curve(i, fpr, tpr, name=f"fold {f.fold}: AUC {format_value(auc)}")
+            self.roc.curves[i].setPen(pg.mkPen(PALETTE[i % len(PALETTE)], width=1))
+        if all(t is not None for t in tables):
+            mean = _core.mean_roc(tables)
+            over = f"{len(cv.folds)} folds"
+        else:  # multiclass: every fold's one-vs-rest curves together
+            classes = range(cv.pooled_predictions.n_classes)
+            mean = _core.mean_roc([_core.ovr_table(f.predictions, k) for f in cv.folds for k in classes])
+            over = f"{len(cv.folds)} folds x {len(classes)} classes (one vs rest)"
+        self.roc.curves[-1].setPen(pg.mkPen((0, 0, 0), width=3, style=Qt.PenStyle.DashLine))
+        label = f"mean: AUC {mean.auc_mean:.3f} ± {mean.auc_std:.3f} ({auc_band(mean.auc_mean)})"
+        self.roc.set_curve(len(cv.folds), mean.fpr, mean.tpr_mean, name=label)
+        self._band_hi.setData(mean.fpr, np.clip(mean.tpr_mean + mean.tpr_std, 0, 1))
+        self._band_lo.setData(mean.fpr, np.clip(mean.tpr_mean - mean.tpr_std, 0, 1))
+        self.roc_caption.setText(
+            f"ROC of each fold's held-out rows; mean AUC {mean.auc_mean:.3f} ± {mean.auc_std:.3f} "
+            f"over {over}; the band is ± 1 std of the true positive rate."
+        )
+
+    @property
+    def mean_roc_label(self) -> str:
+        return self.roc.legend_texts()[-1] if self.roc.curves else ""
+
+
+def main() -> None:  # pragma: no cover - manual preview
+    from evalstudio.gui.evaluation._demo import demo_cv_result, run_preview
+
+    cv = demo_cv_result()
+    panel = KFoldPanel()
+    panel.start(len(cv.folds), cv.pooled_predictions.classes)
+    for f in cv.folds:
+        panel.add_fold(f)
+    panel.set_result(cv)
+    run_preview(panel)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

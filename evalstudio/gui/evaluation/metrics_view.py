@@ -1,0 +1,133 @@
+"""Metrics table and per-class table: every number as the core computed it.
+
+The view formats numbers; it computes none. While the threshold is dragged the panel feeds it the
+threshold table's cheap metrics; on release the full report (per-class table, weighted variants).
+
+Run alone on demo data: ``python -m evalstudio.gui.evaluation.metrics_view``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QHeaderView, QLabel, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget
+
+from evalstudio.core.report import METRIC_LABELS
+
+PER_CLASS_COLUMNS = ("class", "precision", "recall", "f1", "support")
+
+
+
+def format_value(value: Any) -> str:
+    """4 decimals for floats, ``n/a`` for None / NaN (e.g. AUC with one class absent)."""
+    if value is None:
+        return "n/a"
+    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+        return str(int(value))
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        return str(value)
+    return f"{v:.4f}" if math.isfinite(v) else "n/a"
+
+
+def _item(text: str, *, right: bool = False) -> QTableWidgetItem:
+    item = QTableWidgetItem(text)
+    item.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable)
+    if right:
+        item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+    return item
+
+
+class MetricsView(QWidget):
+    """Two small tables: the metrics at the current threshold and the per-class table."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._metrics: dict[str, Any] = {}
+        self._rows: dict[str, int] = {}
+        self.caption = QLabel("Metrics")
+        self.table = QTableWidget(0, 2)
+        self.table.setHorizontalHeaderLabels(["Metric", "Value"])
+        self.table.verticalHeader().hide()
+        self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        self.table.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
+        self.per_class = QTableWidget(0, len(PER_CLASS_COLUMNS))
+        self.per_class.setHorizontalHeaderLabels([c.capitalize() if c != "f1" else "F1" for c in PER_CLASS_COLUMNS])
+        self.per_class.verticalHeader().hide()
+        self.per_class.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.per_class.horizontalHeader().setStretchLastSection(True)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.caption)
+        layout.addWidget(self.table, 3)
+        layout.addWidget(QLabel("Per class"))
+        layout.addWidget(self.per_class, 2)
+
+    def set_caption(self, text: str) -> None:
+        self.caption.setText(text)
+
+    def set_metrics(self, metrics: Mapping[str, Any]) -> None:
+        """Show ``metrics`` (EvaluationReport.metrics); known keys first, in the usual order."""
+        self._metrics = dict(metrics)
+        keys = [k for k in METRIC_LABELS if k in metrics] + sorted(k for k in metrics if k not in METRIC_LABELS)
+        if keys != list(self._rows):
+            self.table.setRowCount(len(keys))
+            self._rows = {k: i for i, k in enumerate(keys)}
+            for k, i in self._rows.items():
+                name = METRIC_LABELS.get(k, k.replace("_", " "))
+                self.table.setItem(i, 0, _item(name))
+                self.table.setItem(i, 1, _item("", right=True))
+        for k, i in self._rows.items():
+            self.table.item(i, 1).setText(format_value(metrics[k]))
+
+    def update_metrics(self, partial: Mapping[str, Any]) -> None:
+        """Replace the values of the keys in ``partial`` (cheap update while dragging)."""
+        for k, v in partial.items():
+            if k in self._rows:
+                self._metrics[k] = v
+                self.table.item(self._rows[k], 1).setText(format_value(v))
+
+    def set_per_class(self, rows: Sequence[Mapping[str, Any]]) -> None:
+        self.per_class.setRowCount(len(rows))
+        for i, row in enumerate(rows):
+            for j, col in enumerate(PER_CLASS_COLUMNS):
+                value = row.get(col)
+                text = str(value) if col == "class" else format_value(value)
+                self.per_class.setItem(i, j, _item(text, right=col != "class"))
+
+    def clear(self) -> None:
+        self._metrics = {}
+        self._rows = {}
+        self.table.setRowCount(0)
+        self.per_class.setRowCount(0)
+
+    # ------------------------------------------------------------------ read back (tests, export)
+
+    @property
+    def metrics(self) -> dict[str, Any]:
+        return dict(self._metrics)
+
+    def value_text(self, key: str) -> str:
+        """The text shown for metric ``key``."""
+        return self.table.item(self._rows[key], 1).text()
+
+
+def main() -> None:  # pragma: no cover - manual preview
+    from evalstudio.gui.evaluation._demo import demo_predictions, run_preview
+    from evalstudio.gui.evaluation import _core
+
+    report = _core.report(demo_predictions(), threshold=0.35)
+    view = MetricsView()
+    view.set_metrics(report.metrics)
+    view.set_per_class(report.per_class)
+    run_preview(view)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,395 @@
+"""EvaluationPanel: one decision threshold driving the matrix, the metrics and both curves.
+
+Binary: the slider (or the entry, a suggestion button, or dragging the point on either curve)
+sets the threshold; while dragging, the matrix and the threshold metrics come from the core's
+threshold table (a binary search, no recount), so even a million rows follow the mouse; on
+release the full report is computed. Multiclass: the argmax matrix and report, plus a
+one-vs-rest tab whose threshold applies to a chosen class's score.
+
+Clicking a cell, a row or a column of a matrix lists exactly those rows below.
+
+Run alone on demo data: ``python -m evalstudio.gui.evaluation.panel [--multiclass]``.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+from PySide6.QtCore import QSignalBlocker, Qt, Signal, Slot
+from PySide6.QtWidgets import (
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QSplitter,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from evalstudio.core.predictions import Predictions
+from evalstudio.gui.evaluation import _core
+from evalstudio.gui.evaluation.confusion_view import ConfusionMatrixView
+from evalstudio.gui.evaluation.metrics_view import MetricsView
+from evalstudio.gui.evaluation.panel_export import PanelExportMixin
+from evalstudio.gui.evaluation.pr_view import PrecisionRecallView
+from evalstudio.gui.evaluation.roc_view import RocView
+from evalstudio.gui.evaluation.rows_table import RowsTableModel, RowsView
+from evalstudio.gui.evaluation.threshold_bar import ThresholdBar
+
+
+class EvaluationPanel(PanelExportMixin, QWidget):
+    """Confusion matrix, threshold, metrics, ROC, PR and the rows of a chosen cell.
+
+    Signals
+    -------
+    threshold_changed(float) : the decision threshold moved (binary, or one-vs-rest class)
+    export_failed(str) : an export from the Export menu could not be written (message for a person)
+    """
+
+    threshold_changed = Signal(float)
+    export_failed = Signal(str)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._pred: Predictions | None = None
+        self._features: np.ndarray | None = None
+        self._feature_names: tuple[str, ...] = ()
+        self._loss: np.ndarray | None = None
+        self._positive = 1  # binary: positive class index; multiclass: the one-vs-rest class
+        self._threshold = 0.5
+        self._table = None  # the core's ThresholdTable for the thresholded score
+        self._ovr_tables: list = []
+        self._report = None  # the core's EvaluationReport at the current threshold
+        self._base_report = None  # binary: the full report the slider re-thresholds
+        self._selection: tuple[str, int | None, int | None] | None = None
+        self._title = ""
+
+        self.title_label = QLabel("No evaluation yet.")
+        self.title_label.setStyleSheet("font-weight: bold;")
+        self.confusion = ConfusionMatrixView()
+        self.ovr_confusion = ConfusionMatrixView()
+        self.ovr_class = QComboBox()
+        self.ovr_class.setToolTip("The class whose score the threshold applies to (one vs rest).")
+        self.ovr_metrics = QLabel("")
+        ovr_page = QWidget()
+        ovr_layout = QVBoxLayout(ovr_page)
+        ovr_row = QHBoxLayout()
+        ovr_row.addWidget(QLabel("Class"))
+        ovr_row.addWidget(self.ovr_class, 1)
+        ovr_layout.addLayout(ovr_row)
+        ovr_layout.addWidget(self.ovr_confusion, 1)
+        ovr_layout.addWidget(self.ovr_metrics)
+        self.matrix_tabs = QTabWidget()
+        self.matrix_tabs.addTab(self.confusion, "Confusion matrix")
+        self.matrix_tabs.addTab(ovr_page, "One vs rest")
+        self.threshold_bar = ThresholdBar()
+        self.metrics = MetricsView()
+        self.roc = RocView()
+        self.pr = PrecisionRecallView()
+        self.curve_tabs = QTabWidget()
+        self.curve_tabs.addTab(self.roc, "ROC")
+        self.curve_tabs.addTab(self.pr, "Precision-recall")
+        self.rows = RowsView()
+
+        left = QWidget()
+        left_layout = QVBoxLayout(left)
+        left_layout.setContentsMargins(0, 0, 0, 0)
+        left_layout.addWidget(self.matrix_tabs, 3)
+        left_layout.addWidget(self.threshold_bar)
+        top = QSplitter(Qt.Orientation.Horizontal)
+        top.addWidget(left)
+        top.addWidget(self.curve_tabs)
+        top.addWidget(self.metrics)
+        self.metrics.setMinimumWidth(250)
+        top.setStretchFactor(0, 4)
+        top.setStretchFactor(1, 4)
+        top.setStretchFactor(2, 2)
+        main = QSplitter(Qt.Orientation.Vertical)
+        main.addWidget(top)
+        main.addWidget(self.rows)
+        main.setSizes([520, 200])
+        header = QHBoxLayout()
+        header.addWidget(self.title_label, 1)
+        header.addWidget(self.make_export_button())
+        layout = QVBoxLayout(self)
+        layout.addLayout(header)
+        layout.addWidget(main, 1)
+
+        self.threshold_bar.threshold_changed.connect(self._on_threshold_moving)
+        self.threshold_bar.threshold_committed.connect(self._on_threshold_committed)
+        self.threshold_bar.costs_changed.connect(self._on_costs)
+        for plot in (self.roc, self.pr):
+            plot.threshold_dragged.connect(self._on_curve_dragged)
+            plot.threshold_drag_finished.connect(self._on_threshold_committed)
+        self.confusion.cell_clicked.connect(self._on_cell_clicked)
+        self.ovr_confusion.cell_clicked.connect(self._on_ovr_cell_clicked)
+        self.ovr_class.currentIndexChanged.connect(self._on_ovr_class)
+        self.clear()
+
+    # ------------------------------------------------------------------ state in
+
+    @property
+    def predictions(self) -> Predictions | None:
+        return self._pred
+
+    @property
+    def threshold(self) -> float:
+        return self._threshold
+
+    @property
+    def report(self):
+        """The core's EvaluationReport shown (at the last committed threshold)."""
+        return self._report
+
+    @property
+    def table(self):
+        """The core's ThresholdTable the slider looks up (binary, or the one-vs-rest class)."""
+        return self._table
+
+    @property
+    def positive(self) -> int:
+        return self._positive
+
+    def set_predictions(
+        self,
+        predictions: Predictions,
+        *,
+        title: str = "",
+        features: np.ndarray | None = None,
+        feature_names: tuple[str, ...] = (),
+        threshold: float = 0.5,
+        positive: int = 1,
+    ) -> None:
+        """Show an evaluation. ``features`` (n_samples, n_features) fill the rows table."""
+        from evalstudio.core.report import per_row_loss
+
+        self._pred = predictions
+        self._features = features
+        self._feature_names = tuple(feature_names)
+        self._loss = per_row_loss(predictions)
+        self._title = title
+        self._selection = None
+        self._threshold = float(threshold)
+        binary = predictions.task == "binary"
+        self._positive = positive if binary else 0
+        self.title_label.setText(title or f"{predictions.n_samples} rows, {predictions.n_classes} classes")
+        self.matrix_tabs.setTabVisible(1, not binary)
+        self.matrix_tabs.setCurrentIndex(0)
+        self.rows.clear()
+        self.threshold_bar.setEnabled(True)
+        if binary:
+            self._table = _core.binary_table(predictions, self._positive)
+            self._ovr_tables = []
+            self._base_report = _core.report(
+                predictions, threshold=self._threshold, positive=self._positive, table=self._table
+            )
+            self.threshold_bar.set_title(f"Threshold on P({predictions.classes[self._positive]})")
+            self._draw_binary_curves()
+        else:
+            self._ovr_tables = [_core.ovr_table(predictions, k) for k in range(predictions.n_classes)]
+            with QSignalBlocker(self.ovr_class):
+                self.ovr_class.clear()
+                self.ovr_class.addItems(list(predictions.classes))
+                self.ovr_class.setCurrentIndex(0)
+            self._report = _core.report(predictions)
+            self.confusion.set_matrix(self._report.confusion_matrix, predictions.classes)
+            self.confusion.set_caption("Rows: actual class. Columns: predicted (highest probability).")
+            self.metrics.set_metrics(self._report.metrics)
+            self.metrics.set_per_class(self._report.per_class)
+            self.metrics.set_caption("Metrics (argmax; macro averages)")
+            self._set_ovr_class(0)
+            return
+        self._refresh_suggestions()
+        self.threshold_bar.set_threshold(self._threshold)
+        self._show_threshold(self._threshold, full=True)
+
+    def clear(self) -> None:
+        self._pred = None
+        self._table = None
+        self._report = None
+        self._ovr_tables = []
+        self.title_label.setText("No evaluation yet.")
+        self.confusion.clear()
+        self.ovr_confusion.clear()
+        self.metrics.clear()
+        self.rows.clear()
+        self.threshold_bar.setEnabled(False)
+        self.matrix_tabs.setTabVisible(1, False)
+        self.roc.point.hide()
+        self.pr.point.hide()
+
+    # ------------------------------------------------------------------ drawing
+
+    def _draw_binary_curves(self) -> None:
+        pred, table = self._pred, self._table
+        assert pred is not None and table is not None
+        fpr, tpr, _ = _core.roc_points(table)
+        self.roc.set_curves([("ROC", fpr, tpr, table.roc_auc)])
+        self._link_curves(table)
+        self.pr.set_curves([("PR", *_core.pr_points(table)[:2], table.average_precision)],
+                           prevalence=table.n_pos / table.n_samples)
+
+    def _link_curves(self, table) -> None:
+        """Make both points drag along ``table``'s curves (the core finds the threshold)."""
+        self.roc.set_snapper(table.threshold_at_roc_point)
+        rec, prec, thr = _core.pr_points(table)
+        # The PR curve's last point (recall 0) has threshold inf: "nothing positive".
+        thr = np.where(np.isfinite(thr), thr, table.threshold_of_point(0))
+        self.pr.set_active_points(rec, prec, thr)
+
+    def _draw_multiclass_curves(self) -> None:
+        pred = self._pred
+        assert pred is not None
+        rocs, prs = [], []
+        for k, table in enumerate(self._ovr_tables):
+            fpr, tpr, _ = _core.roc_points(table)
+            rec, prec, _ = _core.pr_points(table)
+            rocs.append((pred.classes[k], fpr, tpr, table.roc_auc))
+            prs.append((pred.classes[k], rec, prec, table.average_precision))
+        macro = _core.macro_roc(pred)
+        self.roc.set_curves(rocs, macro=(macro.fpr, macro.tpr_mean, macro.auc_mean))
+        table = self._ovr_tables[self._positive]
+        self.pr.set_curves(prs, prevalence=table.n_pos / table.n_samples)
+        self._link_curves(table)
+
+    def _show_threshold(self, t: float, *, full: bool) -> None:
+        """Every view at threshold ``t``, from the core's table (O(log n) per call).
+
+        ``full`` (the move is finished) also refreshes the rows of a chosen cell.
+        """
+        pred, table = self._pred, self._table
+        if pred is None or table is None:
+            return
+        m = _core.metrics_at(table, t)
+        self.roc.set_point(np.nan_to_num(m["fpr"]), np.nan_to_num(m["tpr"]))
+        self.pr.set_point(m["recall"], m["precision"])
+        if pred.task == "binary":
+            self._report = self._base_report.with_threshold(t, table)
+            self.confusion.set_matrix(self._report.confusion_matrix, pred.classes)
+            pos = pred.classes[self._positive]
+            self.confusion.set_caption(f"Threshold {t:.4f}: predicted {pos} when P({pos}) >= threshold")
+            self.metrics.set_metrics(self._report.metrics)
+            self.metrics.set_per_class(self._report.per_class)
+            self.metrics.set_caption(f"Metrics at threshold {t:.4f} (positive class {pos})")
+        else:
+            name = pred.classes[self._positive]
+            self.ovr_confusion.set_matrix(_core.matrix_at(table, t), (f"not {name}", name))
+            self.ovr_confusion.set_caption(f"{name} vs rest at threshold {t:.4f}")
+            self.ovr_metrics.setText(
+                "  ".join(f"{k}: {m[k]:.4f}" for k in ("precision", "recall", "f1", "specificity"))
+            )
+        if full and self._selection is not None:
+            self._show_rows(*self._selection)
+
+    def _refresh_suggestions(self) -> None:
+        if self._table is not None:
+            self.threshold_bar.set_suggestions(_core.suggestions(self._table, *self.threshold_bar.costs))
+
+    def _set_ovr_class(self, k: int) -> None:
+        self._positive = k
+        self._table = self._ovr_tables[k]
+        self.threshold_bar.set_title(f"Threshold on P({self._pred.classes[k]})")
+        self._draw_multiclass_curves()
+        self._refresh_suggestions()
+        self.threshold_bar.set_threshold(self._threshold)
+        self._show_threshold(self._threshold, full=True)
+
+    # ------------------------------------------------------------------ intent in
+
+    def set_threshold(self, t: float) -> None:
+        """Move the threshold as if the user had (updates every view, emits threshold_changed)."""
+        self.threshold_bar.set_threshold(t)
+        self._on_threshold_committed(self.threshold_bar.threshold)
+
+    @Slot(float)
+    def _on_threshold_moving(self, t: float) -> None:
+        self._threshold = t
+        self._show_threshold(t, full=False)
+        self.threshold_changed.emit(t)
+
+    @Slot(float)
+    def _on_threshold_committed(self, t: float) -> None:
+        self._threshold = t
+        self.threshold_bar.set_threshold(t)
+        self._show_threshold(t, full=True)
+        self.threshold_changed.emit(t)
+
+    @Slot(float)
+    def _on_curve_dragged(self, t: float) -> None:
+        self.threshold_bar.set_threshold(t)  # the slider follows the point
+        self._on_threshold_moving(t)
+
+    @Slot(float, float)
+    def _on_costs(self, _c_fp: float, _c_fn: float) -> None:
+        self._refresh_suggestions()
+
+    @Slot(int)
+    def _on_ovr_class(self, k: int) -> None:
+        if self._pred is not None and 0 <= k < len(self._ovr_tables):
+            self._selection = None
+            self._set_ovr_class(k)
+
+    @Slot(object, object)
+    def _on_cell_clicked(self, actual: int | None, predicted: int | None) -> None:
+        self._show_rows("matrix", actual, predicted)
+
+    @Slot(object, object)
+    def _on_ovr_cell_clicked(self, actual: int | None, predicted: int | None) -> None:
+        self._show_rows("ovr", actual, predicted)
+
+    # ------------------------------------------------------------------ rows of a cell
+
+    def predicted_labels(self) -> np.ndarray:
+        """Predicted class of every row as the main matrix counts it (threshold or argmax)."""
+        pred = self._pred
+        assert pred is not None
+        if pred.task != "binary":
+            return pred.argmax()
+        pos = _core.is_positive(pred.y_score[:, self._positive], self._threshold)
+        return np.where(pos, self._positive, 1 - self._positive).astype(np.int64)
+
+    def _show_rows(self, which: str, actual: int | None, predicted: int | None) -> None:
+        from evalstudio.core.report import rows_by_loss
+
+        pred, loss = self._pred, self._loss
+        if pred is None or loss is None:
+            return
+        self._selection = (which, actual, predicted)
+        y_pred = self.predicted_labels()
+        if which == "ovr":
+            k = self._positive
+            a_codes = (pred.y_true == k).astype(np.int64)
+            p_codes = _core.is_positive(pred.y_score[:, k], self._threshold).astype(np.int64)
+            names = (f"not {pred.classes[k]}", pred.classes[k])
+        else:
+            a_codes, p_codes, names = pred.y_true, y_pred, pred.classes
+        mask = np.ones(pred.n_samples, dtype=bool)
+        parts = []
+        if actual is not None:
+            mask &= a_codes == actual
+            parts.append(f"actual {names[actual]}")
+        if predicted is not None:
+            mask &= p_codes == predicted
+            parts.append(f"predicted {names[predicted]}")
+        positions = rows_by_loss(np.flatnonzero(mask), loss)
+        model = RowsTableModel(pred, positions, y_pred, loss, self._features, self._feature_names)
+        what = ", ".join(parts) or "all rows"
+        self.rows.set_rows(model, f"{positions.size} rows: {what} (worst loss first)")
+
+
+def main() -> None:  # pragma: no cover - manual preview
+    from evalstudio.gui.evaluation._demo import demo_multiclass, demo_predictions, pima_features, run_preview
+
+    panel = EvaluationPanel()
+    if "--multiclass" in sys.argv:
+        panel.set_predictions(demo_multiclass(), title="Demo: three classes")
+    else:
+        X, _, names = pima_features()
+        panel.set_predictions(demo_predictions(), title="Demo: Pima", features=X, feature_names=names)
+        panel.set_threshold(0.35)
+    run_preview(panel)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
