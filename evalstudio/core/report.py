@@ -81,34 +81,6 @@ def rows_by_loss(index: np.ndarray, loss: np.ndarray) -> np.ndarray:
     return index[order]
 
 
-def mean_curve(
-    curves: Sequence[tuple[np.ndarray, np.ndarray]], *, n_points: int = 101
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Vertical average of several ROC curves on a common false-positive-rate grid.
-
-    Used for the mean ROC over k folds and the macro-average one-vs-rest ROC (the same
-    averaging scikit-learn's ROC examples use: interpolate each TPR at the grid, then average).
-
-    Parameters
-    ----------
-    curves : sequence of (fpr, tpr) pairs, each ndarray of shape (m_i,), fpr non-decreasing
-    n_points : int -- grid size over [0, 1]
-
-    Returns
-    -------
-    grid : ndarray of shape (n_points,)
-    mean : ndarray of shape (n_points,) -- mean TPR (starts at 0, ends at 1)
-    std : ndarray of shape (n_points,) -- population standard deviation of the TPRs
-    """
-    if not curves:
-        raise ValueError("mean_curve needs at least one curve")
-    grid = np.linspace(0.0, 1.0, n_points)
-    stack = np.vstack([np.interp(grid, np.asarray(x, float), np.asarray(y, float)) for x, y in curves])
-    mean = stack.mean(axis=0)
-    mean[0], mean[-1] = 0.0, 1.0
-    return grid, mean, stack.std(axis=0)
-
-
 def auc_band(auc: float | None) -> str:
     """Plain words for a ROC AUC, the bands of the third tutorial.
 

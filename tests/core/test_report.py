@@ -9,8 +9,7 @@ from html.parser import HTMLParser
 
 import numpy as np
 import pytest
-from sklearn.metrics import auc as sk_auc
-from sklearn.metrics import log_loss, roc_curve
+from sklearn.metrics import log_loss
 
 from evalstudio.core.errors import EvalStudioError
 from evalstudio.core.predictions import Predictions
@@ -20,7 +19,6 @@ from evalstudio.core.report import (
     build_html_report,
     file_identity,
     file_sha256,
-    mean_curve,
     per_row_loss,
     rows_by_loss,
     write_html_report,
@@ -60,26 +58,6 @@ def test_rows_by_loss_orders_worst_first_and_keeps_ties_in_row_order() -> None:
     assert rows_by_loss(np.array([0, 1, 2, 3, 4]), loss).tolist() == [1, 3, 2, 0, 4]
     assert rows_by_loss(np.array([4, 2, 0]), loss).tolist() == [2, 0, 4]
     assert rows_by_loss(np.array([], dtype=int), loss).tolist() == []
-
-
-def test_mean_curve_of_one_curve_is_that_curve_and_auc_matches_sklearn() -> None:
-    rng = np.random.default_rng(1)
-    y = rng.integers(0, 2, 400)
-    s = rng.random(400) + 0.4 * y
-    fpr, tpr, _ = roc_curve(y, s)
-    grid, mean, std = mean_curve([(fpr, tpr)], n_points=2001)
-    assert np.allclose(std, 0)
-    assert sk_auc(grid, mean) == pytest.approx(sk_auc(fpr, tpr), abs=2e-3)
-
-
-def test_mean_curve_averages_vertically() -> None:
-    a = (np.array([0.0, 1.0]), np.array([0.0, 1.0]))  # diagonal
-    b = (np.array([0.0, 0.0, 1.0]), np.array([0.0, 1.0, 1.0]))  # perfect
-    grid, mean, std = mean_curve([a, b], n_points=5)
-    assert np.allclose(mean[1:-1], (grid[1:-1] + 1.0) / 2)
-    assert np.allclose(std[1:-1], (1.0 - grid[1:-1]) / 2)
-    with pytest.raises(ValueError):
-        mean_curve([])
 
 
 @pytest.mark.parametrize(
