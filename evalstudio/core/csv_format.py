@@ -303,7 +303,7 @@ def sniff_csv(path: str | os.PathLike[str], *, delimiter: str | None = None) -> 
         notes.append(f"delimiter: {_DELIMITER_WORDS[d]}")
     decimal = "."
     if d != ",":
-        cells = [c for r in rows[1:51] for c in r]
+        cells = [c for r in rows[:50] for c in r]
         if any(_DECIMAL_COMMA_RE.match(c) for c in cells) and not any(_DECIMAL_POINT_RE.match(c) for c in cells):
             decimal = ","
             notes.append("numbers use a decimal comma")

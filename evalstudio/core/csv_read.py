@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -88,6 +88,10 @@ def read_table(fmt: CsvFormat, types: dict[str, pa.DataType]) -> tuple[pa.Table,
         except pa.ArrowInvalid as exc:
             message = str(exc)
             if "Expected" in message and "columns, got" in message:
+                if not fmt.quoted:
+                    # A quoted value with a line break past the sniffed part: parse quote-aware.
+                    fmt = dataclasses.replace(fmt, quoted=True)
+                    continue
                 raise ragged_error(fmt, message) from None
             if "UTF8" in message and fmt.encoding.startswith("utf-8"):
                 # The sniffed bytes were UTF-8 but a later line is not: read it all as Windows-1252.
@@ -116,12 +120,31 @@ def scan_rows(fmt: CsvFormat) -> Iterator[tuple[int, list[str]]]:
             yield reader.line_num - sum(f.count("\n") for f in fields), fields
 
 
+def locate(fmt: CsvFormat, indices: Iterable[int]) -> Callable[[int], str]:
+    """A function giving ``row 5, line 6`` for each 0-based data row in ``indices``.
+
+    One pass over the file, only as far as the last of them.
+    """
+    wanted = set(indices)
+    lines: dict[int, int] = {}
+    if wanted:
+        last = max(wanted)
+        for k, (line, _) in enumerate(scan_rows(fmt)):
+            if k in wanted:
+                lines[k] = line
+            if k >= last:
+                break
+
+    def place(index: int) -> str:
+        line = lines.get(index)
+        return f"row {index + 1}" + (f", line {line}" if line is not None else "")
+
+    return place
+
+
 def where(fmt: CsvFormat, index: int) -> str:
     """``row 5, line 6`` for the 0-based data row ``index``."""
-    for k, (line, _) in enumerate(scan_rows(fmt)):
-        if k == index:
-            return f"row {index + 1}, line {line}"
-    return f"row {index + 1}"
+    return locate(fmt, [index])(index)
 
 
 def ragged_error(fmt: CsvFormat, arrow_message: str) -> DataError:

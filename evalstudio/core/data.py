@@ -159,8 +159,8 @@ def load_csv(
     """
     import pyarrow as pa
 
-    from evalstudio.core.csv_format import sniff_csv
-    from evalstudio.core.csv_read import Problems, encode_labels, feature_matrix, quote_list, read_table, where
+    from evalstudio.core.csv_format import is_number, sniff_csv
+    from evalstudio.core.csv_read import Problems, encode_labels, feature_matrix, locate, read_table
 
     fmt = sniff_csv(path, delimiter=delimiter)
     target_name, why = choose_target(fmt.columns, target, path=fmt.path, has_header=fmt.has_header)
@@ -180,12 +180,10 @@ def load_csv(
             hint="Choose a CSV file with data rows below the header.",
         )
 
-    def at(index: int) -> str:
-        return where(fmt, index)
-
     problems = Problems()
     X = feature_matrix(table, features, fmt, as_text=as_text, problems=problems)
     if problems.non_numeric:
+        at = locate(fmt, [first for _, _, first, _ in problems.non_numeric])
         described = [
             f"{name!r} ({count} value{'s' if count != 1 else ''} such as {example[:30]!r}; first at {at(first)})"
             for name, count, first, example in problems.non_numeric
@@ -203,6 +201,7 @@ def load_csv(
 
     if problems.missing or problems.infinite:
         if not drop_missing:
+            at = locate(fmt, [first for _, _, first in problems.missing + problems.infinite])
             parts = []
             if problems.missing:
                 parts.append("missing values in " + _problem_list(problems.missing, at))
@@ -242,6 +241,17 @@ def load_csv(
             "a classifier needs at least two.",
             hint="Choose the label column as the target (target=NAME, --target NAME), or use data "
             "with more than one class.",
+        )
+    if classes is None and len(out_classes) > 20:
+        if all(is_number(c) for c in out_classes) and any("." in c or "e" in c for c in out_classes):
+            raise DataError(
+                f"the target column {target_name!r} of {fmt.path} holds {len(out_classes)} different "
+                f"non-integer numbers (such as {out_classes[0]}, {out_classes[1]}); that looks like a "
+                "measurement, not a class label.",
+                hint="Choose the label column as the target (target=NAME, --target NAME).",
+            )
+        notes.append(
+            f"warning: {len(out_classes)} classes in {target_name!r}; check that it is the label column"
         )
     counts = np.bincount(y, minlength=len(out_classes))
     shown = [f"{k} = {c!r} ({int(n)} row{'s' if n != 1 else ''})" for k, (c, n) in enumerate(zip(out_classes, counts))]

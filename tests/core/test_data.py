@@ -439,3 +439,35 @@ def test_random_bytes_without_nul(tmp_path: Path) -> None:
 def test_html_page_saved_as_csv(tmp_path: Path) -> None:
     p = write(tmp_path, "<!DOCTYPE html>\n<html><body>Not found</body></html>\n")
     assert "looks like a web page (HTML/XML)" in error_text(p)
+
+
+def test_continuous_target_is_refused(tmp_path: Path) -> None:
+    rows = "".join(f"{i},{i * 0.37:.2f}\n" for i in range(1, 40))
+    text = error_text(write(tmp_path, "a,price\n" + rows))
+    assert "holds 39 different non-integer numbers (such as 0.37, 0.74)" in text
+    assert "not a class label" in text and "--target" in text
+
+
+def test_many_integer_classes_get_a_warning(tmp_path: Path) -> None:
+    d = load_csv(write(tmp_path, "a,age\n" + "".join(f"{i},{20 + i}\n" for i in range(30))))
+    assert d.n_classes == 30
+    assert "warning: 30 classes in 'age'; check that it is the label column" in d.notes
+
+
+def test_headerless_semicolon_file_with_decimal_commas(tmp_path: Path) -> None:
+    d = load_csv(write(tmp_path, "1;2,5;0\n3;4;1\n"))
+    assert d.X.tolist() == [[1, 2.5], [3, 4]] and d.target_name == "col_3"
+
+
+def test_many_problems_are_located_in_one_message(tmp_path: Path) -> None:
+    rows = "".join(f"{i},{i},{i % 2}\n" for i in range(5000)) + "?,1,0\n1,?,1\n"
+    text = error_text(write(tmp_path, "a,b,label\n" + rows))
+    assert "'a' (1 row; first at row 5001, line 5002), 'b' (1 row; first at row 5002, line 5003)" in text
+
+
+def test_quoted_line_break_past_the_sniffed_part(tmp_path: Path) -> None:
+    rows = "".join(f"{i},{i % 3},plain\n" for i in range(20000))
+    d = load_csv(write(tmp_path, "a,b,label\n" + rows + '7,1,"two\nlines"\n8,2,plain\n'))
+    assert d.n_samples == 20002
+    assert d.classes == ("plain", "two\nlines") and d.y[-2:].tolist() == [1, 0]
+    assert d.X[-1].tolist() == [8, 2]
