@@ -29,10 +29,15 @@ from typing import Any
 
 import numpy as np
 
+from evalstudio.core.confusion import (
+    binary_metrics_from_counts,
+    confusion_matrix,
+    multiclass_metrics_from_confusion,
+)
 from evalstudio.core.curves import one_vs_rest_table
 from evalstudio.core.errors import DataError, EvalStudioError, ModelError
 from evalstudio.core.predictions import Predictions
-from evalstudio.core.thresholds import ThresholdTable, binary_metrics_from_counts
+from evalstudio.core.thresholds import ThresholdTable
 
 __all__ = [
     "EvaluationReport",
@@ -132,95 +137,6 @@ class EvaluationReport:
 
 
 # ---------------------------------------------------------------------- building blocks
-def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int) -> np.ndarray:
-    """Confusion matrix by one ``bincount`` (rows actual, columns predicted).
-
-    Parameters
-    ----------
-    y_true, y_pred : ndarray of shape (n_samples,), int
-        Class indices in ``0 .. n_classes - 1``.
-    n_classes : int
-
-    Returns
-    -------
-    ndarray of shape (n_classes, n_classes), int64
-    """
-    t = np.asarray(y_true, dtype=np.int64)
-    p = np.asarray(y_pred, dtype=np.int64)
-    if t.shape != p.shape or t.ndim != 1:
-        raise ValueError(f"y_true {t.shape} and y_pred {p.shape} must be 1-D of the same length")
-    for name, a in (("y_true", t), ("y_pred", p)):
-        if a.size and (a.min() < 0 or a.max() >= n_classes):
-            raise ValueError(f"{name} has class indices outside 0..{n_classes - 1}")
-    flat = np.bincount(t * n_classes + p, minlength=n_classes * n_classes)
-    return flat.reshape(n_classes, n_classes).astype(np.int64, copy=False)
-
-
-def _div0(num: np.ndarray, den: np.ndarray) -> np.ndarray:
-    num = np.asarray(num, dtype=np.float64)
-    return np.divide(num, den, out=np.zeros_like(num), where=np.asarray(den) != 0)
-
-
-def multiclass_metrics_from_confusion(cm: np.ndarray) -> tuple[dict[str, float], dict[str, np.ndarray]]:
-    """Metrics of predicted labels (no scores needed) from a K-class confusion matrix.
-
-    Parameters
-    ----------
-    cm : ndarray of shape (K, K)
-        Rows actual, columns predicted.
-
-    Returns
-    -------
-    metrics : dict of str to float
-        accuracy, balanced_accuracy, mcc, precision/recall/f1 (macro) and their ``_macro`` and
-        ``_weighted`` variants, specificity (macro one-vs-rest).
-    per_class : dict of str to ndarray of shape (K,)
-        precision, recall, f1, specificity, support.
-    """
-    c = np.asarray(cm, dtype=np.float64)
-    n = c.sum()
-    tp = np.diag(c)
-    true_sum = c.sum(axis=1)
-    pred_sum = c.sum(axis=0)
-    precision = _div0(tp, pred_sum)
-    recall = _div0(tp, true_sum)
-    f1 = _div0(2 * tp, true_sum + pred_sum)
-    tn = n - true_sum - pred_sum + tp
-    specificity = _div0(tn, n - true_sum)
-    present = (true_sum > 0) | (pred_sum > 0)
-
-    def macro(v: np.ndarray) -> float:
-        return float(v[present].mean()) if present.any() else 0.0
-
-    def weighted(v: np.ndarray) -> float:
-        return float(np.average(v, weights=true_sum)) if true_sum.sum() else 0.0
-
-    # Matthews correlation as scikit-learn writes it.
-    cov_ytyp = tp.sum() * n - np.dot(true_sum, pred_sum)
-    cov_ypyp = n**2 - np.dot(pred_sum, pred_sum)
-    cov_ytyt = n**2 - np.dot(true_sum, true_sum)
-    mcc = 0.0 if cov_ypyp * cov_ytyt == 0 else float(cov_ytyp / np.sqrt(cov_ytyt * cov_ypyp))
-    supported = true_sum > 0
-    metrics = {
-        "accuracy": float(tp.sum() / n) if n else 0.0,
-        "balanced_accuracy": float(recall[supported].mean()) if supported.any() else 0.0,
-        "precision": macro(precision),
-        "recall": macro(recall),
-        "f1": macro(f1),
-        "specificity": macro(specificity),
-        "mcc": mcc,
-        "precision_macro": macro(precision),
-        "recall_macro": macro(recall),
-        "f1_macro": macro(f1),
-        "precision_weighted": weighted(precision),
-        "recall_weighted": weighted(recall),
-        "f1_weighted": weighted(f1),
-    }
-    per_class = {"precision": precision, "recall": recall, "f1": f1, "specificity": specificity,
-                 "support": true_sum.astype(np.int64)}
-    return metrics, per_class
-
-
 def log_loss(y_true: np.ndarray, y_score: np.ndarray) -> float:
     """Mean cross-entropy of the true class, as ``sklearn.metrics.log_loss(..., labels=all)``.
 

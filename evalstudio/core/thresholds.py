@@ -27,88 +27,10 @@ from functools import cached_property
 
 import numpy as np
 
+from evalstudio.core.confusion import binary_metrics_from_counts
 from evalstudio.core.errors import EvalStudioError, ModelError
 
 __all__ = ["ThresholdTable", "binary_metrics_from_counts"]
-
-
-def _ratio(num: float, den: float) -> float:
-    """``num / den``, or 0.0 when ``den`` is 0 (scikit-learn's ``zero_division=0``)."""
-    return num / den if den else 0.0
-
-
-def binary_metrics_from_counts(tn: int, fp: int, fn: int, tp: int) -> dict[str, float]:
-    """Every threshold-dependent binary metric from one confusion matrix.
-
-    Pure Python arithmetic on four integers (a few microseconds), so the GUI can call it on
-    every slider tick. Each value equals scikit-learn's on the labels these counts describe.
-
-    Parameters
-    ----------
-    tn, fp, fn, tp : int
-        True negatives, false positives, false negatives, true positives.
-
-    Returns
-    -------
-    dict of str to float
-        ``accuracy``, ``balanced_accuracy``, ``precision``, ``recall``, ``f1`` (of the positive
-        class), ``specificity`` (recall of the negative class), ``mcc``, ``fpr``, ``tpr`` (NaN
-        when there are no negatives / positives), ``npv`` (precision of the negative class),
-        and ``precision_macro``, ``recall_macro``, ``f1_macro``, ``precision_weighted``,
-        ``recall_weighted``, ``f1_weighted``.
-
-    Notes
-    -----
-    Macro averages run over the classes present in the labels or the predictions (what
-    scikit-learn does without ``labels=``); balanced accuracy averages the recall of the
-    classes present in the labels (``balanced_accuracy_score``).
-    """
-    tn, fp, fn, tp = int(tn), int(fp), int(fn), int(tp)
-    n = tn + fp + fn + tp
-    n_pos, n_neg = tp + fn, tn + fp  # support of each class
-    pred_pos, pred_neg = tp + fp, tn + fn
-
-    precision, recall = _ratio(tp, pred_pos), _ratio(tp, n_pos)
-    f1 = _ratio(2 * tp, n_pos + pred_pos)
-    npv, specificity = _ratio(tn, pred_neg), _ratio(tn, n_neg)
-    f1_neg = _ratio(2 * tn, n_neg + pred_neg)
-
-    # Classes scikit-learn would see (unique_labels of y_true and y_pred).
-    present = [(precision, recall, f1)] if (n_pos or pred_pos) else []
-    if n_neg or pred_neg:
-        present.append((npv, specificity, f1_neg))
-    k = len(present) or 1
-    recalls_with_support = [r for r, s in ((recall, n_pos), (specificity, n_neg)) if s]
-
-    # Matthews correlation exactly as scikit-learn writes it (covariances from the sums).
-    t_sum = (float(n_neg), float(n_pos))
-    p_sum = (float(pred_neg), float(pred_pos))
-    nf = float(n)
-    cov_ytyp = (tn + tp) * nf - (t_sum[0] * p_sum[0] + t_sum[1] * p_sum[1])
-    cov_ypyp = nf * nf - (p_sum[0] * p_sum[0] + p_sum[1] * p_sum[1])
-    cov_ytyt = nf * nf - (t_sum[0] * t_sum[0] + t_sum[1] * t_sum[1])
-    mcc = 0.0 if cov_ypyp * cov_ytyt == 0 else cov_ytyp / math.sqrt(cov_ytyt * cov_ypyp)
-
-    return {
-        "accuracy": _ratio(tn + tp, n),
-        "balanced_accuracy": (
-            sum(recalls_with_support) / len(recalls_with_support) if recalls_with_support else 0.0
-        ),
-        "precision": precision,
-        "recall": recall,
-        "f1": f1,
-        "specificity": specificity,
-        "mcc": mcc,
-        "fpr": fp / n_neg if n_neg else math.nan,
-        "tpr": tp / n_pos if n_pos else math.nan,
-        "npv": npv,
-        "precision_macro": sum(p[0] for p in present) / k,
-        "recall_macro": sum(p[1] for p in present) / k,
-        "f1_macro": sum(p[2] for p in present) / k,
-        "precision_weighted": _ratio(precision * n_pos + npv * n_neg, n),
-        "recall_weighted": _ratio(recall * n_pos + specificity * n_neg, n),
-        "f1_weighted": _ratio(f1 * n_pos + f1_neg * n_neg, n),
-    }
 
 
 def _as_scores(y_score: np.ndarray) -> np.ndarray:
