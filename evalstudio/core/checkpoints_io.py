@@ -192,7 +192,8 @@ def _full_load(p: Path, namespace: types.ModuleType | None) -> Any:
     except (ImportError, AttributeError) as exc:
         raise CheckpointError(
             f"the pickled model in {str(p)!r} needs a class that cannot be imported here: {_first_line(exc)}.",
-            hint="Pass the Python file that defines those classes with --model. Better still, save "
+            hint="Pass the Python file that defines those classes with --model (and this file with "
+            "--checkpoint). Better still, save "
             "the weights: torch.save(model.state_dict(), 'weights.pt').",
         ) from None
     except Exception as exc:

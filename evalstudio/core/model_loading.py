@@ -20,7 +20,6 @@ import types
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from importlib import util as importlib_util
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -32,6 +31,9 @@ if TYPE_CHECKING:
 
 # Keyword arguments a builder or class may ask for by name.
 SIZE_KEYWORDS = ("n_features", "n_classes")
+
+# Text files that are surely not Python, whatever they parse as.
+_DATA_SUFFIXES = (".csv", ".tsv", ".txt", ".json", ".md", ".yaml", ".yml", ".tab", ".dat", ".data")
 
 _counter = itertools.count(1)
 _import_lock = threading.Lock()  # sys.path and sys.modules are process-wide
@@ -102,6 +104,12 @@ def load_model(
             hint="Pass it with --checkpoint and give the Python file that defines the model with --model "
             "(a whole pickled model loads from --checkpoint alone with --trust-pickle).",
         )
+    if kind.kind == file_kinds.TEXT and p.suffix.lower() in _DATA_SUFFIXES:
+        # A CSV line such as `a,b,c` is valid Python (a tuple), so say what it is before running it.
+        raise ModelError(
+            f"{str(p)!r} is a {p.suffix.lower()[1:].upper()} text file, not a model definition.",
+            hint="Pass the data with --data and the model's Python file (or a TorchScript archive) with --model.",
+        )
     if kind.kind != file_kinds.TEXT:
         raise ModelError(
             f"{str(p)!r} is {kind.description}, not a model definition.",
@@ -159,8 +167,9 @@ def _exec_python_file(p: Path) -> types.ModuleType:
 
     stem = "".join(c if c.isalnum() else "_" for c in p.stem) or "model"
     name = f"evalstudio_user_model_{next(_counter)}_{stem}"
-    spec = importlib_util.spec_from_file_location(name, filename)
-    module = importlib_util.module_from_spec(spec)  # type: ignore[arg-type]
+    # A plain module object rather than importlib's file spec: the file may have any extension.
+    module = types.ModuleType(name)
+    module.__file__ = filename
     folder = str(p.resolve().parent)
     with _import_lock:
         # Registered before running (dataclasses and pickling look the module up by name) and

@@ -447,3 +447,27 @@ def test_pickled_model_from_a_script_finds_its_class_in_the_model_file(
     loaded, ckpt, report = load_for_evaluation(f, tmp_path / "whole.pt", trust_pickle=True)
     assert ckpt is not None and ckpt.pickled_module is not None and report is not None and report.loaded
     assert np.allclose(loaded.module.fc.weight.detach().numpy(), net.fc.weight.detach().numpy())
+
+
+def test_a_python_model_file_with_another_extension(tmp_path: Path) -> None:
+    f = write(tmp_path / "net.model", NET_SOURCE)
+    assert load_model(f).entry == "Net()"
+
+
+def test_a_csv_passed_as_the_model(tmp_path: Path) -> None:
+    f = tmp_path / "data.csv"
+    f.write_text("a,b,target\n1,2,0\n")  # valid Python (a tuple), so it must be caught before running
+    with pytest.raises(ModelError, match=r"is a CSV text file, not a model definition\. Pass the data with --data"):
+        load_model(f)
+
+
+@pytest.mark.filterwarnings("ignore:`torch.jit.script` is deprecated")
+def test_torchscript_with_a_checkpoint_applies_it(tmp_path: Path) -> None:
+    torch.manual_seed(0)
+    f = tmp_path / "ts.pt"
+    torch.jit.script(nn.Sequential(nn.Linear(3, 1))).save(str(f))
+    other = nn.Sequential(nn.Linear(3, 1))
+    torch.save(other.state_dict(), tmp_path / "w.pt")
+    loaded, ckpt, report = load_for_evaluation(f, tmp_path / "w.pt")
+    assert report is not None and report.loaded
+    assert torch.equal(loaded.module.state_dict()["0.weight"], other[0].weight)
