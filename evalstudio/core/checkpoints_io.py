@@ -9,10 +9,8 @@ from ``torch.save(model)``.
 
 from __future__ import annotations
 
-import io
 import os
 import pickle
-import pickletools
 import re
 import types
 from dataclasses import dataclass, field
@@ -21,6 +19,14 @@ from typing import TYPE_CHECKING, Any
 
 from evalstudio.core import file_kinds
 from evalstudio.core.errors import CheckpointError
+from evalstudio.core.pickle_safety import (
+    NUMPY_SCALAR_GLOBALS,
+    UnsafeCheckpointError,
+    numpy_scalar_types,
+    pickle_with_fallback,
+    refusal,
+    find_unsafe_globals,
+)
 
 if TYPE_CHECKING:
     import torch
@@ -28,36 +34,6 @@ if TYPE_CHECKING:
 EVALSTUDIO_FORMAT = "evalstudio-checkpoint"
 # Keys under which training scripts commonly keep the weights, in the order they are tried.
 WEIGHT_KEYS = ("model_state_dict", "state_dict", "model", "net")
-# Globals that make up a plain numpy scalar (np.float64(0.3) saved as a loss, say). They build
-# a number and nothing else, so they are allow-listed explicitly, unlike anything else.
-_NUMPY_SCALAR_GLOBALS = {
-    "numpy.core.multiarray.scalar", "numpy._core.multiarray.scalar", "numpy.dtype",
-} | {f"numpy.dtypes.{n}DType" for n in (
-    "Float64", "Float32", "Float16", "Int64", "Int32", "Int16", "Int8",
-    "UInt64", "UInt32", "UInt16", "UInt8", "Bool",
-)}
-_SAVE_STATE_DICT = (
-    "Save the weights instead: torch.save(model.state_dict(), 'weights.pt'), "
-    "and pass the Python file that defines the model with --model."
-)
-
-
-class UnsafeCheckpointError(CheckpointError):
-    """The checkpoint needs arbitrary unpickling; nothing in it was run.
-
-    Attributes
-    ----------
-    unsafe_globals : tuple of str -- e.g. ("__main__.Net", "torch.nn.modules.linear.Linear")
-    pickled_model : bool -- the file looks like a whole pickled model (torch.save(model))
-    path : Path
-    """
-
-    def __init__(self, message: str, *, hint: str | None, unsafe_globals: tuple[str, ...],
-                 pickled_model: bool, path: Path) -> None:
-        super().__init__(message, hint=hint)
-        self.unsafe_globals = unsafe_globals
-        self.pickled_model = pickled_model
-        self.path = path
 
 
 @dataclass(frozen=True)
@@ -150,15 +126,15 @@ def load_checkpoint(
 def _torch_load(p: Path, *, trust_pickle: bool, namespace: types.ModuleType | None) -> tuple[Any, tuple[str, ...], list[str]]:
     import torch
 
-    unsafe = tuple(sorted(_unsafe_globals(p)))
+    unsafe = tuple(sorted(find_unsafe_globals(p)))
     notes: list[str] = []
     allowed: list[Any] = []
-    if unsafe and set(unsafe) <= _NUMPY_SCALAR_GLOBALS:
-        allowed = _numpy_scalar_types()
+    if unsafe and set(unsafe) <= NUMPY_SCALAR_GLOBALS:
+        allowed = numpy_scalar_types()
         notes.append("numpy scalars in the checkpoint allowed explicitly (" + ", ".join(unsafe) + ")")
         unsafe = ()
     if unsafe and not trust_pickle:
-        raise _refusal(p, unsafe)
+        raise refusal(p, unsafe)
     if unsafe:
         return _full_load(p, namespace), unsafe, [*notes, "trusted pickle unpickled in full (it named: "
                                                   + ", ".join(unsafe) + ")"]
@@ -168,12 +144,12 @@ def _torch_load(p: Path, *, trust_pickle: bool, namespace: types.ModuleType | No
     except pickle.UnpicklingError as exc:
         # torch's own message advises weights_only=False; never pass that on. The static scan
         # misses globals pushed dynamically, so take the name from the message too.
-        found = _unsafe_globals(p) | set(re.findall(r"Unsupported global: GLOBAL ([\w.]+)", str(exc)))
+        found = find_unsafe_globals(p) | set(re.findall(r"Unsupported global: GLOBAL ([\w.]+)", str(exc)))
         if not found:
             raise CheckpointError(f"cannot unpickle {str(p)!r}: the file is corrupt or not a checkpoint.",
                                   hint="Save it again with torch.save.") from None
         if not trust_pickle:
-            raise _refusal(p, tuple(sorted(found))) from None
+            raise refusal(p, tuple(sorted(found))) from None
         unsafe = tuple(sorted(found))
         return _full_load(p, namespace), unsafe, [*notes, "trusted pickle unpickled in full (it named: "
                                                   + ", ".join(unsafe) + ")"]
@@ -188,7 +164,7 @@ def _full_load(p: Path, namespace: types.ModuleType | None) -> Any:
     import torch
 
     try:
-        return torch.load(p, map_location="cpu", weights_only=False, pickle_module=_pickle_with_fallback(namespace))
+        return torch.load(p, map_location="cpu", weights_only=False, pickle_module=pickle_with_fallback(namespace))
     except (ImportError, AttributeError) as exc:
         raise CheckpointError(
             f"the pickled model in {str(p)!r} needs a class that cannot be imported here: {_first_line(exc)}.",
@@ -206,100 +182,6 @@ def _corrupt(p: Path, exc: BaseException) -> CheckpointError:
         f"{_first_line(exc)[:200]}).",
         hint="Copy or save the file again; a download or a save that was cut short leaves such a file.",
     )
-
-
-def _unsafe_globals(p: Path) -> set[str]:
-    """Globals the pickle in ``p`` names that weights_only would refuse (no code runs)."""
-    import torch
-
-    try:
-        return set(torch.serialization.get_unsafe_globals_in_checkpoint(p))
-    except Exception:
-        pass  # legacy (non-zip) format or a damaged zip: scan the pickle stream ourselves
-    found: set[str] = set()
-    try:
-        with p.open("rb") as fh:
-            stream = io.BytesIO(fh.read())
-        # Legacy torch.save writes 4 pickles: magic number, protocol, sys info, then the object.
-        for _ in range(4):
-            found |= _globals_in_one_pickle(stream)
-    except Exception:
-        pass  # keep what was found before the damage; torch.load reports the damage itself
-    return found - _safe_global_names()
-
-
-def _globals_in_one_pickle(stream: io.BytesIO) -> set[str]:
-    found: set[str] = set()
-    strings: list[str] = []
-    for op, arg, _pos in pickletools.genops(stream):
-        if op.name == "GLOBAL":
-            found.add(str(arg).replace(" ", "."))
-        elif op.name in ("SHORT_BINUNICODE", "BINUNICODE", "UNICODE", "BINUNICODE8"):
-            strings.append(str(arg))
-        elif op.name == "STACK_GLOBAL" and len(strings) >= 2:
-            found.add(f"{strings[-2]}.{strings[-1]}")
-    return found
-
-
-def _safe_global_names() -> set[str]:
-    try:
-        from torch import _weights_only_unpickler as wou
-
-        return set(wou._get_allowed_globals()) | set(wou._get_user_allowed_globals())
-    except Exception:  # private API; without it every global is reported, which errs on the safe side
-        return set()
-
-
-def _numpy_scalar_types() -> list[Any]:
-    import numpy as np
-
-    out: list[Any] = [np.dtype]
-    try:
-        out.append(np._core.multiarray.scalar)  # numpy >= 2
-    except AttributeError:  # pragma: no cover - numpy 1.x
-        out.append(np.core.multiarray.scalar)
-    # The dtype class (np.dtypes.Float64DType) is pushed dynamically, so the static scan does
-    # not list it: allow the plain numeric ones.
-    for n in _NUMPY_SCALAR_GLOBALS:
-        if n.startswith("numpy.dtypes."):
-            dt = getattr(np.dtypes, n.rsplit(".", 1)[1], None)
-            if dt is not None:
-                out.append(dt)
-    return out
-
-
-def _refusal(p: Path, unsafe: tuple[str, ...]) -> UnsafeCheckpointError:
-    pickled_model = any(g.startswith("torch.nn.modules.") for g in unsafe)
-    shown = ", ".join(unsafe[:12]) + (f", ... ({len(unsafe) - 12} more)" if len(unsafe) > 12 else "")
-    if pickled_model:
-        msg = (f"{str(p)!r} is a whole pickled model (torch.save(model)); loading it would run code "
-               f"named in the file ({shown}). Nothing from it was run.")
-        hint = f"If you trust this file, pass --trust-pickle. {_SAVE_STATE_DICT}"
-    else:
-        msg = (f"{str(p)!r} needs arbitrary unpickling, which could run code; it names {shown}. "
-               "Nothing from it was run.")
-        hint = ("Save only tensors and plain values, e.g. torch.save({'model_state_dict': model.state_dict(), "
-                "'epoch': epoch}, PATH); or pass --trust-pickle if you trust this file.")
-    return UnsafeCheckpointError(msg, hint=hint, unsafe_globals=unsafe, pickled_model=pickled_model, path=p)
-
-
-def _pickle_with_fallback(namespace: types.ModuleType | None) -> Any:
-    """A pickle module whose Unpickler finds missing classes by name in ``namespace``."""
-
-    class Unpickler(pickle.Unpickler):
-        def find_class(self, module: str, name: str) -> Any:
-            try:
-                return super().find_class(module, name)
-            except (ModuleNotFoundError, AttributeError):
-                if namespace is not None and hasattr(namespace, name):
-                    return getattr(namespace, name)
-                raise
-
-    shim = types.SimpleNamespace(**{k: getattr(pickle, k) for k in ("load", "loads", "dump", "dumps",
-                                                                     "UnpicklingError", "PicklingError")})
-    shim.Unpickler = Unpickler
-    shim.__name__ = "pickle"
-    return shim
 
 
 def _load_safetensors(p: Path) -> Checkpoint:
