@@ -1,6 +1,6 @@
 """Check a model against the data before evaluating: input width, output meaning, a summary.
 
-Each check is a dry run on one row of zeros in eval mode without gradients, so it costs next to
+Each check is a dry run on two rows of zeros in eval mode without gradients, so it costs next to
 nothing and leaves the model exactly as it was (modes restored, no BatchNorm statistics touched).
 """
 
@@ -80,7 +80,10 @@ def expected_features(module: "torch.nn.Module") -> int | None:
 
 
 def _dry_run(module: "torch.nn.Module", n_features: int) -> "torch.Tensor":
-    """The module's output for one row of zeros (eval mode, no gradients, modes restored)."""
+    """The module's output for two rows of zeros (eval mode, no gradients, modes restored).
+
+    Two rows, not one: a forward() ending in ``.squeeze()`` turns a batch of one into a 0-d tensor.
+    """
     import torch
 
     from evalstudio.core.evaluate import eval_mode
@@ -88,7 +91,7 @@ def _dry_run(module: "torch.nn.Module", n_features: int) -> "torch.Tensor":
     first = next(iter(module.parameters()), None)
     dtype = first.dtype if first is not None and first.is_floating_point() else torch.float32
     device = first.device if first is not None else torch.device("cpu")
-    x = torch.zeros(1, n_features, dtype=dtype, device=device)
+    x = torch.zeros(2, n_features, dtype=dtype, device=device)
     # no_grad rather than inference_mode: a lazy layer materialising here must stay trainable.
     with eval_mode(module), torch.no_grad():
         return module(x)
@@ -101,7 +104,7 @@ def _columns(feature_names: Sequence[str]) -> str:
 
 
 def check_input_width(module: "torch.nn.Module", feature_names: Sequence[str]) -> None:
-    """Run the model on one row of ``len(feature_names)`` features; explain a width mismatch.
+    """Run the model on two rows of ``len(feature_names)`` features; explain a width mismatch.
 
     Raises
     ------
@@ -121,7 +124,7 @@ def check_input_width(module: "torch.nn.Module", feature_names: Sequence[str]) -
             ) from None
         text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ModelError(
-            f"the model fails on one row of the CSV's {m} features (columns: {_columns(feature_names)}): "
+            f"the model fails on rows of the CSV's {m} features (columns: {_columns(feature_names)}): "
             f"{type(exc).__name__}: {text}",
             hint="Check that the model takes a float tensor of shape (batch, n_features).",
         ) from None
@@ -148,16 +151,16 @@ def infer_output_kind(
     try:
         out = _dry_run(module, n_features)
     except Exception as exc:
-        raise ModelError(f"the model fails on one row of {n_features} features: {type(exc).__name__}: "
+        raise ModelError(f"the model fails on rows of {n_features} features: {type(exc).__name__}: "
                          f"{str(exc).strip().splitlines()[0] if str(exc).strip() else ''}") from None
     if not isinstance(out, torch.Tensor):
         raise ModelError(
             f"the model returns a {type(out).__name__}, not a tensor.",
             hint="Its forward() must return one tensor of shape (batch, n_outputs).",
         )
-    if out.dim() > 2 or out.dim() == 0 or out.shape[0] != 1:
+    if out.dim() > 2 or out.dim() == 0 or out.shape[0] != 2:
         raise ModelError(
-            f"the model's output for a batch of 1 row has shape {tuple(out.shape)}; expected (1,), (1, 1) or (1, K).",
+            f"the model's output for a batch of 2 rows has shape {tuple(out.shape)}; expected (2,), (2, 1) or (2, K).",
             hint="Its forward() must return one row of scores per input row.",
         )
     width = 1 if out.dim() == 1 else int(out.shape[1])

@@ -299,7 +299,7 @@ def test_input_width_failure_without_a_linear_layer() -> None:
         def forward(self, x: torch.Tensor) -> torch.Tensor:
             return x.view(-1, 5)
 
-    with pytest.raises(ModelError, match=r"the model fails on one row of the CSV's 3 features \(columns: a, b, c\): RuntimeError"):
+    with pytest.raises(ModelError, match=r"the model fails on rows of the CSV's 3 features \(columns: a, b, c\): RuntimeError"):
         check_input_width(Odd(), ["a", "b", "c"])
 
 
@@ -341,7 +341,7 @@ def test_flat_single_output_is_binary() -> None:
             self.fc = nn.Linear(4, 1)
 
         def forward(self, x: torch.Tensor) -> torch.Tensor:
-            return self.fc(x).squeeze(1)
+            return self.fc(x).squeeze()  # a batch of one would become a 0-d tensor
 
     assert infer_output_kind(Flat(), 4, 2) is OutputKind.LOGIT
 
@@ -360,6 +360,8 @@ def test_output_that_is_not_a_tensor_and_a_bad_outputs_setting() -> None:
 
     with pytest.raises(ModelError, match=r"the model returns a tuple, not a tensor"):
         infer_output_kind(Pair(), 4, 2)
+    with pytest.raises(ModelError, match=r"output for a batch of 2 rows has shape \(2, 1, 3\); expected \(2,\), \(2, 1\) or \(2, K\)"):
+        infer_output_kind(nn.Sequential(nn.Linear(4, 3), nn.Unflatten(1, (1, 3))), 4, 3)
     with pytest.raises(ModelError, match=r"unknown outputs setting 'probs'\. Use one of: auto, logits, probabilities"):
         infer_output_kind(nn.Linear(4, 1), 4, 2, outputs="probs")
 
