@@ -51,6 +51,18 @@ __all__ = [
 
 # Metrics whose value does not depend on the threshold (kept when the threshold moves).
 THRESHOLD_FREE = ("roc_auc", "average_precision", "log_loss")
+# The order of ``EvaluationReport.metrics`` (and of the JSON): issue 2's headline metrics first.
+METRIC_ORDER = (
+    "accuracy", "balanced_accuracy", "precision", "recall", "f1", "specificity", "mcc",
+    "roc_auc", "average_precision", "log_loss",
+    "precision_macro", "recall_macro", "f1_macro", "precision_weighted", "recall_weighted", "f1_weighted",
+)
+
+
+def _ordered(metrics: dict[str, float]) -> dict[str, float]:
+    out = {k: float(metrics[k]) for k in METRIC_ORDER if k in metrics}
+    out.update((k, float(v)) for k, v in metrics.items() if k not in out)
+    return out
 
 
 def _json_value(value: Any) -> Any:
@@ -132,7 +144,7 @@ class EvaluationReport:
         metrics, per_class, cm = _binary_parts(table.counts_at(threshold), self.positive, self.classes)
         for key in THRESHOLD_FREE:
             metrics[key] = self.metrics[key]
-        return replace(self, threshold=float(threshold), metrics=metrics, per_class=per_class,
+        return replace(self, threshold=float(threshold), metrics=_ordered(metrics), per_class=per_class,
                        confusion_matrix=cm)
 
 
@@ -258,7 +270,7 @@ def evaluate_predictions(
             notes.append(f"average precision is undefined: no row is of the positive class "
                          f"{pred.classes[positive]!r}.")
         return EvaluationReport("binary", pred.classes, pred.n_samples, float(threshold), positive,
-                                metrics, per_class, cm, tuple(notes))
+                                _ordered(metrics), per_class, cm, tuple(notes))
     return _multiclass_report(pred)
 
 
@@ -284,7 +296,7 @@ def _multiclass_report(pred: Predictions) -> EvaluationReport:
          "f1": float(pc["f1"][i]), "support": int(pc["support"][i])}
         for i, c in enumerate(pred.classes)
     ]
-    return EvaluationReport("multiclass", pred.classes, pred.n_samples, None, None, metrics,
+    return EvaluationReport("multiclass", pred.classes, pred.n_samples, None, None, _ordered(metrics),
                             per_class, cm, tuple(notes))
 
 

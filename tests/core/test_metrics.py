@@ -159,9 +159,12 @@ def test_to_json_has_the_cli_shape_with_plain_types() -> None:
     assert list(data)[:7] == ["task", "classes", "n_samples", "threshold", "metrics", "per_class", "confusion_matrix"]
     assert data["task"] == "binary" and data["classes"] == ["neg", "pos"] and data["positive_class"] == "pos"
     assert data["threshold"] == 0.4 and data["n_samples"] == 100
-    for key in ("accuracy", "balanced_accuracy", "precision", "recall", "f1", "specificity", "mcc",
-                "roc_auc", "average_precision", "log_loss", "precision_macro", "f1_weighted"):
-        assert type(data["metrics"][key]) is float
+    assert list(data["metrics"]) == [
+        "accuracy", "balanced_accuracy", "precision", "recall", "f1", "specificity", "mcc", "roc_auc",
+        "average_precision", "log_loss", "precision_macro", "recall_macro", "f1_macro",
+        "precision_weighted", "recall_weighted", "f1_weighted",
+    ]
+    assert all(type(v) is float for v in data["metrics"].values())
     assert set(data["per_class"][0]) == {"class", "precision", "recall", "f1", "support"}
     assert type(data["per_class"][0]["support"]) is int
     assert all(type(c) is int for row in data["confusion_matrix"] for c in row)
@@ -197,6 +200,9 @@ def test_multiclass_metrics_equal_sklearn(dtype: type) -> None:
     np.testing.assert_allclose([row["precision"] for row in report.per_class], p, atol=TOL)
     np.testing.assert_allclose([row["recall"] for row in report.per_class], r, atol=TOL)
     assert report.notes == ()
+    data = report.to_json()
+    assert data["threshold"] is None and "positive_class" not in data and data["classes"] == list(pred.classes)
+    assert json.loads(json.dumps(data, allow_nan=False)) == data
 
 
 def test_multiclass_class_never_predicted_and_class_absent() -> None:
