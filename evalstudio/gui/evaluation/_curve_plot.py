@@ -68,6 +68,10 @@ class CurvePlot(QWidget):
         self.point.setZValue(20)
         self.point.hide()
         pi.addItem(self.point)
+        self.point_label = pg.TextItem(color=(170, 0, 0))
+        self.point_label.setZValue(21)
+        self.point_label.hide()
+        pi.addItem(self.point_label)
         self.point.sigPositionChanged.connect(self._on_point_moved)
         self.point.sigPositionChangeFinished.connect(self._on_point_released)
         layout = QVBoxLayout(self)
@@ -110,14 +114,20 @@ class CurvePlot(QWidget):
 
     # ------------------------------------------------------------------ operating point
 
-    def set_point(self, x: float, y: float) -> None:
-        """Place the operating point (no signal)."""
+    def set_point(self, x: float, y: float, label: str | None = None) -> None:
+        """Place the operating point (no signal), with an optional label beside it."""
         self._snapping = True
         try:
             self.point.setPos(QPointF(float(x), float(y)))
         finally:
             self._snapping = False
         self.point.show()
+        if label is not None:
+            self.point_label.setText(label)
+            # Keep the label inside the plot: left of the point near the right edge.
+            self.point_label.setAnchor((1.1, 1.1) if x > 0.7 else (-0.1, 1.1))
+            self.point_label.setPos(float(x), float(y))
+            self.point_label.show()
 
     def point_pos(self) -> tuple[float, float]:
         p = self.point.pos()

@@ -1,4 +1,4 @@
-"""Export: plots to PNG / SVG (pyqtgraph exporters), tables to CSV / JSON.
+"""Export: plots to PNG / SVG (the widget as shown, rendered by Qt), tables to CSV / JSON.
 
 Writes go through the core's atomic writer, so a failed export never leaves half a file.
 """
@@ -13,24 +13,56 @@ from pathlib import Path
 from typing import Any
 
 import pyqtgraph as pg
-from pyqtgraph.exporters import ImageExporter, SVGExporter
-from PySide6.QtCore import QBuffer, QByteArray, QIODevice
-from PySide6.QtGui import QImage
+from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QRectF, QSize
+from PySide6.QtGui import QColor, QImage, QPainter
+from PySide6.QtSvg import QSvgGenerator
+from PySide6.QtWidgets import QWidget
 
 from evalstudio.core.atomic import atomic_write
 from evalstudio.core.errors import EvalStudioError
 
 
-def _plot_item(plot: pg.PlotWidget | pg.PlotItem) -> pg.PlotItem:
-    return plot.getPlotItem() if isinstance(plot, pg.PlotWidget) else plot
+def _widget(plot: pg.PlotWidget | QWidget) -> QWidget:
+    if not isinstance(plot, QWidget):
+        raise TypeError(f"expected a plot widget, got {type(plot).__name__}")
+    return plot
 
 
-def plot_png_bytes(plot: pg.PlotWidget | pg.PlotItem, *, width: int = 800) -> bytes:
-    """Render a plot to PNG bytes (for the HTML report)."""
-    exporter = ImageExporter(_plot_item(plot))
-    exporter.parameters()["width"] = width
-    image = exporter.export(toBytes=True)
-    return qimage_png_bytes(image)
+def plot_png_bytes(plot: pg.PlotWidget | QWidget) -> bytes:
+    """Render a plot widget to PNG bytes, exactly as shown (``QWidget.grab``).
+
+    Grabbing the widget (rather than pyqtgraph's ``ImageExporter``) keeps text, legend and
+    axes in the proportions the user sees; ``ImageExporter`` scales the plot but not its legend.
+    """
+    return qimage_png_bytes(_widget(plot).grab().toImage())
+
+
+def plot_svg_bytes(plot: pg.PlotWidget | QWidget) -> bytes:
+    """Render a plot widget to SVG (vector) bytes with Qt's SVG generator.
+
+    pyqtgraph 0.14's ``SVGExporter`` cannot parse the path syntax Qt 6.11 writes
+    (``ValueError: not enough values to unpack``), so it is not used.
+    """
+    w = _widget(plot)
+    size = w.size()
+    data = QByteArray()
+    buffer = QBuffer(data)
+    buffer.open(QIODevice.OpenModeFlag.WriteOnly)
+    generator = QSvgGenerator()
+    generator.setOutputDevice(buffer)
+    generator.setSize(QSize(size.width(), size.height()))
+    generator.setViewBox(QRectF(0, 0, size.width(), size.height()))
+    generator.setTitle("evalstudio plot")
+    # The screen's resolution, so fonts and items that ignore transforms (the cell counts)
+    # keep their on-screen size and place (the generator's default is 90 dpi).
+    generator.setResolution(w.logicalDpiX())
+    painter = QPainter(generator)
+    try:
+        w.render(painter)
+    finally:
+        painter.end()
+    buffer.close()
+    return bytes(data.data())
 
 
 def qimage_png_bytes(image: QImage) -> bytes:
@@ -42,18 +74,18 @@ def qimage_png_bytes(image: QImage) -> bytes:
     return bytes(data.data())
 
 
-def export_plot(plot: pg.PlotWidget | pg.PlotItem, path: str | Path, *, width: int = 1000) -> Path:
+def export_plot(plot: pg.PlotWidget | QWidget, path: str | Path) -> Path:
     """Write a plot to ``path``: PNG when it ends in .png, SVG when it ends in .svg."""
     target = Path(path)
     suffix = target.suffix.lower()
     if suffix == ".png":
-        payload = plot_png_bytes(plot, width=width)
+        payload = plot_png_bytes(plot)
         with atomic_write(target, "wb") as fh:
             fh.write(payload)
     elif suffix == ".svg":
-        text = SVGExporter(_plot_item(plot)).export(toBytes=True)
+        payload = plot_svg_bytes(plot)
         with atomic_write(target, "wb") as fh:
-            fh.write(text if isinstance(text, bytes) else bytes(text))
+            fh.write(payload)
     else:
         raise EvalStudioError(
             f"cannot export a plot as {target.name!r}: unknown file type {suffix or '(none)'}.",

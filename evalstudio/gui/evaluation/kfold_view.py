@@ -92,7 +92,6 @@ class KFoldPanel(QWidget):
         self.status = QLabel("No cross-validation yet.")
         self.table = QTableWidget(0, 0)
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.metric_choice = QComboBox()
         for key in FOLD_METRICS:
             self.metric_choice.addItem(METRIC_LABELS[key], key)
@@ -180,10 +179,18 @@ class KFoldPanel(QWidget):
         self._band_hi.setData([], [])
         self._band_lo.setData([], [])
         self.roc_caption.setText("ROC per fold appears when every fold has finished.")
+        self._fit_table_height()
         self.pooled.clear()
         self.tabs.setCurrentIndex(0)
         self._draw_fold_chart()
         self.status.setText(f"Cross-validation: 0 of {n_folds} folds done.")
+
+    def _fit_table_height(self) -> None:
+        """As tall as its rows (up to 12), so the charts below get the rest of the space."""
+        t = self.table
+        rows = min(t.rowCount(), 12)
+        height = t.horizontalHeader().sizeHint().height() + rows * t.verticalHeader().defaultSectionSize()
+        t.setMaximumHeight(height + t.horizontalScrollBar().sizeHint().height() + 2 * t.frameWidth() + 4)
 
     def add_fold(self, fold: FoldResult) -> None:
         """Show a finished fold (its row, its bar, its training curves) and the running summary."""

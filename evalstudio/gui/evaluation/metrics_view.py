@@ -36,6 +36,17 @@ def format_value(value: Any) -> str:
     return f"{v:.4f}" if math.isfinite(v) else "n/a"
 
 
+def metric_name(key: str) -> str:
+    """Human name of a metric key: ``"f1_macro"`` -> ``"F1 (macro)"``."""
+    if key in METRIC_LABELS:
+        return METRIC_LABELS[key]
+    for suffix in ("macro", "weighted"):
+        base = key.removesuffix(f"_{suffix}")
+        if base != key and base in METRIC_LABELS:
+            return f"{METRIC_LABELS[base].split(' (')[0]} ({suffix})"
+    return key.replace("_", " ")
+
+
 def _item(text: str, *, right: bool = False) -> QTableWidgetItem:
     item = QTableWidgetItem(text)
     item.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable)
@@ -80,7 +91,7 @@ class MetricsView(QWidget):
             self.table.setRowCount(len(keys))
             self._rows = {k: i for i, k in enumerate(keys)}
             for k, i in self._rows.items():
-                name = METRIC_LABELS.get(k, k.replace("_", " "))
+                name = metric_name(k)
                 self.table.setItem(i, 0, _item(name))
                 self.table.setItem(i, 1, _item("", right=True))
         for k, i in self._rows.items():

@@ -92,23 +92,25 @@ class EvaluationPanel(PanelExportMixin, QWidget):
         self.curve_tabs.addTab(self.pr, "Precision-recall")
         self.rows = RowsView()
 
-        left = QWidget()
-        left_layout = QVBoxLayout(left)
-        left_layout.setContentsMargins(0, 0, 0, 0)
-        left_layout.addWidget(self.matrix_tabs, 3)
-        left_layout.addWidget(self.threshold_bar)
         top = QSplitter(Qt.Orientation.Horizontal)
-        top.addWidget(left)
+        top.addWidget(self.matrix_tabs)
         top.addWidget(self.curve_tabs)
         top.addWidget(self.metrics)
-        self.metrics.setMinimumWidth(250)
+        self.metrics.setMinimumWidth(330)
         top.setStretchFactor(0, 4)
         top.setStretchFactor(1, 4)
         top.setStretchFactor(2, 2)
+        # The threshold drives every view above it, so it spans the full width beneath them.
+        upper = QWidget()
+        upper_layout = QVBoxLayout(upper)
+        upper_layout.setContentsMargins(0, 0, 0, 0)
+        upper_layout.addWidget(top, 1)
+        upper_layout.addWidget(self.threshold_bar)
         main = QSplitter(Qt.Orientation.Vertical)
-        main.addWidget(top)
+        main.addWidget(upper)
         main.addWidget(self.rows)
-        main.setSizes([520, 200])
+        main.setStretchFactor(0, 3)
+        main.setStretchFactor(1, 1)
         header = QHBoxLayout()
         header.addWidget(self.title_label, 1)
         header.addWidget(self.make_export_button())
@@ -216,8 +218,9 @@ class EvaluationPanel(PanelExportMixin, QWidget):
         self.rows.clear()
         self.threshold_bar.setEnabled(False)
         self.matrix_tabs.setTabVisible(1, False)
-        self.roc.point.hide()
-        self.pr.point.hide()
+        for plot in (self.roc, self.pr):
+            plot.point.hide()
+            plot.point_label.hide()
 
     # ------------------------------------------------------------------ drawing
 
@@ -262,8 +265,9 @@ class EvaluationPanel(PanelExportMixin, QWidget):
         if pred is None or table is None:
             return
         m = _core.metrics_at(table, t)
-        self.roc.set_point(np.nan_to_num(m["fpr"]), np.nan_to_num(m["tpr"]))
-        self.pr.set_point(m["recall"], m["precision"])
+        label = f"t = {t:.3f}"
+        self.roc.set_point(np.nan_to_num(m["fpr"]), np.nan_to_num(m["tpr"]), label)
+        self.pr.set_point(m["recall"], m["precision"], label)
         if pred.task == "binary":
             self._report = self._base_report.with_threshold(t, table)
             self.confusion.set_matrix(self._report.confusion_matrix, pred.classes)

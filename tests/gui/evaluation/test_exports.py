@@ -1,0 +1,87 @@
+"""Every export writes a valid file: PNG magic, SVG parses as XML, CSV/JSON parse, HTML self-contained."""
+
+from __future__ import annotations
+
+import csv
+import json
+import xml.etree.ElementTree as ET
+
+import numpy as np
+import pytest
+
+from evalstudio.core.errors import EvalStudioError
+from evalstudio.core.metrics import evaluate_predictions
+from evalstudio.core.report import PNG_MAGIC, file_identity
+
+
+
+@pytest.mark.parametrize("name", ["confusion", "roc", "pr"])
+def test_plots_export_to_png_and_svg(panel, make_binary, tmp_path, name) -> None:
+    panel.set_predictions(make_binary())
+    png = panel.export_plot(name, tmp_path / f"{name}.png")
+    assert png.read_bytes().startswith(PNG_MAGIC)
+    svg = panel.export_plot(name, tmp_path / f"{name}.svg")
+    root = ET.parse(svg).getroot()
+    assert root.tag.endswith("svg")
+    with pytest.raises(EvalStudioError, match=r"unknown file type \.gif.*\.png or \.svg"):
+        panel.export_plot(name, tmp_path / "x.gif")
+
+
+def test_metrics_and_per_class_to_csv_and_json(panel, make_binary, tmp_path) -> None:
+    pred = make_binary()
+    panel.set_predictions(pred, threshold=0.4)
+    core = evaluate_predictions(pred, threshold=0.4)
+    rows = {r["metric"]: r["value"] for r in csv.DictReader(open(panel.export_metrics(tmp_path / "m.csv")))}
+    assert float(rows["accuracy"]) == pytest.approx(core.metrics["accuracy"], rel=1e-12)
+    assert set(rows) == set(core.metrics)
+    data = json.loads(panel.export_metrics(tmp_path / "m.json").read_text())
+    assert data["threshold"] == pytest.approx(0.4) and data["positive_class"] == "diabetic"
+    assert data["confusion_matrix"] == core.confusion_matrix.tolist()
+    assert data["metrics"]["mcc"] == pytest.approx(core.metrics["mcc"])
+    per = list(csv.DictReader(open(panel.export_per_class(tmp_path / "pc.csv"))))
+    assert [r["class"] for r in per] == ["healthy", "diabetic"]
+    assert int(per[1]["support"]) == core.per_class[1]["support"]
+    per_json = json.loads(panel.export_per_class(tmp_path / "pc.json").read_text())
+    assert per_json[0]["f1"] == pytest.approx(core.per_class[0]["f1"])
+    with pytest.raises(EvalStudioError, match=r"\.csv or \.json"):
+        panel.export_metrics(tmp_path / "m.xlsx")
+
+
+def test_predictions_and_rows_to_csv(panel, make_binary, qtbot, tmp_path) -> None:
+    pred = make_binary(n=120)
+    panel.set_predictions(pred, threshold=0.45)
+    rows = list(csv.DictReader(open(panel.export_predictions(tmp_path / "p.csv"))))
+    assert len(rows) == 120
+    assert int(rows[0]["Row"]) == pred.row_numbers[0]
+    assert rows[0]["Predicted"] == ("diabetic" if pred.y_score[0, 1] >= np.float32(0.45) else "healthy")
+    assert float(rows[0]["P(diabetic)"]) == pytest.approx(float(pred.y_score[0, 1]))
+    data = json.loads(panel.export_predictions(tmp_path / "p.json").read_text())
+    assert len(data) == 120 and data[5]["Actual"] == pred.classes[pred.y_true[5]]
+    # the rows of a clicked cell, exported
+    panel.confusion.cell_clicked.emit(1, 1)
+    out = panel.rows.export_csv(tmp_path / "cell.csv")
+    cell = list(csv.DictReader(open(out)))
+    assert len(cell) == panel.confusion.matrix[1, 1]
+    losses = [float(r["Loss"]) for r in cell]
+    assert losses == sorted(losses, reverse=True)
+
+
+def test_html_report_is_self_contained(panel, make_binary, tmp_path) -> None:
+    pred = make_binary()
+    data_file = tmp_path / "data.csv"
+    data_file.write_text("a,b\n1,0\n")
+    panel.set_predictions(pred, title="Held-out evaluation", threshold=0.35)
+    out = panel.export_report(tmp_path / "report.html", settings={"device": "cpu"},
+                              identity={"data": file_identity(data_file)})
+    text = out.read_text(encoding="utf-8")
+    core = evaluate_predictions(pred, threshold=0.35)
+    assert "Held-out evaluation" in text and "threshold 0.3500" in text
+    assert f"{core.metrics['accuracy']:.4f}" in text and f"{core.metrics['roc_auc']:.4f}" in text
+    assert text.count('src="data:image/png;base64,') == 3
+    assert file_identity(data_file)["sha256"] in text
+    assert "http://" not in text and "https://" not in text
+
+
+def test_export_before_any_evaluation_says_so(panel, tmp_path) -> None:
+    with pytest.raises(EvalStudioError, match="no evaluation to export yet"):
+        panel.export_metrics(tmp_path / "m.csv")
