@@ -160,7 +160,7 @@ def load_csv(
     import pyarrow as pa
 
     from evalstudio.core.csv_format import is_number, sniff_csv
-    from evalstudio.core.csv_read import Problems, encode_labels, feature_matrix, locate, read_table
+    from evalstudio.core.csv_read import LIST_MAX, Problems, encode_labels, feature_matrix, locate, read_table
 
     fmt = sniff_csv(path, delimiter=delimiter)
     target_name, why = choose_target(fmt.columns, target, path=fmt.path, has_header=fmt.has_header)
@@ -186,8 +186,10 @@ def load_csv(
         at = locate(fmt, [first for _, _, first, _ in problems.non_numeric])
         described = [
             f"{name!r} ({count} value{'s' if count != 1 else ''} such as {example[:30]!r}; first at {at(first)})"
-            for name, count, first, example in problems.non_numeric
+            for name, count, first, example in problems.non_numeric[:LIST_MAX]
         ]
+        if len(problems.non_numeric) > LIST_MAX:
+            described.append(f"... ({len(problems.non_numeric)} columns in all)")
         s = "s" if len(described) > 1 else ""
         raise DataError(
             f"non-numeric feature column{s} in {fmt.path}: {', '.join(described)}. Features must be numbers.",

@@ -471,3 +471,15 @@ def test_quoted_line_break_past_the_sniffed_part(tmp_path: Path) -> None:
     assert d.n_samples == 20002
     assert d.classes == ("plain", "two\nlines") and d.y[-2:].tolist() == [1, 0]
     assert d.X[-1].tolist() == [8, 2]
+
+
+def test_many_text_columns_are_summarised(tmp_path: Path) -> None:
+    header = ",".join(f"t{k}" for k in range(10)) + ",label\n"
+    text = error_text(write(tmp_path, header + ",".join("x" * 10) + ",0\n" + ",".join("y" * 10) + ",1\n"))
+    assert "'t5' (2 values such as 'x'; first at row 1, line 2), ... (10 columns in all)" in text
+    assert "'t6'" not in text
+
+
+def test_old_mac_line_ends(tmp_path: Path) -> None:
+    d = load_csv(write(tmp_path, "a,b,label\r1,2,0\r3,4,1\r"))
+    assert d.X.tolist() == [[1, 2], [3, 4]] and d.y.tolist() == [0, 1]
