@@ -76,6 +76,7 @@ class CsvFormat:
     sample_rows : tuple of tuple of str -- the data rows found in the sample (header excluded)
     sample_is_whole_file : bool
     notes : tuple of str -- what the user should know (encoding, delimiter, header, renamed columns)
+    unnamed : tuple of str -- columns whose header cell was empty (named col_<k> here)
     """
 
     path: str
@@ -88,6 +89,7 @@ class CsvFormat:
     sample_rows: tuple[tuple[str, ...], ...] = field(default=(), repr=False)
     sample_is_whole_file: bool = False
     notes: tuple[str, ...] = ()
+    unnamed: tuple[str, ...] = ()
 
     @property
     def delimiter_name(self) -> str:
@@ -312,6 +314,7 @@ def sniff_csv(path: str | os.PathLike[str], *, delimiter: str | None = None) -> 
     if has_header:
         columns, name_notes = _clean_names(first)
         notes.extend(name_notes)
+        unnamed = tuple(c for c, raw in zip(columns, first) if not raw.strip())
         data_rows = rows[1:]
         if whole and not data_rows:
             raise DataError(
@@ -337,4 +340,5 @@ def sniff_csv(path: str | os.PathLike[str], *, delimiter: str | None = None) -> 
         sample_rows=tuple(tuple(r) for r in data_rows),
         sample_is_whole_file=whole,
         notes=tuple(notes),
+        unnamed=unnamed if has_header else (),
     )

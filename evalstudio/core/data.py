@@ -115,6 +115,24 @@ def _problem_list(items: Sequence[tuple[str, int, int]], where: Callable[[int], 
     return ", ".join(parts)
 
 
+def _index_column_warning(X: np.ndarray, features: Sequence[str], *, unnamed: Sequence[str]) -> str:
+    """A warning when the first feature is an unnamed 0, 1, 2, ... (or 1, 2, 3, ...) counter.
+
+    ``DataFrame.to_csv`` without ``index=False`` writes exactly that; used as a feature it is
+    noise at best and a leak at worst (rows sorted by class).
+    """
+    if not features or features[0] not in unnamed or X.shape[0] < 3:
+        return ""
+    for start in (0, 1):
+        if np.array_equal(X[:, 0], np.arange(start, start + X.shape[0], dtype=np.float32)):
+            return (
+                f"warning: the first column has no name and counts {start}, {start + 1}, {start + 2}, ...: "
+                "it looks like a saved row index (pandas to_csv without index=False) and is used as a "
+                "feature; remove it if it is not one"
+            )
+    return ""
+
+
 def load_csv(
     path: str | os.PathLike[str],
     *,
@@ -196,9 +214,12 @@ def load_csv(
             hint=f"Encode those values as numbers or remove the column{s}; if it is the label, "
             "choose it as the target.",
         )
+    notes_index = _index_column_warning(X, features, unnamed=fmt.unnamed)
     y, out_classes, label_missing = encode_labels(table.column(target_name), target_name, classes, fmt, problems)
     del table
     notes = [*fmt.notes, *read_notes, f"target: {target_name!r} ({why})"]
+    if notes_index:
+        notes.append(notes_index)
     row_numbers = np.arange(1, X.shape[0] + 1, dtype=np.int64)
 
     if problems.missing or problems.infinite:

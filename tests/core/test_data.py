@@ -483,3 +483,13 @@ def test_many_text_columns_are_summarised(tmp_path: Path) -> None:
 def test_old_mac_line_ends(tmp_path: Path) -> None:
     d = load_csv(write(tmp_path, "a,b,label\r1,2,0\r3,4,1\r"))
     assert d.X.tolist() == [[1, 2], [3, 4]] and d.y.tolist() == [0, 1]
+
+
+def test_a_saved_pandas_index_column_is_flagged(tmp_path: Path) -> None:
+    p = tmp_path / "indexed.csv"
+    pd.DataFrame({"a": [0.5, 1.5, 2.5], "label": [0, 1, 0]}).to_csv(p)  # index=True: ",a,label"
+    d = load_csv(p)
+    assert d.feature_names == ("col_1", "a")
+    assert any(n.startswith("warning: the first column has no name and counts 0, 1, 2") for n in d.notes)
+    d = load_csv(write(tmp_path, ",a,label\n7,1,0\n3,2,1\n", "not_index.csv"))
+    assert not any("row index" in n for n in d.notes)
