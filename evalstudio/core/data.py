@@ -190,8 +190,17 @@ def load_csv(
         as_text = False
     except pa.ArrowInvalid:
         # Some feature cell is not a number: read the features as text to say which and where.
-        table, fmt, read_notes = read_table(fmt, {c: pa.string() for c in fmt.columns})
+        try:
+            table, fmt, read_notes = read_table(fmt, {c: pa.string() for c in fmt.columns})
+        except (pa.ArrowException, OSError) as exc:
+            raise DataError(
+                f"cannot read {fmt.path} as CSV: {exc}.", hint="Check that it is a plain CSV text file."
+            ) from None
         as_text = True
+    except (pa.ArrowException, OSError) as exc:  # e.g. the file went away after sniffing
+        raise DataError(
+            f"cannot read {fmt.path} as CSV: {exc}.", hint="Check that it is a plain CSV text file."
+        ) from None
     if table.num_rows == 0:
         raise DataError(
             f"{fmt.path} has a header row ({', '.join(fmt.columns[:8])}) but no data rows.",
