@@ -29,3 +29,20 @@ def test_core_imports_without_qt() -> None:
         "assert not bad, bad\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT, timeout=120)
+
+
+def test_workers_import_qtcore_only() -> None:
+    import ast
+
+    offenders = []
+    for path in (ROOT / "evalstudio" / "workers").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
+            for name in names:
+                if name.startswith("PySide6.") and not name.startswith("PySide6.QtCore"):
+                    offenders.append(f"{path.name}: {name}")
+    assert not offenders, offenders

@@ -30,18 +30,18 @@ def test_demo_json_shape_and_metrics_match_sklearn(tmp_path: Path, capsys: pytes
     data = json.loads(js.read_text())
     assert data["task"] == "binary"
     assert data["classes"] == ["0", "1"]
-    assert data["n_samples"] == 768
+    assert data["n_samples"] == 154  # the held-out rows the checkpoint never saw
     assert data["threshold"] == 0.5
     for key in ("accuracy", "balanced_accuracy", "precision", "recall", "f1", "specificity", "mcc",
                 "roc_auc", "average_precision", "log_loss"):
         assert key in data["metrics"], key
     assert [r["class"] for r in data["per_class"]] == ["0", "1"]
     cm = np.array(data["confusion_matrix"])
-    assert cm.shape == (2, 2) and cm.sum() == 768
+    assert cm.shape == (2, 2) and cm.sum() == 154
 
     frame = pd.read_csv(preds)
     assert list(frame.columns) == ["row", "actual", "predicted", "p_0", "p_1"]
-    assert frame["row"].tolist() == list(range(1, 769))
+    assert frame["row"].tolist() == list(range(1, 155))
     y = frame["actual"].to_numpy()
     score = frame["p_1"].to_numpy()
     y_pred = (score >= 0.5).astype(int)

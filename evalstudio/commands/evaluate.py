@@ -25,7 +25,8 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     add_model_args(p, model_required=False)
     add_data_args(p, required=False)
     p.add_argument("--demo", choices=("pima", "wine"), nargs="?", const="pima",
-                   help="evaluate the bundled demo (pima: binary, wine: 3 classes); other flags still apply")
+                   help="evaluate the bundled demo on its held-out rows, which its checkpoint never saw "
+                        "(pima: binary, wine: 3 classes); other flags still apply")
     p.add_argument("--threshold", type=float, default=0.5, help="decision threshold for binary tasks (default 0.5)")
     p.add_argument("--positive-class", metavar="NAME", help="binary: the positive class (default: the second)")
     p.add_argument("--batch-size", type=int, default=65536, help="rows per forward pass (default 65536)")
@@ -42,9 +43,9 @@ def demo_paths(name: str) -> dict[str, str]:
     from evalstudio.resources import resource_path
 
     if name == "wine":
-        return {"data": str(resource_path("demo", "wine.csv")), "model": str(resource_path("demo", "wine_model.py")),
+        return {"data": str(resource_path("demo", "wine-holdout.csv")), "model": str(resource_path("demo", "wine_model.py")),
                 "checkpoint": str(resource_path("demo", "wine_checkpoint.pt"))}
-    return {"data": str(resource_path("demo", "pima-indians-diabetes.csv")),
+    return {"data": str(resource_path("demo", "pima-holdout.csv")),
             "model": str(resource_path("demo", "pima_model.py")),
             "checkpoint": str(resource_path("demo", "pima_checkpoint.pt"))}
 
