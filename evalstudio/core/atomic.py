@@ -20,6 +20,14 @@ def atomic_write(path: str | os.PathLike[str], mode: str = "w", **open_kwargs: A
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     try:
+        # mkstemp makes the file private (0600); give it the mode a plain open() would have,
+        # or the mode of the file it replaces.
+        try:
+            mode_bits = target.stat().st_mode & 0o777
+        except FileNotFoundError:
+            mode_bits = 0o666 & ~_umask()
+        with contextlib.suppress(OSError):
+            os.chmod(tmp, mode_bits)
         with os.fdopen(fd, mode, **open_kwargs) as fh:
             yield fh
             fh.flush()
@@ -36,3 +44,9 @@ def atomic_write(path: str | os.PathLike[str], mode: str = "w", **open_kwargs: A
             os.fsync(dir_fd)
         finally:
             os.close(dir_fd)
+
+
+def _umask() -> int:
+    current = os.umask(0)
+    os.umask(current)
+    return current

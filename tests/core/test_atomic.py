@@ -1,0 +1,36 @@
+"""Atomic writes: the old file survives a failed write, and the new file gets normal permissions."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from evalstudio.core.atomic import atomic_write
+
+
+def test_failed_write_keeps_previous_file_and_leaves_no_temp(tmp_path: Path) -> None:
+    target = tmp_path / "out.json"
+    target.write_text("old")
+    with pytest.raises(RuntimeError), atomic_write(target, "w") as fh:
+        fh.write("half")
+        raise RuntimeError("disk full")
+    assert target.read_text() == "old"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.json"]
+
+
+def test_new_file_mode_follows_umask_and_replacement_keeps_mode(tmp_path: Path) -> None:
+    old = os.umask(0o022)
+    try:
+        target = tmp_path / "a.txt"
+        with atomic_write(target, "w") as fh:
+            fh.write("x")
+        assert target.read_text() == "x"
+        assert target.stat().st_mode & 0o777 == 0o644
+        os.chmod(target, 0o600)
+        with atomic_write(target, "w") as fh:
+            fh.write("y")
+        assert target.stat().st_mode & 0o777 == 0o600
+    finally:
+        os.umask(old)
