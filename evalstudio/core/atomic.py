@@ -47,6 +47,15 @@ def atomic_write(path: str | os.PathLike[str], mode: str = "w", **open_kwargs: A
 
 
 def _umask() -> int:
+    # Reading it from /proc avoids briefly changing the process-wide umask (other threads
+    # may be creating files at the same moment); os.umask is the fallback elsewhere.
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
     current = os.umask(0)
     os.umask(current)
     return current
