@@ -55,14 +55,23 @@ def read_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
     """
     import torch
 
+    from evalstudio.core import file_kinds
+
     p = Path(path)
     if not p.is_file():
         raise CheckpointError(f"checkpoint {str(p)!r} does not exist.", hint="Check the path given to --resume.")
+    sniffed = file_kinds.sniff(p)
+    if sniffed.kind not in (file_kinds.TORCH_ZIP, file_kinds.TORCH_LEGACY):
+        raise CheckpointError(
+            f"{str(p)!r} is {sniffed.description}, not an evalstudio training checkpoint.",
+            hint="Resume needs a file written by `evalstudio train` (best.pt, last.pt or epoch_N.pt).",
+        )
     try:
         ckpt = torch.load(p, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises many kinds for a bad file; all mean the same to a user
         raise CheckpointError(
-            f"cannot read checkpoint {str(p)!r}: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}",
+            f"cannot read checkpoint {str(p)!r} as weights only ({type(exc).__name__}: "
+            f"{str(exc).strip().splitlines()[0] if str(exc).strip() else 'no details'}).",
             hint="Resume needs a checkpoint written by `evalstudio train` (best.pt, last.pt or epoch_N.pt).",
         ) from None
     if not isinstance(ckpt, dict) or ckpt.get("format") != FORMAT:

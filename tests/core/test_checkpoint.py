@@ -95,8 +95,12 @@ def test_read_checkpoint_explains_what_is_wrong(tmp_path: Path) -> None:
     with pytest.raises(CheckpointError, match=r"does not exist.*--resume"):
         read_checkpoint(tmp_path / "nope.pt")
     (tmp_path / "junk.pt").write_bytes(b"not a checkpoint")
-    with pytest.raises(CheckpointError, match=r"cannot read checkpoint .*junk.pt"):
+    with pytest.raises(CheckpointError, match=r"junk.pt' is a text file, not an evalstudio training checkpoint"):
         read_checkpoint(tmp_path / "junk.pt")
+    save_checkpoint(tmp_path / "whole.pt", {"format": FORMAT, "w": torch.ones(1000)})
+    (tmp_path / "torn.pt").write_bytes((tmp_path / "whole.pt").read_bytes()[:600])
+    with pytest.raises(CheckpointError, match=r"cannot read checkpoint .*torn.pt' as weights only"):
+        read_checkpoint(tmp_path / "torn.pt")
     save_checkpoint(tmp_path / "sd.pt", {"weight": torch.ones(2)})
     with pytest.raises(CheckpointError, match=r"not an evalstudio training checkpoint.*use --checkpoint"):
         read_checkpoint(tmp_path / "sd.pt")

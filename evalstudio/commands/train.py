@@ -1,0 +1,317 @@
+"""``evalstudio train``: train a model on a CSV with live progress, checkpoints and exact resume."""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import math
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from evalstudio.commands._common import add_data_args, format_report, format_table, write_json
+from evalstudio.core.callbacks import Callback, RunInfo
+from evalstudio.core.errors import EvalStudioError, TrainingError
+
+# CLI flag -> TrainConfig field, for the options both commands share.
+SHARED_OPTIONS = ("epochs", "batch_size", "lr", "optimizer", "standardize", "seed", "device")
+TRAIN_OPTIONS = (*SHARED_OPTIONS, "weight_decay", "lr_schedule", "val_fraction", "monitor", "early_stopping",
+                 "min_delta", "checkpoint_every")
+# What a resumed run may change; everything else comes from the checkpoint's configuration.
+RESUME_OVERRIDES = ("epochs", "device", "early_stopping", "min_delta", "checkpoint_every")
+
+
+def add_training_args(p: argparse.ArgumentParser, *, train: bool) -> None:
+    """Model, data and optimisation flags; defaults None so a given flag can be told from a default."""
+    from evalstudio.core.train_config import LR_SCHEDULES, OPTIMIZERS, TrainConfig
+
+    d = TrainConfig()
+    p.add_argument("--model", metavar="PATH", required=True,
+                   help="model definition: a Python file with an nn.Module (or build_model()), or TorchScript")
+    p.add_argument("--checkpoint", metavar="INIT", help="start from these weights (fine-tuning)")
+    p.add_argument("--entry", metavar="NAME", help="the function, instance or class in the model file to use")
+    p.add_argument("--trust-pickle", action="store_true",
+                   help="allow a checkpoint that needs full unpickling (runs code: only for files you trust)")
+    p.add_argument("--non-strict", action="store_true", help="load --checkpoint even if its keys only partly match")
+    add_data_args(p)
+    p.add_argument("--epochs", type=int, help=f"total epochs (default {d.epochs}; with --resume, the new total)")
+    p.add_argument("--batch-size", type=int, help=f"rows per step (default {d.batch_size})")
+    p.add_argument("--lr", type=float, help=f"learning rate (default {d.lr:g})")
+    p.add_argument("--optimizer", choices=OPTIMIZERS, help=f"default {d.optimizer}; sgd uses momentum 0.9")
+    if train:
+        p.add_argument("--weight-decay", type=float, help=f"default {d.weight_decay:g}")
+        p.add_argument("--lr-schedule", choices=LR_SCHEDULES, help=f"default {d.lr_schedule}")
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--standardize", dest="standardize", action="store_true", default=None,
+                   help="standardise features, fitted on the training rows only (default)")
+    g.add_argument("--no-standardize", dest="standardize", action="store_false", help="use the raw features")
+    p.add_argument("--seed", type=int, help=f"weights, batch order and splits (default {d.seed})")
+    p.add_argument("--device", metavar="DEV", help="auto, cpu, cuda, cuda:N or mps (default auto)")
+    p.add_argument("--positive-class", metavar="NAME", help="binary: the positive class for the metrics")
+    p.add_argument("--json", metavar="OUT", help="write the results as JSON")
+    p.add_argument("--quiet", action="store_true", help="no progress and no summary")
+
+
+def add_parser(sub: Any) -> argparse.ArgumentParser:
+    p = sub.add_parser(
+        "train", help="train a model on a CSV (checkpoints, early stopping, resume)",
+        description="Train a PyTorch classifier on a CSV: honest per-epoch metrics, atomic checkpoints, exact resume.",
+    )
+    add_training_args(p, train=True)
+    v = p.add_mutually_exclusive_group()
+    v.add_argument("--val-fraction", type=float, metavar="F", help="stratified share held out for validation (default 0.2)")
+    v.add_argument("--val-data", metavar="CSV", help="a separate validation CSV (same columns)")
+    p.add_argument("--early-stopping", type=int, metavar="PATIENCE", help="stop after PATIENCE epochs without improvement")
+    p.add_argument("--min-delta", type=float, help="smallest change of the monitored metric that counts (default 0)")
+    p.add_argument("--monitor", metavar="METRIC", help="val_loss (default), val_accuracy, train_loss, train_eval_loss, train_accuracy")
+    p.add_argument("--checkpoint-every", type=int, metavar="N", help="also keep epoch_NNNN.pt every N epochs")
+    p.add_argument("--out", metavar="DIR", help="checkpoint folder (default runs/train-DATE-TIME; with --resume, its folder)")
+    p.add_argument("--resume", metavar="CKPT", help="continue a run from its last.pt (or any of its checkpoints)")
+    return p
+
+
+def config_from_args(args: argparse.Namespace, names: tuple[str, ...], base: Any = None, **extra: Any) -> Any:
+    """A TrainConfig from the flags that were given, on top of ``base`` (default: the defaults)."""
+    from evalstudio.core.train_config import TrainConfig
+
+    given = {n: getattr(args, n) for n in names if getattr(args, n, None) is not None}
+    if base is None:
+        return TrainConfig(**given, **extra)
+    return TrainConfig.from_dict(base.to_dict(), **given, **extra)
+
+
+class ProgressPrinter(Callback):
+    """Epoch (and fold) progress with an ETA on stderr, once a run has lasted ``after`` seconds;
+    at most one line per ``every`` seconds, and always the last epoch's."""
+
+    def __init__(self, stream: Any = None, *, after: float = 3.0, every: float = 1.0, folds: int = 0) -> None:
+        self.stream = stream if stream is not None else sys.stderr
+        self.after, self.every, self.folds = after, every, folds
+        self.t0 = time.perf_counter()
+        self.last = -math.inf
+        self.fold = 0
+        self.info: RunInfo | None = None
+
+    def on_fold_start(self, fold: int, k: int) -> None:
+        self.fold, self.folds = fold, k
+
+    def on_train_start(self, info: RunInfo) -> None:
+        self.info = info
+        if not self.folds:
+            self.t0 = time.perf_counter()
+            self.done0 = info.start_epoch - 1
+
+    def on_epoch_end(self, m: Any) -> None:
+        if self.info is None:
+            return
+        now = time.perf_counter()
+        epochs = self.info.config.epochs
+        final = m.epoch == epochs and (not self.folds or self.fold == self.folds)
+        if now - self.t0 < self.after or (now - self.last < self.every and not final):
+            return
+        self.last = now
+        if self.folds:
+            done, total = (self.fold - 1) * epochs + m.epoch, self.folds * epochs
+            where = f"fold {self.fold}/{self.folds} epoch {m.epoch}/{epochs}"
+        else:
+            done, total = m.epoch - self.done0, epochs - self.done0
+            where = f"epoch {m.epoch}/{epochs}"
+        eta = (now - self.t0) / max(done, 1) * (total - done)
+        parts = [where, f"loss {m.train_loss:.4f}", f"acc {m.train_accuracy:.4f}"]
+        if m.val_loss is not None:
+            parts += [f"val_loss {m.val_loss:.4f}", f"val_acc {m.val_accuracy:.4f}"]
+        parts.append(f"ETA {int(eta) // 60}:{int(eta) % 60:02d}")
+        self.stream.write("  ".join(parts) + "\n")
+        self.stream.flush()
+
+
+def prepare_model(
+    args: argparse.Namespace, data: Any, *, resuming: bool = False
+) -> tuple[Callable[[], Any], Any, Any, list[str]]:
+    """Load --model (and --checkpoint) -> (fresh-model factory, data, output kind, notes).
+
+    The factory builds a fresh module from the model file (or copies a TorchScript module) and
+    copies the --checkpoint weights into it; call it under :func:`evalstudio.core.training.seeded`.
+    ``data`` is reloaded with the checkpoint's class order when an evalstudio checkpoint has one.
+    """
+    from evalstudio.core.data import load_csv
+    from evalstudio.core.models import (
+        apply_checkpoint,
+        check_input_width,
+        infer_output_kind,
+        load_checkpoint,
+        load_model,
+    )
+
+    notes: list[str] = []
+    loaded = load_model(args.model, entry=args.entry, n_features=data.n_features, n_classes=data.n_classes)
+    notes.extend(loaded.notes)
+    init = None
+    if args.checkpoint and not resuming:
+        init = load_checkpoint(args.checkpoint, trust_pickle=args.trust_pickle, namespace=loaded.namespace)
+        notes.extend(init.notes)
+        if init.classes and tuple(init.classes) != data.classes:
+            data = load_csv(args.data, target=args.target, drop_missing=args.drop_missing, classes=tuple(init.classes))
+            notes.append("classes mapped as in the checkpoint: " + ", ".join(init.classes))
+    elif args.checkpoint:
+        notes.append("--checkpoint ignored: --resume restores the run's own weights")
+
+    def factory() -> Any:
+        module = loaded.builder() if loaded.builder is not None else copy.deepcopy(loaded.module)
+        if init is not None:
+            apply_checkpoint(module, init, strict=not args.non_strict)
+        return module
+
+    probe = factory()
+    check_input_width(probe, data.feature_names)
+    kind = infer_output_kind(probe, data.n_features, data.n_classes)
+    tune_cpu_threads(probe, args.device or "auto")
+    if loaded.builder is None and init is None:
+        notes.append(f"{loaded.kind} model: training continues from the weights it holds")
+    return factory, data, kind, notes
+
+
+def tune_cpu_threads(module: Any, device: str) -> None:
+    """One intra-op thread for a small model on the CPU.
+
+    A tabular model of a few thousand weights does microseconds of work per op; splitting that
+    over threads costs more than it saves (measured 5x slower with 2 threads on a busy 2-core
+    machine). The CLI owns its process, so it may set this; the core library never does.
+    """
+    import torch
+
+    from evalstudio.core.device import resolve_device
+
+    if resolve_device(device).type == "cpu" and sum(p.numel() for p in module.parameters()) < 100_000:
+        torch.set_num_threads(1)
+
+
+def positive_index(classes: tuple[str, ...], name: str | None) -> int:
+    from evalstudio.core.pipeline import positive_index as _positive
+
+    return _positive(classes, name)
+
+
+def _relative(path: str | None) -> str | None:
+    """A checkpoint path relative to the working directory when it lies below it, else absolute."""
+    if path is None:
+        return None
+    p = Path(path).resolve()
+    try:
+        return str(p.relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(p)
+
+
+def run(args: argparse.Namespace) -> int:
+    from evalstudio.core.checkpoint import read_checkpoint
+    from evalstudio.core.data import load_csv
+    from evalstudio.core.metrics import evaluate_predictions
+    from evalstudio.core.train_config import TrainConfig
+    from evalstudio.core.training import fit, seeded
+
+    notes: list[str] = []
+    resume = read_checkpoint(args.resume) if args.resume else None
+    if resume is not None:
+        if args.epochs is None:
+            raise TrainingError(f"--resume needs --epochs: the new total (the checkpoint finished epoch {resume['epoch']}).",
+                                hint=f"e.g. --epochs {int(resume['epoch']) * 2}")
+        base = TrainConfig.from_dict(resume["config"])
+        config = config_from_args(args, RESUME_OVERRIDES, base)
+        ignored = [f"--{n.replace('_', '-')}" for n in TRAIN_OPTIONS
+                   if n not in RESUME_OVERRIDES and getattr(args, n, None) is not None
+                   and getattr(args, n) != getattr(base, n)]
+        if ignored:
+            notes.append(f"{', '.join(ignored)} ignored: a resumed run keeps its configuration")
+        data = load_csv(args.data, target=args.target, drop_missing=args.drop_missing, classes=tuple(resume["classes"]))
+        if list(data.feature_names) != list(resume["feature_names"]):
+            notes.append("warning: the feature columns are named differently from the resumed run's")
+    else:
+        config = config_from_args(args, TRAIN_OPTIONS)
+        data = load_csv(args.data, target=args.target, drop_missing=args.drop_missing)
+    factory, data, kind, model_notes = prepare_model(args, data, resuming=resume is not None)
+    notes = model_notes + notes
+    if resume is not None and resume.get("output_kind") not in (None, kind.value):
+        raise TrainingError(f"the model's outputs read as {kind.value} but the run trained them as {resume['output_kind']}.",
+                            hint="Resume with the same model file the run was started with.")
+    val = None
+    if args.val_data:
+        val = load_csv(args.val_data, target=args.target or data.target_name, drop_missing=args.drop_missing,
+                       classes=data.classes)
+    positive = positive_index(data.classes, args.positive_class)
+    if args.out:
+        out_dir = Path(args.out)
+    elif resume is not None:
+        out_dir = Path(args.resume).parent
+    else:
+        out_dir = Path("runs") / time.strftime("train-%Y%m%d-%H%M%S")
+    callbacks = [] if args.quiet else [ProgressPrinter()]
+    module = seeded(factory, config.seed)
+    if resume is not None:
+        split = resume.get("split") or {}
+        n_val = val.n_samples if val is not None else None
+        if n_val is not None and split.get("n_val") not in (None, n_val):
+            raise TrainingError("the validation data differ from the resumed run's.",
+                                hint="Resume with the same --data and --val-data as the run was started with.")
+    result = fit(module, data, config, output_kind=kind, val_data=val, callbacks=callbacks, out_dir=out_dir,
+                 resume=resume)
+    report = None
+    if result.val_predictions is not None:
+        report = evaluate_predictions(result.val_predictions, positive=positive)
+    notes.extend(result.notes)
+    if args.json:
+        write_json(args.json, {
+            "history": [h.to_dict() for h in result.history],
+            "best_epoch": result.best_epoch,
+            "best_checkpoint": _relative(result.best_checkpoint),
+            "last_checkpoint": _relative(result.last_checkpoint),
+            "metrics": dict(report.metrics) if report is not None else {},
+            "monitor": result.monitor, "mode": result.mode, "best_score": result.best_score,
+            "stopped_early": result.stopped_early, "stop_reason": result.stop_reason,
+            "config": config.to_dict(), "output_kind": kind.value, "classes": list(data.classes),
+            "notes": notes,
+        })
+    if not args.quiet:
+        print(summary_text(data, config, result, report, notes))
+    return 0
+
+
+def history_table(history: Any, *, limit: int = 25) -> str:
+    """Every epoch for short runs; for long ones evenly spaced epochs plus the last."""
+    rows = list(history)
+    if len(rows) > limit:
+        step = math.ceil(len(rows) / limit)
+        rows = [h for h in rows if (h.epoch - 1) % step == 0 or h.epoch == rows[-1].epoch]
+
+    def f(v: float | None) -> Any:
+        return "-" if v is None else float(v)
+
+    return format_table(
+        ["epoch", "lr", "train_loss", "train_acc", "val_loss", "val_acc", "s"],
+        [(str(h.epoch), f"{h.lr:.3g}", h.train_loss, h.train_accuracy, f(h.val_loss), f(h.val_accuracy),
+          f"{h.seconds:.2f}") for h in rows],
+    )
+
+
+def summary_text(data: Any, config: Any, result: Any, report: Any, notes: list[str]) -> str:
+    lines = [
+        f"data:   {data.source}  ({data.n_samples} rows, {data.n_features} features, target {data.target_name!r})",
+        f"trained {len(result.history)} epochs; loss for {result.output_kind} outputs; "
+        f"optimizer {config.optimizer} lr {config.lr:g}, batch {config.batch_size}, "
+        f"{'standardised' if config.standardize else 'raw'} features, seed {config.seed}",
+    ]
+    lines += [f"note:   {n}" for n in notes]
+    lines += ["", history_table(result.history), ""]
+    if result.stopped_early:
+        lines.append(f"stopped early: {result.stop_reason}")
+    if result.best_epoch is not None:
+        lines.append(f"best epoch {result.best_epoch} by {result.monitor} ({result.mode}) = {result.best_score:.4f}")
+    lines.append(f"checkpoints: best {result.best_checkpoint}, last {result.last_checkpoint}")
+    if report is not None:
+        lines += ["", "validation (best model):", format_report(report)]
+    return "\n".join(lines)
+
+
+__all__ = ["ProgressPrinter", "add_parser", "add_training_args", "config_from_args", "prepare_model", "run"]
