@@ -68,6 +68,7 @@ class CurvePlot(QWidget):
         self.point.setZValue(20)
         self.point.hide()
         pi.addItem(self.point)
+        self.label_side_right = True  # where the threshold label goes (below the curve)
         self.point_label = pg.TextItem(color=(170, 0, 0))
         self.point_label.setZValue(21)
         self.point_label.hide()
@@ -124,8 +125,9 @@ class CurvePlot(QWidget):
         self.point.show()
         if label is not None:
             self.point_label.setText(label)
-            # Keep the label inside the plot: left of the point near the right edge.
-            self.point_label.setAnchor((1.1, 1.1) if x > 0.7 else (-0.1, 1.1))
+            # Below the curve (ROC: to the right; PR: to the left), and inside the plot.
+            right = self.label_side_right if 0.2 < x < 0.75 else x <= 0.2
+            self.point_label.setAnchor((-0.1, -0.1) if right else (1.1, -0.1))
             self.point_label.setPos(float(x), float(y))
             self.point_label.show()
 

@@ -103,7 +103,7 @@ class KFoldPanel(QWidget):
         self._mean_line = pg.InfiniteLine(angle=0, pen=pg.mkPen((213, 94, 0), width=2, style=Qt.PenStyle.DashLine))
         self._mean_line.hide()
         self.fold_chart.getPlotItem().addItem(self._mean_line)
-        self.curves_plot = _plot("Epoch", "Loss (solid: train, dashed: held-out)")
+        self.curves_plot = _plot("Epoch", "Training loss")
         self._curve_items: list[tuple[pg.PlotDataItem, pg.PlotDataItem]] = []
 
         self.roc = CurvePlot("False positive rate", "True positive rate")
@@ -289,6 +289,8 @@ class KFoldPanel(QWidget):
         held = pi.plot([], [], pen=pg.mkPen(colour, width=2, style=Qt.PenStyle.DashLine))
         if all(v is not None for v in val) and val:
             held.setData(epochs, val)
+            # Each fold's own validation split (inside its training rows), not the fold's test rows.
+            self.curves_plot.getPlotItem().setLabel("left", "Loss (solid: train, dashed: validation)")
         self._curve_items.append((train, held))
 
     def _draw_roc(self, cv: CVResult) -> None:

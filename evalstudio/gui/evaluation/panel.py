@@ -293,7 +293,7 @@ class EvaluationPanel(PanelExportMixin, QWidget):
     def _set_ovr_class(self, k: int) -> None:
         self._positive = k
         self._table = self._ovr_tables[k]
-        self.threshold_bar.set_title(f"Threshold on P({self._pred.classes[k]})")
+        self.threshold_bar.set_title(f"One-vs-rest threshold on P({self._pred.classes[k]})")
         self._draw_multiclass_curves()
         self._refresh_suggestions()
         self.threshold_bar.set_threshold(self._threshold)
@@ -306,14 +306,21 @@ class EvaluationPanel(PanelExportMixin, QWidget):
         self.threshold_bar.set_threshold(t)
         self._on_threshold_committed(self.threshold_bar.threshold)
 
+    def _reveal_ovr(self) -> None:
+        # Multiclass: the argmax matrix ignores the threshold, so show the view that moves.
+        if self._pred is not None and self._pred.task != "binary" and self.matrix_tabs.currentIndex() != 1:
+            self.matrix_tabs.setCurrentIndex(1)
+
     @Slot(float)
     def _on_threshold_moving(self, t: float) -> None:
+        self._reveal_ovr()
         self._threshold = t
         self._show_threshold(t, full=False)
         self.threshold_changed.emit(t)
 
     @Slot(float)
     def _on_threshold_committed(self, t: float) -> None:
+        self._reveal_ovr()
         self._threshold = t
         self.threshold_bar.set_threshold(t)
         self._show_threshold(t, full=True)

@@ -28,6 +28,7 @@ class PrecisionRecallView(CurvePlot):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__("Recall (true positive rate)", "Precision", parent)
+        self.label_side_right = False  # a PR curve falls to the right: its underside is to the left
         pi = self.plot.getPlotItem()
         self.prevalence = pi.plot(
             [0, 1], [0, 0], pen=pg.mkPen((150, 150, 150), width=1, style=pg.QtCore.Qt.PenStyle.DashLine),
