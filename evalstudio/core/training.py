@@ -197,7 +197,11 @@ def fit(
         check_output_shape(module(Xtr[:2]), data.n_classes, kind)
         module.train(was_training)
     loss_fn = make_loss(kind)
-    optimizer = make_optimizer(module.parameters(), config)
+    params = [p for p in module.parameters() if p.requires_grad]
+    if not params:
+        raise TrainingError("the model has no trainable parameters (none, or all with requires_grad=False).",
+                            hint="Check the model definition; frozen layers need at least one trainable layer after them.")
+    optimizer = make_optimizer(params, config)
     scheduler = make_scheduler(optimizer, config)
     generator = torch.Generator()  # on the CPU, so the batch order is the same on every device
     generator.manual_seed(config.seed)

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
+import pytest
+import torch
 import torch.nn as nn
 
 from evalstudio.core.data import Dataset
@@ -26,3 +30,13 @@ def make_model(d: int = 4, out: int = 1, *, sigmoid: bool = False, dropout: floa
     if sigmoid:
         layers.append(nn.Sigmoid())
     return nn.Sequential(*layers)
+
+
+@pytest.fixture(autouse=True)
+def one_thread() -> Iterator[None]:
+    """Tiny models train faster on one intra-op thread (threads only add sync overhead at this size,
+    most of all on a busy 2-core machine); torch's setting is restored afterwards."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

@@ -17,7 +17,7 @@ from evalstudio.core.kfold import cross_validate, fold_indices, summarize
 from evalstudio.core.outputs import OutputKind
 from evalstudio.core.train_config import TrainConfig
 
-from _train_helpers import make_dataset, make_model
+from _train_helpers import make_dataset, make_model, one_thread  # noqa: F401 (autouse fixture)
 
 CFG = TrainConfig(epochs=3, batch_size=16, lr=0.01, seed=7, device="cpu")
 

@@ -19,7 +19,7 @@ from evalstudio.core.outputs import OutputKind
 from evalstudio.core.train_config import TrainConfig
 from evalstudio.core.training import batch_bounds, fit, resume_config, seeded, split_validation
 
-from _train_helpers import make_dataset, make_model
+from _train_helpers import make_dataset, make_model, one_thread  # noqa: F401 (autouse fixture)
 
 CFG = TrainConfig(epochs=4, batch_size=16, lr=0.01, seed=3, device="cpu", val_fraction=0.25)
 
@@ -263,3 +263,51 @@ def test_too_few_rows_for_a_stratified_split() -> None:
     data = make_dataset(n=6)
     with pytest.raises(DataError, match=r"cannot hold out a stratified 0.1 of 6 rows.*rows per class: c0: 3, c1: 3"):
         split_validation(data, 0.1, 0)
+
+
+class OOMAt(nn.Module):
+    """Raises torch's out-of-memory error on the given training forward call."""
+
+    def __init__(self, at_call: int) -> None:
+        super().__init__()
+        self.inner, self.calls, self.at_call = make_model(dropout=0.0), 0, at_call
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.training:
+            self.calls += 1
+            if self.calls == self.at_call:
+                raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+        return self.inner(x)
+
+
+def test_out_of_memory_suggests_a_smaller_batch_and_the_process_goes_on(tmp_path: Any) -> None:
+    data = make_dataset()
+    model = OOMAt(2)
+    with pytest.raises(TrainingError, match=r"ran out of memory on cpu with batch size 16 .*smaller --batch-size"):
+        fit(model, data, CFG, output_kind=OutputKind.LOGIT)
+    # Usable afterwards: the same model trains with a smaller batch.
+    res = fit(model, data, replace(CFG, batch_size=8, epochs=1), output_kind=OutputKind.LOGIT)
+    assert len(res.history) == 1
+
+
+def test_other_runtime_errors_are_not_mistaken_for_out_of_memory() -> None:
+    class Broken(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.w = nn.Parameter(torch.ones(1))
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            if self.training:
+                raise RuntimeError("mat1 and mat2 shapes cannot be multiplied")
+            return x[:, :1]
+
+    with pytest.raises(RuntimeError, match="cannot be multiplied"):
+        fit(Broken(), make_dataset(), CFG, output_kind=OutputKind.LOGIT)
+
+
+def test_a_model_without_trainable_parameters_is_explained() -> None:
+    frozen = make_model()
+    for p in frozen.parameters():
+        p.requires_grad_(False)
+    with pytest.raises(TrainingError, match="no trainable parameters"):
+        fit(frozen, make_dataset(n=40), CFG, output_kind=OutputKind.LOGIT)
