@@ -73,7 +73,9 @@ class Dataset:
         )
 
 
-def choose_target(columns: Sequence[str], target: str | None, *, path: str = "", has_header: bool = True) -> tuple[str, str]:
+def choose_target(
+    columns: Sequence[str], target: str | None, *, path: str = "", has_header: bool = True
+) -> tuple[str, str]:
     """The label column and why it was chosen.
 
     ``target`` if given (an exact name, else a unique case-insensitive match); else a column named
