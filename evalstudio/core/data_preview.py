@@ -144,7 +144,11 @@ def _summarise_text(name: str, role: str, cells: list[str], decimal: str, sample
 
 
 def describe_columns(
-    source: Dataset | str | os.PathLike[str], *, target: str | None = None, n: int = 1000
+    source: Dataset | str | os.PathLike[str],
+    *,
+    target: str | None = None,
+    n: int = 1000,
+    delimiter: str | None = None,
 ) -> tuple[ColumnSummary, ...]:
     """Per-column summaries, features first in file order, then the target.
 
@@ -153,6 +157,7 @@ def describe_columns(
     source : a loaded :class:`Dataset` (exact over all rows) or a CSV path (first ``n`` rows)
     target : str, optional -- for a path: the label column, chosen as :func:`load_csv` does
     n : int -- rows read from a path
+    delimiter : str, optional -- for a path: force the delimiter, as in :func:`load_csv`
 
     Returns
     -------
@@ -178,7 +183,7 @@ def describe_columns(
         ))
         return tuple(out)
 
-    preview = preview_rows(source, n, target=target)
+    preview = preview_rows(source, n, target=target, delimiter=delimiter)
     width = len(preview.columns)
     # Short rows are padded for the summary only; the full load refuses them.
     cells = [list(r[:width]) + [""] * (width - len(r)) for r in preview.rows]

@@ -79,3 +79,9 @@ def test_describe_a_loaded_dataset_exactly() -> None:
     assert bmi.n_rows == 768 and not bmi.sampled
     target = cols[-1]
     assert (target.role, target.kind, target.n_distinct, target.examples) == ("target", "class", 2, ("0", "1"))
+
+
+def test_describe_with_a_forced_delimiter(tmp_path: Path) -> None:
+    f = tmp_path / "d.csv"
+    f.write_text("a|b;c|label\n1|2|x\n3|4|y\n")
+    assert [c.name for c in describe_columns(f, delimiter="|")] == ["a", "b;c", "label"]
