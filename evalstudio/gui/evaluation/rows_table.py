@@ -126,6 +126,9 @@ class RowsView(QWidget):
         self.table = QTableView()
         self.table.setAlternatingRowColors(True)
         self.table.verticalHeader().setDefaultSectionSize(22)
+        # Size columns from the first rows only: Qt samples 1000 rows per column by default,
+        # which costs a second on every refresh of a large cell.
+        self.table.horizontalHeader().setResizeContentsPrecision(40)
         self.table.setModel(RowsTableModel())
         self.export_button = QPushButton("Export CSV…")
         self.export_button.setEnabled(False)
@@ -144,12 +147,14 @@ class RowsView(QWidget):
 
     def set_rows(self, model: RowsTableModel, caption: str) -> None:
         old = self.table.model()
+        same_columns = isinstance(old, RowsTableModel) and old.header == model.header and old.rowCount() > 0
         self.table.setModel(model)
         if old is not None:
             old.deleteLater()
         self.caption.setText(caption)
         self.export_button.setEnabled(model.rowCount() > 0)
-        self.table.resizeColumnsToContents()
+        if not same_columns:  # keep the widths the user sees (or set) while the threshold moves
+            self.table.resizeColumnsToContents()
 
     def clear(self) -> None:
         self.set_rows(RowsTableModel(), "Click a cell, a row or a column of the confusion matrix to list its rows.")
