@@ -72,7 +72,7 @@ def cross_validate(
     data: "Dataset",
     config: TrainConfig,
     *,
-    output_kind: OutputKind,
+    output_kind: OutputKind | str | None = None,
     k: int = 5,
     callbacks: Sequence[Callback] = (),
     cancel: CancelToken | None = None,
@@ -90,7 +90,8 @@ def cross_validate(
     config : TrainConfig
         ``val_fraction`` and checkpointing are ignored: each fold trains on all its training
         rows and is scored once, at the end, on its held-out rows.
-    output_kind : OutputKind
+    output_kind : OutputKind, optional
+        Inferred from a first model (:func:`evalstudio.core.models.infer_output_kind`) when None.
     k : int
     callbacks : sequence of Callback
         Get ``on_fold_start`` / ``on_fold_end`` plus every training event of every fold.
@@ -109,6 +110,11 @@ def cross_validate(
     device = resolve_device(config.device)
     cb = CallbackList(callbacks)
     splits = fold_indices(data.y, k, config.seed)
+    if output_kind is None:
+        from evalstudio.core.models import infer_output_kind
+
+        output_kind = infer_output_kind(model_factory(), data.n_features, data.n_classes)
+    output_kind = OutputKind(output_kind)
     folds: list[FoldResult] = []
     for fold, (tr, te) in enumerate(splits, start=1):
         cb.on_fold_start(fold, k)

@@ -105,7 +105,7 @@ def fit(
     data: "Dataset",
     config: TrainConfig,
     *,
-    output_kind: OutputKind,
+    output_kind: OutputKind | str | None = None,
     val_data: "Dataset | None" = None,
     callbacks: "list[Callback] | tuple[Callback, ...]" = (),
     cancel: CancelToken | None = None,
@@ -122,8 +122,9 @@ def fit(
         Training rows; ``config.val_fraction`` of them are held out (stratified, seeded by
         ``config.seed``) unless ``val_data`` is given.
     config : TrainConfig
-    output_kind : OutputKind
-        Chooses the loss (see :mod:`evalstudio.core.losses`).
+    output_kind : OutputKind, optional
+        Chooses the loss (see :mod:`evalstudio.core.losses`); inferred from the model
+        (:func:`evalstudio.core.models.infer_output_kind`) when None.
     val_data : Dataset, optional
         Validation rows with the same classes and features (then ``val_fraction`` is ignored).
     callbacks : sequence of Callback
@@ -150,6 +151,10 @@ def fit(
     cb = CallbackList(callbacks)
     cancel = cancel or _Never()
     device = resolve_device(config.device)
+    if output_kind is None:
+        from evalstudio.core.models import infer_output_kind
+
+        output_kind = infer_output_kind(module, data.n_features, data.n_classes)
     kind = OutputKind(output_kind)
     notes: list[str] = []
 

@@ -111,3 +111,8 @@ def test_cross_validate_is_reproducible() -> None:
     a = cross_validate(make_model, data, CFG, output_kind=OutputKind.LOGIT, k=3)
     b = cross_validate(make_model, data, CFG, output_kind=OutputKind.LOGIT, k=3)
     np.testing.assert_array_equal(a.pooled_predictions.y_score, b.pooled_predictions.y_score)
+
+
+def test_output_kind_is_inferred_when_not_given() -> None:
+    cv = cross_validate(lambda: make_model(sigmoid=True), make_dataset(n=40), replace(CFG, epochs=1), k=2)
+    assert cv.config["output_kind"] == "probability"

@@ -311,3 +311,8 @@ def test_a_model_without_trainable_parameters_is_explained() -> None:
         p.requires_grad_(False)
     with pytest.raises(TrainingError, match="no trainable parameters"):
         fit(frozen, make_dataset(n=40), CFG, output_kind=OutputKind.LOGIT)
+
+
+def test_output_kind_is_inferred_when_not_given() -> None:
+    assert fit(make_model(out=1), make_dataset(n=40), replace(CFG, epochs=1)).output_kind == "logit"
+    assert fit(make_model(out=3), make_dataset(n=60, n_classes=3), replace(CFG, epochs=1)).output_kind == "logits"
