@@ -36,7 +36,6 @@ def describe_exception(exc: BaseException) -> str:
         "on the terminal."
     )
 
-
 class Job(QObject):
     """Base class: subclasses implement :meth:`work` and may call :meth:`report_progress`/:meth:`report`.
 

@@ -1,0 +1,115 @@
+"""Start the desktop app: ``evalstudio [--demo] [FILE...]``; shut it down in order.
+
+torch is not imported here: the window opens first and the first job imports it in a worker.
+Shutdown is explicit (STYLE.md): the window's close cancels and waits for the running job, then
+the widgets are deleted and pending events processed before the interpreter exits, because a
+pyqtgraph widget still alive at interpreter exit can crash Python.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from evalstudio.gui.main_window import MainWindow
+
+
+def demo_files() -> list[str]:
+    """The bundled demo: data, model definition and (when shipped) its trained checkpoint."""
+    from evalstudio.resources import resource_path
+
+    names = ("pima-indians-diabetes.csv", "pima_model.py", "pima_checkpoint.pt")
+    return [str(resource_path("demo", n)) for n in names if resource_path("demo", n).exists()]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="evalstudio",
+        description="Open the evalstudio app (subcommands evaluate, train, kfold, screenshots run headless).",
+    )
+    p.add_argument("files", nargs="*", metavar="FILE",
+                   help="files to open: a CSV dataset, a model definition (.py / TorchScript), a checkpoint")
+    p.add_argument("--demo", action="store_true", help="open the bundled demo (Pima diabetes data, model, checkpoint)")
+    p.add_argument("--settings", metavar="FILE.ini", help="keep settings in this INI file instead of the user's")
+    p.add_argument("--self-test", action="store_true",
+                   help="check this installation offscreen (demo data, 2 epochs, evaluation) and exit")
+    return p
+
+
+def open_startup_files(window: "MainWindow", files: Sequence[str], *, demo: bool) -> None:
+    """Queue the demo and the command line's files for loading (data first, so the model fits it)."""
+    window.controller.detect_devices()
+    paths = (demo_files() if demo else []) + list(files)
+    order = {"data": 0, "model": 1, "checkpoint": 2}
+    from evalstudio.gui.main_window import classify_file
+
+    existing = [p for p in paths if os.path.isfile(p)]
+    for p in paths:
+        if p not in existing:
+            window.message_area.show_message("error", f"{p} does not exist. Check the path and open it again.")
+    existing.sort(key=lambda p: order.get(classify_file(p), 3))
+    window.open_files(existing)
+
+
+def create_window(args: argparse.Namespace, *, confirm: Callable[[str, str], bool] | None = None) -> "MainWindow":
+    from evalstudio.gui.main_window import MainWindow
+    from evalstudio.gui.settings import AppSettings
+
+    window = MainWindow(AppSettings(args.settings), confirm=confirm)
+    return window
+
+
+def ensure_qt_env() -> None:
+    """pyqtgraph must bind to PySide6 (not another installed binding)."""
+    os.environ.setdefault("PYQTGRAPH_QT_LIB", "PySide6")
+
+
+def main(
+    argv: Sequence[str] | None = None,
+    *,
+    on_ready: Callable[["MainWindow"], Any] | None = None,
+    confirm: Callable[[str, str], bool] | None = None,
+) -> int:
+    """Run the app until its window closes; returns the exit code.
+
+    ``on_ready(window)`` runs once the window is shown (tests and the screenshot command drive
+    the app through it); ``confirm`` replaces the yes/no dialogs.
+    """
+    args = build_parser().parse_args(list(sys.argv[1:] if argv is None else argv))
+    if args.self_test:  # packaging's check: no window, exit code 0 when every step passed
+        from evalstudio.selftest import main as self_test
+
+        return self_test([])
+    ensure_qt_env()
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance() or QApplication([sys.argv[0] if sys.argv else "evalstudio"])
+    app.setApplicationName("evalstudio")
+    app.setOrganizationName("evalstudio")
+    window = create_window(args, confirm=confirm)
+    window.show()
+    open_startup_files(window, args.files, demo=args.demo)
+    if on_ready is not None:
+        on_ready(window)
+    code = app.exec()
+    shutdown_window(window)
+    return int(code)
+
+
+def shutdown_window(window: "MainWindow") -> None:
+    """Stop any job, then delete the window's widgets while Qt is still fully alive."""
+    from PySide6.QtCore import QCoreApplication, QEvent
+
+    window.controller.shutdown(60000)
+    window.close()
+    window.deleteLater()
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+    QCoreApplication.processEvents()
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,372 @@
+"""The controller: owns the app's state and is the only object that talks to the job runner.
+
+Widgets call its intent methods (``open_data``, ``train``, ``stop``...) and render what its
+signals say. It starts one job at a time; loading requests made while a job runs wait in a
+visible queue, while Train / Evaluate / K-fold during a run are refused with a message.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import QObject, Signal, Slot
+
+from evalstudio.gui.settings import AppSettings
+from evalstudio.workers.job import Job
+from evalstudio.workers.jobs import (
+    DeviceList,
+    DevicesJob,
+    EvaluateJob,
+    KFoldJob,
+    LoadDataJob,
+    LoadModelJob,
+    ModelInfo,
+    TrainJob,
+)
+from evalstudio.workers.runner import JobRunner
+
+JobFactory = Callable[[], "Job | None"]
+
+
+class Controller(QObject):
+    """App state: dataset, model, device list, the last training / evaluation / k-fold results.
+
+    Signals (state out)
+    -------------------
+    dataset_changed(Dataset | None), model_changed(ModelInfo | None), model_paths_changed(model, checkpoint)
+    devices_changed(DeviceList), busy_changed(bool), actions_changed()
+    progress_changed(percent, text), status_changed(text), message_posted(level, text)
+    training_started(), epoch_added(EpochMetrics), training_finished(TrainResult | None, history)
+    evaluation_finished(EvaluationOutcome), predictions_shown(Predictions, title, features | None)
+    kfold_started(k, classes), fold_added(FoldResult), kfold_finished(CVResult)
+    recent_files_changed(kind, paths)
+    """
+
+    dataset_changed = Signal(object)
+    model_changed = Signal(object)
+    model_paths_changed = Signal(str, str)
+    devices_changed = Signal(object)
+    busy_changed = Signal(bool)
+    actions_changed = Signal()
+    progress_changed = Signal(int, str)
+    status_changed = Signal(str)
+    message_posted = Signal(str, str)
+    training_started = Signal()
+    epoch_added = Signal(object)
+    training_finished = Signal(object, object)
+    evaluation_finished = Signal(object)
+    predictions_shown = Signal(object, str, object)
+    kfold_started = Signal(int, object)
+    fold_added = Signal(object)
+    kfold_finished = Signal(object)
+    recent_files_changed = Signal(str, object)
+
+    def __init__(self, settings: AppSettings, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.settings = settings
+        self.runner = JobRunner(self)
+        self.runner.busy_changed.connect(self._on_busy_changed)
+        self.runner.progressed.connect(self._on_progressed)
+        self.runner.reported.connect(self._on_reported)
+        self.runner.succeeded.connect(self._on_succeeded)
+        self.runner.failed.connect(self._on_failed)
+        self.runner.cancelled.connect(self._on_cancelled)
+        self.runner.refused.connect(self._on_refused)
+        self.runner.job_finished.connect(self._on_job_finished)
+        # State.
+        self.dataset: Any = None
+        self.data_path: str | None = None
+        self.target: str | None = None
+        self.drop_missing = False
+        self.model_path: str | None = None
+        self.checkpoint_path: str | None = None
+        self.trust_pickle = False
+        self.model: ModelInfo | None = None
+        self.devices: DeviceList | None = None
+        self.history: list[Any] = []
+        self.train_result: Any = None
+        self.run_dir: str | None = None
+        self.evaluation: Any = None
+        self.cv_result: Any = None
+        self.folds: list[Any] = []
+        self.messages: list[tuple[str, str]] = []
+        self._queue: list[tuple[str, JobFactory]] = []
+        self._run_dirs: list[str] = []
+
+    # -- derived state --------------------------------------------------------------------------
+    @property
+    def busy(self) -> bool:
+        return self.runner.busy
+
+    @property
+    def can_train(self) -> bool:
+        return self.dataset is not None and self.model is not None and self.model.has_builder
+
+    @property
+    def can_evaluate(self) -> bool:
+        return self.dataset is not None and self.model is not None
+
+    @property
+    def best_checkpoint(self) -> str | None:
+        r = self.train_result
+        if r is not None:
+            return r.best_checkpoint or r.last_checkpoint
+        if self.run_dir and os.path.exists(os.path.join(self.run_dir, "last.pt")):
+            return os.path.join(self.run_dir, "last.pt")  # a stopped run's last finished epoch
+        return None
+
+    # -- intents: files -------------------------------------------------------------------------
+    def detect_devices(self) -> None:
+        self._enqueue("looking for devices", DevicesJob)
+
+    def open_data(self, path: str, *, target: str | None = None) -> None:
+        """Load a CSV (the target column by name, or the loader's default)."""
+        self.data_path, self.target = path, target
+        self._enqueue(f"loading {os.path.basename(path)}",
+                      lambda: LoadDataJob(path, target=target, drop_missing=self.drop_missing))
+
+    def set_target(self, name: str) -> None:
+        if self.data_path:
+            self.open_data(self.data_path, target=name)
+
+    def set_drop_missing(self, value: bool) -> None:
+        self.drop_missing = bool(value)
+        if self.data_path:
+            self.open_data(self.data_path, target=self.target)
+
+    def set_model_path(self, path: str | None) -> None:
+        """Choose the model definition (the caller has asked for consent where it runs code)."""
+        self.model_path = path or None
+        if path:
+            self.recent_files_changed.emit("model", self.settings.add_recent_file("model", path))
+        self.model_paths_changed.emit(self.model_path or "", self.checkpoint_path or "")
+        self.reload_model()
+
+    def set_checkpoint_path(self, path: str | None) -> None:
+        self.checkpoint_path = path or None
+        if path:
+            self.recent_files_changed.emit("checkpoint", self.settings.add_recent_file("checkpoint", path))
+        self.model_paths_changed.emit(self.model_path or "", self.checkpoint_path or "")
+        self.reload_model()
+
+    def set_trust_pickle(self, value: bool) -> None:
+        self.trust_pickle = bool(value)
+        if self.checkpoint_path:
+            self.reload_model()
+
+    def reload_model(self) -> None:
+        if not (self.model_path or self.checkpoint_path):
+            self._set_model(None)
+            return
+        self._enqueue("loading the model", self._model_job)
+
+    def _model_job(self) -> Job:
+        d = self.dataset
+        return LoadModelJob(
+            self.model_path, self.checkpoint_path, trust_pickle=self.trust_pickle,
+            n_features=d.n_features if d is not None else None, n_classes=d.n_classes if d is not None else None,
+        )
+
+    # -- intents: runs --------------------------------------------------------------------------
+    def train(self, settings: dict[str, Any]) -> bool:
+        if not self._ready_to_run("train"):
+            return False
+        self.settings.set_training_settings(settings)
+        run_dir = tempfile.mkdtemp(prefix="evalstudio-run-")
+        job = TrainJob(self.dataset, self.model, settings, run_dir)  # type: ignore[arg-type]
+        if not self.runner.start(job):
+            shutil.rmtree(run_dir, ignore_errors=True)
+            return False
+        self._run_dirs.append(run_dir)
+        self.run_dir = run_dir
+        self.history = []
+        self.train_result = None
+        self.training_started.emit()
+        return True
+
+    def evaluate(self, settings: dict[str, Any]) -> bool:
+        if not self._ready_to_run("evaluate"):
+            return False
+        job = EvaluateJob(self.dataset, self.model, device=str(settings.get("device", "cpu")),  # type: ignore[arg-type]
+                          target=self.dataset.target_name, drop_missing=self.drop_missing)
+        return self.runner.start(job)
+
+    def kfold(self, settings: dict[str, Any]) -> bool:
+        if not self._ready_to_run("run k-fold cross-validation"):
+            return False
+        self.settings.set_training_settings(settings)
+        job = KFoldJob(self.dataset, self.model, settings)  # type: ignore[arg-type]
+        if not self.runner.start(job):
+            return False
+        self.folds = []
+        self.cv_result = None
+        self.kfold_started.emit(int(settings.get("folds", 5)), tuple(self.dataset.classes))
+        return True
+
+    def stop(self) -> None:
+        """Cancel the running job (within one batch) and drop queued loads."""
+        self._queue.clear()
+        if self.runner.busy:
+            self.status_changed.emit(f"stopping {self.runner.current_title}…")
+        self.runner.cancel()
+
+    def save_checkpoint(self, path: str) -> str:
+        """Copy the finished run's best (or last) checkpoint to ``path``; returns what was copied."""
+        src = self.best_checkpoint
+        if not src:
+            self._post("error", "there is no checkpoint to save yet. Train a model first.")
+            return ""
+        shutil.copyfile(src, path)
+        self._post("info", f"checkpoint saved to {path}")
+        return src
+
+    def shutdown(self, timeout_ms: int = 30000) -> bool:
+        """Cancel the running job, wait for its thread, and remove this session's run folders."""
+        self._queue.clear()
+        ok = self.runner.shutdown(timeout_ms)
+        if ok:  # never pull files from under a thread that is still writing them
+            for d in self._run_dirs:
+                shutil.rmtree(d, ignore_errors=True)
+        return ok
+
+    # -- internals ------------------------------------------------------------------------------
+    def _ready_to_run(self, verb: str) -> bool:
+        if self.dataset is None:
+            self._post("error", f"cannot {verb}: no data loaded. Open a CSV file first.")
+            return False
+        if self.model is None:
+            self._post("error", f"cannot {verb}: no model loaded. Choose the model's Python file first.")
+            return False
+        if verb != "evaluate" and not self.model.has_builder:
+            self._post("error", f"cannot {verb}: this model was loaded from a TorchScript or pickled file and "
+                                "cannot be rebuilt from scratch. Open the Python file that defines it.")
+            return False
+        return True
+
+    def _enqueue(self, what: str, factory: JobFactory) -> None:
+        if self.runner.busy:
+            self._queue.append((what, factory))
+            self.status_changed.emit(f"queued: {what} (after {self.runner.current_title})")
+            return
+        job = factory()
+        if job is not None:
+            self.runner.start(job)
+
+    def _post(self, level: str, text: str) -> None:
+        self.messages.append((level, text))
+        self.message_posted.emit(level, text)
+
+    def _set_model(self, info: ModelInfo | None) -> None:
+        self.model = info
+        self.model_changed.emit(info)
+        self.actions_changed.emit()
+
+    @Slot(bool)
+    def _on_busy_changed(self, busy: bool) -> None:
+        self.busy_changed.emit(busy)
+        self.actions_changed.emit()
+
+    @Slot(int, str)
+    def _on_progressed(self, percent: int, text: str) -> None:
+        title = self.runner.current_title or ""
+        self.progress_changed.emit(percent, f"{title}: {text}" if text else title)
+
+    @Slot(str, object)
+    def _on_reported(self, kind: str, payload: object) -> None:
+        if kind == "epoch":
+            fold, metrics = payload  # type: ignore[misc]
+            if self.runner.current_title == "training":
+                self.history.append(metrics)
+                self.epoch_added.emit(metrics)
+        elif kind == "fold":
+            self.folds.append(payload)
+            self.fold_added.emit(payload)
+
+    @Slot(str, object)
+    def _on_succeeded(self, title: str, result: Any) -> None:
+        if isinstance(result, DeviceList):
+            self.devices = result
+            self.devices_changed.emit(result)
+        elif title == "loading data":
+            self.dataset = result
+            self.data_path = result.source or self.data_path
+            self.target = result.target_name
+            if self.data_path:
+                self.recent_files_changed.emit("data", self.settings.add_recent_file("data", self.data_path))
+            self.dataset_changed.emit(result)
+            self.actions_changed.emit()
+            self.status_changed.emit(f"loaded {result.n_samples:,} rows, {result.n_features} features")
+            if self.model_path or self.checkpoint_path:
+                # The model may be built for the data's width and classes: build it again.
+                self._queue.insert(0, ("loading the model", self._model_job))
+        elif isinstance(result, ModelInfo):
+            self._set_model(result)
+            self.status_changed.emit(f"model loaded: {result.headline}")
+        elif title == "training":
+            self.train_result = result
+            self.training_finished.emit(result, tuple(result.history))
+            best = f"best epoch {result.best_epoch} ({result.monitor} {result.best_score:.4g})" \
+                if result.best_epoch is not None and result.best_score is not None else "no best epoch"
+            self._post("info", f"training finished after {len(result.history)} epochs; {best}"
+                       + (f"; {result.stop_reason}" if result.stop_reason else ""))
+            if result.val_predictions is not None:
+                self.predictions_shown.emit(result.val_predictions, "validation rows, best epoch", None)
+            ckpt = result.best_checkpoint or result.last_checkpoint
+            if ckpt:
+                # Evaluate from now on uses the trained weights (and their standardisation).
+                self.checkpoint_path = ckpt
+                self.model_paths_changed.emit(self.model_path or "", ckpt)
+                self._queue.insert(0, ("loading the trained model", self._model_job))
+        elif title == "evaluating":
+            self.evaluation = result
+            self.evaluation_finished.emit(result)
+            self.predictions_shown.emit(
+                result.predictions, f"{os.path.basename(self.data_path or '')}: all {result.predictions.n_samples:,} rows",
+                result.dataset)
+            acc = result.report.metrics.get("accuracy")
+            self.status_changed.emit(f"evaluated {result.predictions.n_samples:,} rows"
+                                     + (f": accuracy {acc:.3f}" if acc is not None else ""))
+        elif title == "k-fold cross-validation":
+            self.cv_result = result
+            self.kfold_finished.emit(result)
+            self.predictions_shown.emit(result.pooled_predictions, "k-fold: pooled out-of-fold predictions", None)
+            acc = result.summary.get("accuracy")
+            if acc:
+                self._post("info", f"k-fold finished: accuracy {acc['mean']:.3f} ± {acc['std']:.3f} over "
+                                   f"{len(result.folds)} folds")
+        self.actions_changed.emit()
+
+    @Slot(str, str)
+    def _on_failed(self, title: str, message: str) -> None:
+        if title == "loading data":
+            self.status_changed.emit("the data could not be loaded; the previous data (if any) is kept")
+        elif title.startswith("loading the"):
+            self._set_model(None)
+        elif title == "training":
+            self.training_finished.emit(None, tuple(self.history))
+        self._post("error", f"{title} failed: {message}")
+
+    @Slot(str)
+    def _on_cancelled(self, title: str) -> None:
+        if title == "training":
+            self.training_finished.emit(None, tuple(self.history))
+            self._post("info", f"training stopped after {len(self.history)} finished epochs"
+                       + ("; the last finished epoch's checkpoint can be saved" if self.best_checkpoint else ""))
+        else:
+            self._post("info", f"{title} stopped")
+
+    @Slot(str)
+    def _on_refused(self, message: str) -> None:
+        self._post("error", message)
+
+    @Slot(str)
+    def _on_job_finished(self, title: str) -> None:
+        while self._queue and not self.runner.busy:
+            what, factory = self._queue.pop(0)
+            job = factory()
+            if job is not None:
+                self.runner.start(job)

@@ -1,0 +1,414 @@
+"""The main window: data, model and training panels, the evaluation tabs, status and messages.
+
+It wires widgets' intent signals to the controller and the controller's state signals back to
+the widgets; it computes nothing itself.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from PySide6.QtCore import Slot
+from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QProgressBar,
+    QScrollArea,
+    QSplitter,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from evalstudio import __version__
+from evalstudio.gui.consent import consent_text, file_sha256, runs_code
+from evalstudio.gui.controller import Controller
+from evalstudio.gui.data_panel import DataPanel
+from evalstudio.gui.evaluation_tabs import make_view
+from evalstudio.gui.messages import MessageArea
+from evalstudio.gui.model_panel import ModelPanel
+from evalstudio.gui.settings import AppSettings
+from evalstudio.gui.training_panel import TrainingPanel
+from evalstudio.gui.training_plot import TrainingCurvesPlot
+
+#: Asks the user a yes/no question: (title, text) -> yes?  Tests swap in an answer.
+Confirm = Callable[[str, str], bool]
+
+DATA_SUFFIXES = (".csv", ".tsv", ".txt", ".data")
+
+
+def classify_file(path: str) -> str:
+    """"data", "model" or "checkpoint", by content (extension only breaks ties for text)."""
+    from evalstudio.core import file_kinds
+
+    suffix = os.path.splitext(path)[1].lower()
+    try:
+        kind = file_kinds.sniff(path).kind
+    except OSError:
+        return "data" if suffix in DATA_SUFFIXES else "model"
+    if kind == file_kinds.TORCHSCRIPT:
+        return "model"
+    if kind in (file_kinds.TORCH_ZIP, file_kinds.TORCH_LEGACY, file_kinds.SAFETENSORS):
+        return "checkpoint"
+    if suffix == ".py":
+        return "model"
+    return "data"
+
+
+class MainWindow(QMainWindow):
+    """evalstudio's window. ``confirm`` asks yes/no questions (consent, closing while running)."""
+
+    def __init__(self, settings: AppSettings | None = None, *, confirm: Confirm | None = None) -> None:
+        super().__init__()
+        self.setWindowTitle(f"evalstudio {__version__}")
+        self.setAcceptDrops(True)
+        self.settings = settings or AppSettings()
+        self.confirm: Confirm = confirm or self._ask
+        self.controller = Controller(self.settings, self)
+        self._closing = False
+
+        # -- widgets ------------------------------------------------------------------------------
+        self.data_panel = DataPanel()
+        self.model_panel = ModelPanel()
+        self.training_plot = TrainingCurvesPlot()
+        self.training_panel = TrainingPanel()
+        self.evaluation_panel, self.has_evaluation_panel = make_view("EvaluationPanel", "evaluation")
+        self.kfold_panel, self.has_kfold_panel = make_view("KFoldPanel", "k-fold")
+        self.audit_panel, self.has_audit_panel = make_view("ModeAuditPanel", "train vs eval mode")
+
+        self.tabs = QTabWidget()
+        self.tabs.addTab(self.data_panel, "Data")
+        self.tabs.addTab(self.model_panel, "Model")
+        self.tabs.addTab(self.training_plot, "Training")
+        self.tabs.addTab(self.evaluation_panel, "Evaluation")
+        self.tabs.addTab(self.kfold_panel, "K-fold")
+        self.tabs.addTab(self.audit_panel, "Train vs eval mode")
+
+        side = QScrollArea()
+        side.setWidget(self.training_panel)
+        side.setWidgetResizable(True)
+        side.setMinimumWidth(300)
+        split = QSplitter()
+        split.addWidget(self.tabs)
+        split.addWidget(side)
+        split.setStretchFactor(0, 1)
+        split.setStretchFactor(1, 0)
+        split.setSizes([900, 320])
+
+        self.message_area = MessageArea()
+        central = QWidget()
+        layout = QVBoxLayout(central)
+        layout.setContentsMargins(6, 6, 6, 0)
+        layout.addWidget(self.message_area)
+        layout.addWidget(split, 1)
+        self.setCentralWidget(central)
+
+        self.status_label = QLabel("Ready. Open a CSV file and a model, or start with `evalstudio --demo`.")
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 100)
+        self.progress.setMaximumWidth(220)
+        self.progress.setTextVisible(True)
+        self.progress.hide()
+        self.statusBar().addWidget(self.status_label, 1)
+        self.statusBar().addPermanentWidget(self.progress)
+        self._build_menu()
+
+        # -- intent: widgets -> controller --------------------------------------------------------
+        self.data_panel.open_requested.connect(self.open_data)
+        self.data_panel.target_changed.connect(self.controller.set_target)
+        self.data_panel.drop_missing_changed.connect(self.controller.set_drop_missing)
+        self.model_panel.model_chosen.connect(self.choose_model)
+        self.model_panel.checkpoint_chosen.connect(self.choose_checkpoint)
+        self.model_panel.reload_requested.connect(self.controller.reload_model)
+        self.model_panel.trust_pickle_changed.connect(self.controller.set_trust_pickle)
+        self.training_panel.train_requested.connect(self.train)
+        self.training_panel.evaluate_requested.connect(self.evaluate)
+        self.training_panel.kfold_requested.connect(self.kfold)
+        self.training_panel.stop_requested.connect(self.controller.stop)
+        self.training_panel.save_checkpoint_requested.connect(self.save_checkpoint)
+
+        # -- state: controller -> widgets ---------------------------------------------------------
+        c = self.controller
+        c.dataset_changed.connect(self._on_dataset_changed)
+        c.model_changed.connect(self.model_panel.set_model_info)
+        c.model_paths_changed.connect(self._on_model_paths_changed)
+        c.devices_changed.connect(self._on_devices_changed)
+        c.busy_changed.connect(self._on_busy_changed)
+        c.actions_changed.connect(self._refresh_actions)
+        c.progress_changed.connect(self._on_progress)
+        c.status_changed.connect(self.status_label.setText)
+        c.message_posted.connect(self.message_area.show_message)
+        c.training_started.connect(self._on_training_started)
+        c.epoch_added.connect(self.training_plot.add_epoch)
+        c.training_finished.connect(self._on_training_finished)
+        c.evaluation_finished.connect(self._on_evaluation_finished)
+        c.predictions_shown.connect(self._on_predictions_shown)
+        c.kfold_started.connect(self._on_kfold_started)
+        c.fold_added.connect(self._on_fold_added)
+        c.kfold_finished.connect(self._on_kfold_finished)
+        c.recent_files_changed.connect(self._on_recent_files_changed)
+
+        # -- restore ------------------------------------------------------------------------------
+        self.training_panel.set_devices([("cpu", "CPU")], "")
+        self.training_panel.set_settings(self.settings.training_settings())
+        self.data_panel.set_recent_files(self.settings.recent_files("data"))
+        geometry = self.settings.geometry()
+        if geometry is None or not self.restoreGeometry(geometry):
+            self.resize(1280, 820)
+        self._refresh_actions()
+
+    # -- menu -----------------------------------------------------------------------------------
+    def _build_menu(self) -> None:
+        file_menu = self.menuBar().addMenu("&File")
+        for text, slot, key in (
+            ("Open &data…", self.data_panel._browse, QKeySequence.StandardKey.Open),
+            ("Open &model…", self.model_panel._browse_model, None),
+            ("Open &checkpoint…", self.model_panel._browse_checkpoint, None),
+            ("&Save checkpoint…", self.save_checkpoint, QKeySequence.StandardKey.Save),
+        ):
+            action = QAction(text, self)
+            if key is not None:
+                action.setShortcut(key)
+            action.triggered.connect(slot)
+            file_menu.addAction(action)
+        file_menu.addSeparator()
+        quit_action = QAction("&Quit", self)
+        quit_action.setShortcut(QKeySequence.StandardKey.Quit)
+        quit_action.triggered.connect(self.close)
+        file_menu.addAction(quit_action)
+
+    # -- intents ----------------------------------------------------------------------------------
+    @Slot(str)
+    def open_data(self, path: str) -> None:
+        self.controller.open_data(path)
+
+    @Slot(str)
+    def choose_model(self, path: str) -> None:
+        if path and not self.consent_to_code(path):
+            self.message_area.show_message("info", f"{os.path.basename(path)} was not loaded.")
+            return
+        self.controller.set_model_path(path)
+
+    @Slot(str)
+    def choose_checkpoint(self, path: str) -> None:
+        if path and runs_code(path) and classify_file(path) == "model":
+            # A TorchScript archive given as a checkpoint is a model: treat it as one.
+            self.choose_model(path)
+            return
+        self.controller.set_checkpoint_path(path)
+
+    def consent_to_code(self, path: str) -> bool:
+        """Ask once per file content before running a .py / TorchScript file (bundled demo exempt)."""
+        if not runs_code(path) or _is_bundled(path):
+            return True
+        try:
+            digest = file_sha256(path)
+        except OSError:
+            return True  # the loader will say what is wrong with the file
+        if self.settings.is_trusted(digest):
+            return True
+        if self.confirm("This file runs code", consent_text(path)):
+            self.settings.trust(digest)
+            return True
+        return False
+
+    def open_files(self, paths: Sequence[str]) -> None:
+        """Open each file as what it is: data, a model definition or a checkpoint."""
+        for path in paths:
+            if not os.path.isfile(path):
+                self.message_area.show_message("error", f"{path} is not a file that exists. Check the path.")
+                continue
+            kind = classify_file(path)
+            if kind == "data":
+                self.open_data(path)
+            elif kind == "model":
+                self.choose_model(path)
+            else:
+                self.choose_checkpoint(path)
+
+    @Slot()
+    def train(self) -> None:
+        self.controller.train(self.training_panel.settings())
+
+    @Slot()
+    def evaluate(self) -> None:
+        self.controller.evaluate(self.training_panel.settings())
+
+    @Slot()
+    def kfold(self) -> None:
+        self.controller.kfold(self.training_panel.settings())
+
+    @Slot()
+    def save_checkpoint(self) -> None:
+        if not self.controller.best_checkpoint:
+            self.message_area.show_message("error", "there is no checkpoint to save yet. Train a model first.")
+            return
+        path, _ = QFileDialog.getSaveFileName(self, "Save the checkpoint", "checkpoint.pt", "Checkpoints (*.pt)")
+        if path:
+            self.controller.save_checkpoint(path)
+
+    # -- state ------------------------------------------------------------------------------------
+    @Slot(object)
+    def _on_dataset_changed(self, data: Any) -> None:
+        self.data_panel.set_dataset(data)
+
+    @Slot(str, str)
+    def _on_model_paths_changed(self, model: str, checkpoint: str) -> None:
+        self.model_panel.set_paths(model or None, checkpoint or None)
+        self.model_panel.set_pending("Loading…")
+
+    @Slot(object)
+    def _on_devices_changed(self, devices: Any) -> None:
+        self.training_panel.set_devices(list(devices.devices), devices.note)
+        saved = self.settings.training_settings().get("device")
+        if saved:
+            self.training_panel.set_settings({**self.training_panel.settings(), "device": saved})
+
+    @Slot(bool)
+    def _on_busy_changed(self, busy: bool) -> None:
+        self.progress.setVisible(busy)
+        if busy:
+            self.progress.setValue(0)
+            self.progress.setFormat("%p%")
+            self.status_label.setText(f"{self.controller.runner.current_title}…")
+        self._refresh_actions()
+
+    @Slot()
+    def _refresh_actions(self) -> None:
+        c = self.controller
+        self.training_panel.set_state(busy=c.busy, can_train=c.can_train, can_evaluate=c.can_evaluate,
+                                      has_checkpoint=c.best_checkpoint is not None)
+
+    @Slot(int, str)
+    def _on_progress(self, percent: int, text: str) -> None:
+        self.progress.setValue(percent)
+        self.status_label.setText(text)
+
+    @Slot()
+    def _on_training_started(self) -> None:
+        self.training_plot.clear(total_epochs=int(self.training_panel.settings()["epochs"]))
+        self.tabs.setCurrentWidget(self.training_plot)
+
+    @Slot(object, object)
+    def _on_training_finished(self, result: Any, history: Any) -> None:
+        if result is None:
+            self.training_plot.caption.setText(
+                self.training_plot.caption.text() + f"  (stopped after {len(history)} epochs)")
+            return
+        caption = self.training_plot.caption.text()
+        if result.best_epoch is not None and result.best_score is not None:
+            caption += f"  |  best epoch {result.best_epoch}: {result.monitor} {result.best_score:.4f} (dashed line)"
+        self.training_plot.set_history(result.history, result.best_epoch, caption)
+
+    @Slot(object)
+    def _on_evaluation_finished(self, outcome: Any) -> None:
+        audit = getattr(outcome, "audit", None)
+        if audit is not None:
+            if self.has_audit_panel:
+                self.audit_panel.set_audit(audit)
+            else:
+                self.audit_panel.show_text(
+                    f"eval mode accuracy {audit.eval_accuracy:.4f}; train mode accuracies "
+                    f"{audit.train_mode_accuracies.min():.4f} to {audit.train_mode_accuracies.max():.4f} "
+                    f"(layers: {', '.join(audit.stochastic_layers) or 'none'})")
+
+    @Slot(object, str, object)
+    def _on_predictions_shown(self, predictions: Any, title: str, dataset: Any) -> None:
+        if self.has_evaluation_panel:
+            kwargs: dict[str, Any] = {"title": title}
+            if dataset is not None:
+                kwargs.update(features=dataset.X, feature_names=dataset.feature_names)
+            self.evaluation_panel.set_predictions(predictions, **kwargs)
+        else:
+            self.evaluation_panel.show_text(f"{title}: {predictions.n_samples:,} rows evaluated.")
+        if dataset is not None:  # an explicit evaluation: show it
+            self.tabs.setCurrentWidget(self.evaluation_panel)
+
+    @Slot(int, object)
+    def _on_kfold_started(self, k: int, classes: Any) -> None:
+        self.tabs.setCurrentWidget(self.kfold_panel)
+        if self.has_kfold_panel:
+            self.kfold_panel.start(k, classes)
+        else:
+            self.kfold_panel.show_text(f"k-fold cross-validation: {k} folds running…")
+
+    @Slot(object)
+    def _on_fold_added(self, fold: Any) -> None:
+        if self.has_kfold_panel:
+            self.kfold_panel.add_fold(fold)
+        else:
+            acc = fold.metrics.get("accuracy")
+            self.kfold_panel.show_text(f"fold {fold.fold} finished" + (f": accuracy {acc:.3f}" if acc is not None else ""))
+
+    @Slot(object)
+    def _on_kfold_finished(self, result: Any) -> None:
+        if self.has_kfold_panel:
+            self.kfold_panel.set_result(result)
+        else:
+            lines = [f"{name}: {v['mean']:.4f} ± {v['std']:.4f}" for name, v in result.summary.items()]
+            self.kfold_panel.show_text(f"{len(result.folds)} folds\n" + "\n".join(lines))
+
+    @Slot(str, object)
+    def _on_recent_files_changed(self, kind: str, paths: Any) -> None:
+        if kind == "data":
+            self.data_panel.set_recent_files(list(paths))
+
+    # -- drag and drop ----------------------------------------------------------------------------
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        if event.mimeData().hasUrls() and all(u.isLocalFile() for u in event.mimeData().urls()):
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        paths = [u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()]
+        if paths:
+            event.acceptProposedAction()
+            self.open_files(paths)
+
+    # -- closing ----------------------------------------------------------------------------------
+    def closeEvent(self, event: QCloseEvent) -> None:
+        c = self.controller
+        if c.busy and not self._closing and self.settings.confirm_close_while_running():
+            title = c.runner.current_title or "a job"
+            if not self.confirm("Stop and quit?", f"{title.capitalize()} is still running. Stop it and quit?"):
+                event.ignore()
+                return
+        self._closing = True
+        self.status_label.setText("stopping…")
+        if not c.shutdown(60000):
+            # A core call that ignores its cancel token: keep the window rather than abort Python.
+            self._closing = False
+            self.message_area.show_message(
+                "error", "the running job did not stop within a minute; the window stays open so nothing is lost. "
+                "Try closing again.")
+            event.ignore()
+            return
+        self.settings.set_geometry(self.saveGeometry())
+        self.settings.set_training_settings(self.training_panel.settings())
+        self.settings.sync()
+        event.accept()
+
+    def _ask(self, title: str, text: str) -> bool:
+        answer = QMessageBox.question(self, title, text, QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+                                      QMessageBox.StandardButton.No)
+        return answer == QMessageBox.StandardButton.Yes
+
+
+def _is_bundled(path: str) -> bool:
+    """Files shipped inside evalstudio (the demo model) are part of the program itself."""
+    from evalstudio.resources import resources_dir
+
+    try:
+        root = os.path.realpath(resources_dir())
+    except FileNotFoundError:
+        return False
+    return os.path.realpath(path).startswith(root + os.sep)
+
+
+__all__ = ["MainWindow", "classify_file"]

@@ -1,0 +1,125 @@
+"""The model panel: model definition and checkpoint pickers, then what loading them found."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from PySide6.QtCore import Signal, Slot
+from PySide6.QtGui import QFontDatabase
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QFileDialog,
+    QGridLayout,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+MODEL_FILTER = "Model definitions (*.py *.pt *.pth *.jit *.ts);;All files (*)"
+CHECKPOINT_FILTER = "Checkpoints (*.pt *.pth *.ckpt *.bin *.safetensors);;All files (*)"
+
+
+class ModelPanel(QWidget):
+    """Renders the model load report; emits the user's choices.
+
+    Signals
+    -------
+    model_chosen(path)
+    checkpoint_chosen(path) -- "" clears the checkpoint
+    reload_requested()
+    """
+
+    model_chosen = Signal(str)
+    checkpoint_chosen = Signal(str)
+    reload_requested = Signal()
+    trust_pickle_changed = Signal(bool)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.model_edit = QLineEdit()
+        self.model_edit.setReadOnly(True)
+        self.model_edit.setPlaceholderText("a .py file defining the model, or a TorchScript file")
+        self.model_button = QPushButton("Model…")
+        self.model_button.clicked.connect(self._browse_model)
+        self.checkpoint_edit = QLineEdit()
+        self.checkpoint_edit.setReadOnly(True)
+        self.checkpoint_edit.setPlaceholderText("optional: trained weights (state_dict, evalstudio checkpoint, safetensors)")
+        self.checkpoint_button = QPushButton("Checkpoint…")
+        self.checkpoint_button.clicked.connect(self._browse_checkpoint)
+        self.clear_checkpoint_button = QPushButton("Clear")
+        self.clear_checkpoint_button.clicked.connect(self._clear_checkpoint)
+        self.reload_button = QPushButton("Reload")
+        self.reload_button.setToolTip("Load the model file again (after editing it)")
+        self.reload_button.clicked.connect(self.reload_requested)
+        self.trust_pickle = QCheckBox("I trust this checkpoint's pickled objects (whole saved models only)")
+        self.trust_pickle.toggled.connect(self.trust_pickle_changed)
+
+        grid = QGridLayout()
+        grid.addWidget(QLabel("Model:"), 0, 0)
+        grid.addWidget(self.model_edit, 0, 1)
+        grid.addWidget(self.model_button, 0, 2)
+        grid.addWidget(self.reload_button, 0, 3)
+        grid.addWidget(QLabel("Checkpoint:"), 1, 0)
+        grid.addWidget(self.checkpoint_edit, 1, 1)
+        grid.addWidget(self.checkpoint_button, 1, 2)
+        grid.addWidget(self.clear_checkpoint_button, 1, 3)
+        grid.addWidget(self.trust_pickle, 2, 1, 1, 3)
+
+        self.headline = QLabel("No model loaded.")
+        self.headline.setWordWrap(True)
+        self.report = QPlainTextEdit()
+        self.report.setReadOnly(True)
+        self.report.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
+        self.report.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
+
+        layout = QVBoxLayout(self)
+        layout.addLayout(grid)
+        layout.addWidget(self.headline)
+        layout.addWidget(self.report, 1)
+
+    # -- state in -------------------------------------------------------------------------------
+    def set_paths(self, model_path: str | None, checkpoint_path: str | None) -> None:
+        self.model_edit.setText(model_path or "")
+        self.model_edit.setToolTip(model_path or "")
+        self.checkpoint_edit.setText(checkpoint_path or "")
+        self.checkpoint_edit.setToolTip(checkpoint_path or "")
+        self.reload_button.setEnabled(bool(model_path or checkpoint_path))
+
+    def set_model_info(self, info: Any | None) -> None:
+        """Show a :class:`~evalstudio.workers.jobs.ModelInfo` (None: nothing loaded)."""
+        if info is None:
+            self.headline.setText("No model loaded.")
+            self.report.setPlainText("")
+            return
+        self.headline.setText(info.headline)
+        self.report.setPlainText(info.report_text)
+
+    def set_pending(self, text: str) -> None:
+        self.headline.setText(text)
+
+    # -- intent out -----------------------------------------------------------------------------
+    def _start_dir(self) -> str:
+        current = self.model_edit.text() or self.checkpoint_edit.text()
+        return os.path.dirname(current) if current else ""
+
+    @Slot()
+    def _browse_model(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Choose the model definition", self._start_dir(), MODEL_FILTER)
+        if path:
+            self.model_chosen.emit(path)
+
+    @Slot()
+    def _browse_checkpoint(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Choose a checkpoint", self._start_dir(), CHECKPOINT_FILTER)
+        if path:
+            self.checkpoint_chosen.emit(path)
+
+    @Slot()
+    def _clear_checkpoint(self) -> None:
+        self.checkpoint_chosen.emit("")
+
+

@@ -1,0 +1,68 @@
+"""A lazy table over a :class:`~evalstudio.core.data.Dataset`: cells are read from its arrays on demand.
+
+Nothing is copied into Qt items, so a 1M-row file costs what its float32 matrix costs; the view
+asks only for the cells on screen.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+
+if TYPE_CHECKING:
+    from evalstudio.core.data import Dataset
+
+_Index = QModelIndex | QPersistentModelIndex
+
+
+class DatasetTableModel(QAbstractTableModel):
+    """Columns: the file's row number, every feature, then the target's class name."""
+
+    def __init__(self, parent: Any = None) -> None:
+        super().__init__(parent)
+        self._data: Dataset | None = None
+
+    def set_dataset(self, data: "Dataset | None") -> None:
+        self.beginResetModel()
+        self._data = data
+        self.endResetModel()
+
+    def dataset(self) -> "Dataset | None":
+        return self._data
+
+    def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008 -- Qt's signature
+        return 0 if self._data is None or parent.isValid() else self._data.n_samples
+
+    def columnCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if self._data is None or parent.isValid() else self._data.n_features + 2
+
+    def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        d = self._data
+        if d is None or not index.isValid():
+            return None
+        r, c = index.row(), index.column()
+        if role == Qt.ItemDataRole.DisplayRole:
+            if c == 0:
+                return str(int(d.row_numbers[r]))
+            if c <= d.n_features:
+                return f"{float(d.X[r, c - 1]):.6g}"
+            return d.classes[int(d.y[r])]
+        if role == Qt.ItemDataRole.TextAlignmentRole:
+            if c == d.n_features + 1:
+                return int(Qt.AlignmentFlag.AlignCenter)
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        return None
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        d = self._data
+        if d is None or role not in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):
+            return None
+        if orientation == Qt.Orientation.Vertical:
+            return None
+        if section == 0:
+            return "row" if role == Qt.ItemDataRole.DisplayRole else "data row number in the file (header not counted)"
+        if section <= d.n_features:
+            name = d.feature_names[section - 1]
+            return name if role == Qt.ItemDataRole.DisplayRole else f"{name}: feature (number)"
+        return f"{d.target_name} (target)" if role == Qt.ItemDataRole.DisplayRole else "the label column"

@@ -1,0 +1,348 @@
+"""The app's jobs: each runs one core call (imported lazily, so torch loads in a worker first).
+
+Every job returns plain results (core dataclasses); anything the window shows about a loaded
+model is put into words here, in the worker, so the GUI never touches torch.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from evalstudio.workers.job import Job
+
+if TYPE_CHECKING:
+    from evalstudio.core.data import Dataset
+    from evalstudio.core.results import EpochMetrics, FoldResult
+
+
+# ---------------------------------------------------------------------------------------------
+# devices
+
+
+@dataclass(frozen=True)
+class DeviceList:
+    devices: tuple[tuple[str, str], ...]  # (name, label)
+    note: str
+
+
+class DevicesJob(Job):
+    """Find CPU, CUDA devices (name, memory) and MPS: :func:`evalstudio.core.device.available_devices`.
+
+    It runs first, at start-up, and also imports what the first training and evaluation would
+    otherwise import mid-run (torch's optimiser machinery, scikit-learn): a C extension being
+    loaded holds the GIL for up to ~0.7 s here, which would freeze the window during the user's
+    first run. Paying it while the window has just opened is the lesser evil.
+    """
+
+    title = "starting up"
+
+    def __init__(self, *, warm_up: bool = True) -> None:
+        super().__init__()
+        self.warm_up = warm_up
+
+    def work(self) -> DeviceList:
+        from evalstudio.core.device import available_devices
+
+        found = available_devices()
+        note = "" if len(found) > 1 else "No GPU found: training and evaluation run on the CPU."
+        if self.warm_up:
+            _warm_up_imports(self)
+        return DeviceList(tuple((d.name, d.label) for d in found), note)
+
+
+def _warm_up_imports(job: Job) -> None:
+    import importlib
+
+    import torch
+
+    # torch.optim imports torch._dynamo on the first optimiser built (~3 s, GIL-heavy).
+    torch.optim.Adam([torch.zeros(1, requires_grad=True)])
+    for name in ("sklearn.model_selection", "sklearn.metrics", "evalstudio.core.training", "evalstudio.core.pipeline",
+                 "evalstudio.core.metrics", "evalstudio.core.report", "evalstudio.core.kfold"):
+        job.check_cancelled()
+        try:
+            importlib.import_module(name)
+        except ImportError:  # an optional module not there: it will say so when used
+            pass
+
+
+# ---------------------------------------------------------------------------------------------
+# data
+
+
+class LoadDataJob(Job):
+    """:func:`evalstudio.core.data.load_csv` in the background (a big CSV takes seconds)."""
+
+    title = "loading data"
+
+    def __init__(self, path: str, *, target: str | None = None, drop_missing: bool = False) -> None:
+        super().__init__()
+        self.path, self.target, self.drop_missing = path, target, drop_missing
+
+    def work(self) -> "Dataset":
+        from evalstudio.core.data import load_csv
+
+        return load_csv(self.path, target=self.target, drop_missing=self.drop_missing)
+
+
+# ---------------------------------------------------------------------------------------------
+# model
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """A loaded model plus the words the model panel shows about it.
+
+    Attributes
+    ----------
+    loaded_tuple : (LoadedModel, Checkpoint | None, KeyMatchReport | None) -- as
+        :func:`evalstudio.core.models.load_for_evaluation` returns it (the evaluation job reuses it)
+    headline : str -- one line: what was loaded, its parameter count
+    report_text : str -- summary, layers that differ in train mode, key matching, notes
+    has_builder : bool -- a fresh model can be built (training and k-fold need one)
+    """
+
+    model_path: str | None
+    checkpoint_path: str | None
+    loaded_tuple: Any
+    headline: str
+    report_text: str
+    has_builder: bool
+    stochastic_layers: tuple[str, ...] = field(default=())
+
+    @property
+    def loaded(self) -> Any:
+        return self.loaded_tuple[0]
+
+    @property
+    def checkpoint(self) -> Any:
+        return self.loaded_tuple[1]
+
+
+def _format_count(n: int) -> str:
+    return f"{n:,}"
+
+
+def describe_model(
+    loaded: Any, ckpt: Any, key_report: Any, checkpoint_path: str | None
+) -> tuple[str, str, tuple[str, ...]]:
+    """(headline, report text, layers that act differently in train mode); runs in the worker."""
+    from evalstudio.core.models import model_summary
+
+    module = loaded.module
+    summary = model_summary(module)
+    stochastic = tuple(summary.dropout_layers) + tuple(summary.batchnorm_layers)
+    entry = getattr(loaded, "entry", "")
+    headline = (
+        f"{type(module).__name__} ({loaded.kind}{': ' + entry if entry else ''}) · "
+        f"{_format_count(summary.n_params)} parameters"
+    )
+    if summary.n_trainable != summary.n_params:
+        headline += f" ({_format_count(summary.n_trainable)} trainable)"
+    lines = ["Architecture", "------------", *summary.text.splitlines(), ""]
+    if summary.expected_features is not None:
+        lines += [f"expects {summary.expected_features} input features", ""]
+    lines += ["Layers that act differently in train mode", "-----------------------------------------"]
+    if stochastic:
+        lines += [f"  Dropout   {d}" for d in summary.dropout_layers]
+        lines += [f"  BatchNorm {b}" for b in summary.batchnorm_layers]
+        lines.append("  evalstudio always evaluates in eval mode (the mode audit shows what train mode changes).")
+    else:
+        lines.append("  none (no Dropout or BatchNorm): train and eval mode give the same outputs")
+    lines += ["", "Checkpoint", "----------"]
+    if ckpt is None:
+        lines.append(
+            "  none: the model's initial (untrained) weights are used" if loaded.kind == "python"
+            else "  none needed: the weights come with the model file"
+        )
+    else:
+        lines.append(f"  {checkpoint_path}")
+        lines.append(f"  {ckpt.format}")
+        if ckpt.classes:
+            lines.append(f"  classes: {', '.join(map(str, ckpt.classes))}")
+        if ckpt.feature_names:
+            lines.append(f"  trained on columns: {', '.join(map(str, ckpt.feature_names))}")
+        if ckpt.preprocessing:
+            lines.append("  carries standardisation fitted on its training rows (applied at evaluation)")
+        if ckpt.unsafe_globals:
+            lines.append(f"  trusted pickle needed: {', '.join(ckpt.unsafe_globals)}")
+    if key_report is not None:
+        lines += ["", "Key matching", "------------"]
+        head = (f"all {key_report.n_loaded} tensors loaded" if key_report.loaded and key_report.exact
+                else f"{key_report.n_loaded} of {key_report.n_model} model tensors loaded (partial load)"
+                if key_report.loaded else "not loaded")
+        lines.append(f"  {head} ({key_report.n_checkpoint} checkpoint keys, {key_report.n_model} model keys)")
+        if key_report.prefix_change:
+            lines.append(f"  {key_report.prefix_change}")
+        lines += [f"  {p}" for p in key_report.problems()]
+        lines += [f"  {n}" for n in key_report.notes]
+    notes = list(getattr(loaded, "notes", ()) or ()) + list(getattr(ckpt, "notes", ()) or ())
+    if notes:
+        lines += ["", "Notes", "-----", *[f"  {n}" for n in notes]]
+    return headline, "\n".join(lines), stochastic
+
+
+class LoadModelJob(Job):
+    """:func:`evalstudio.core.models.load_for_evaluation`, then the load report in words."""
+
+    title = "loading the model"
+
+    def __init__(
+        self,
+        model_path: str | None,
+        checkpoint_path: str | None,
+        *,
+        n_features: int | None = None,
+        n_classes: int | None = None,
+        trust_pickle: bool = False,
+        strict: bool = True,
+        entry: str | None = None,
+    ) -> None:
+        super().__init__()
+        self.model_path, self.checkpoint_path = model_path, checkpoint_path
+        self.n_features, self.n_classes = n_features, n_classes
+        self.trust_pickle, self.strict, self.entry = trust_pickle, strict, entry
+
+    def work(self) -> ModelInfo:
+        from evalstudio.core.models import load_for_evaluation
+
+        loaded_tuple = load_for_evaluation(
+            self.model_path, self.checkpoint_path, entry=self.entry, trust_pickle=self.trust_pickle,
+            strict=self.strict, n_features=self.n_features, n_classes=self.n_classes,
+        )
+        loaded, ckpt, key_report = loaded_tuple
+        headline, text, stoch = describe_model(loaded, ckpt, key_report, self.checkpoint_path)
+        return ModelInfo(
+            self.model_path, self.checkpoint_path, tuple(loaded_tuple), headline, text,
+            getattr(loaded, "builder", None) is not None, stoch,
+        )
+
+
+# ---------------------------------------------------------------------------------------------
+# evaluation
+
+
+class EvaluateJob(Job):
+    """:func:`evalstudio.core.pipeline.run_evaluation` on the loaded data and model."""
+
+    title = "evaluating"
+
+    def __init__(self, dataset: "Dataset", model: ModelInfo, *, device: str = "cpu", target: str | None = None,
+                 drop_missing: bool = False, mode_audit_passes: int = 10) -> None:
+        super().__init__()
+        self.dataset, self.model = dataset, model
+        self.device, self.target, self.drop_missing = device, target, drop_missing
+        self.mode_audit_passes = mode_audit_passes
+
+    def work(self) -> Any:
+        from evalstudio.core.pipeline import EvaluationSpec, run_evaluation
+
+        spec = EvaluationSpec(
+            data_path=self.dataset.source or None, model_path=self.model.model_path,
+            checkpoint_path=self.model.checkpoint_path, target=self.target or self.dataset.target_name,
+            drop_missing=self.drop_missing, device=self.device, mode_audit_passes=self.mode_audit_passes,
+        )
+        return run_evaluation(spec, dataset=self.dataset, loaded_model=self.model.loaded_tuple)
+
+
+# ---------------------------------------------------------------------------------------------
+# training and k-fold
+
+
+def _relay_callback(job: Job, total_epochs: int, folds: int = 1) -> Any:
+    """A core Callback that turns training events into the job's (throttled) signals."""
+    from evalstudio.core.callbacks import Callback
+
+    class Relay(Callback):
+        def __init__(self) -> None:
+            self.fold = 1
+            self.start_epoch = 1
+
+        def on_fold_start(self, fold: int, k: int) -> None:
+            self.fold = fold
+            job.report("fold_started", (fold, k))
+
+        def on_train_start(self, info: Any) -> None:
+            self.start_epoch = int(getattr(info, "start_epoch", 1))
+
+        def on_batch_end(self, epoch: int, batch: int, n_batches: int) -> None:
+            # Fraction of the whole job: folds x epochs x batches.
+            done_epochs = (self.fold - 1) * total_epochs + (epoch - 1) + batch / max(n_batches, 1)
+            where = f"epoch {epoch}/{total_epochs}"
+            if folds > 1:
+                where = f"fold {self.fold}/{folds} · " + where
+            job.report_progress(done_epochs, total_epochs * folds, where)
+
+        def on_epoch_end(self, metrics: "EpochMetrics") -> None:
+            job.report("epoch", (self.fold, metrics))
+
+        def on_fold_end(self, result: "FoldResult") -> None:
+            job.report("fold", result)
+
+    return Relay()
+
+
+class TrainJob(Job):
+    """:func:`evalstudio.core.training.fit` on a fresh model built from the definition."""
+
+    title = "training"
+
+    def __init__(self, dataset: "Dataset", model: ModelInfo, settings: dict[str, Any], out_dir: str) -> None:
+        super().__init__()
+        self.dataset, self.model, self.settings, self.out_dir = dataset, model, dict(settings), out_dir
+
+    def work(self) -> Any:
+        from evalstudio.core.errors import ModelError
+        from evalstudio.core.models import infer_output_kind
+        from evalstudio.core.train_config import TrainConfig
+        from evalstudio.core.training import fit, seeded
+
+        config = train_config_from_settings(TrainConfig, self.settings)
+        builder = self.model.loaded.builder
+        if builder is None:
+            raise ModelError(
+                "this model cannot be trained from scratch: it was loaded from a TorchScript or pickled file, "
+                "which holds weights but no way to build a fresh model.",
+                hint="Open the Python file that defines the model to train it; Evaluate still works.",
+            )
+        module = seeded(builder, config.seed)
+        kind = infer_output_kind(module, self.dataset.n_features, self.dataset.n_classes)
+        return fit(module, self.dataset, config, output_kind=kind, callbacks=[_relay_callback(self, config.epochs)],
+                   cancel=self.cancel_event, out_dir=self.out_dir)
+
+
+class KFoldJob(Job):
+    """:func:`evalstudio.core.kfold.cross_validate`, folds reported as they finish."""
+
+    title = "k-fold cross-validation"
+
+    def __init__(self, dataset: "Dataset", model: ModelInfo, settings: dict[str, Any]) -> None:
+        super().__init__()
+        self.dataset, self.model, self.settings = dataset, model, dict(settings)
+
+    def work(self) -> Any:
+        from evalstudio.core.errors import ModelError
+        from evalstudio.core.kfold import cross_validate
+        from evalstudio.core.train_config import TrainConfig
+
+        config = train_config_from_settings(TrainConfig, self.settings)
+        folds = int(self.settings.get("folds", 5))
+        builder = self.model.loaded.builder
+        if builder is None:
+            raise ModelError(
+                "k-fold cross-validation trains a fresh model per fold, and a TorchScript or pickled model "
+                "cannot be rebuilt from scratch.",
+                hint="Open the Python file that defines the model.",
+            )
+        return cross_validate(
+            builder, self.dataset, config, k=folds,
+            callbacks=[_relay_callback(self, config.epochs, folds)], cancel=self.cancel_event,
+        )
+
+
+def train_config_from_settings(config_cls: Any, settings: dict[str, Any]) -> Any:
+    """A core ``TrainConfig`` from the training panel's values (unknown keys ignored)."""
+    names = set(getattr(config_cls, "__dataclass_fields__", {}))
+    values = {k: v for k, v in settings.items() if k in names}
+    return config_cls(**values)
