@@ -46,11 +46,16 @@ def demo_multiclass(*, n: int = 300, seed: int = 0) -> Predictions:
     return Predictions(y, p, ("class_0", "class_1", "class_2"))
 
 
-def run_preview(widget) -> None:  # pragma: no cover - manual preview
-    """Show ``widget`` in its own application until the window is closed."""
+def ensure_app():  # pragma: no cover - manual preview
+    """The QApplication, created if needed (call before building any widget)."""
     from PySide6.QtWidgets import QApplication
 
-    app = QApplication.instance() or QApplication(sys.argv)
+    return QApplication.instance() or QApplication(sys.argv)
+
+
+def run_preview(widget) -> None:  # pragma: no cover - manual preview
+    """Show ``widget`` until the window is closed."""
+    app = ensure_app()
     widget.resize(900, 650)
     widget.show()
     app.exec()

@@ -232,9 +232,10 @@ class ConfusionMatrixView(QWidget):
 
 
 def main() -> None:  # pragma: no cover - manual preview
-    from evalstudio.gui.evaluation._demo import demo_predictions, run_preview
+    from evalstudio.gui.evaluation._demo import ensure_app, demo_predictions, run_preview
     from evalstudio.gui.evaluation import _core
 
+    ensure_app()
     pred = demo_predictions()
     view = ConfusionMatrixView()
     view.set_matrix(_core.report(pred, threshold=0.35).confusion_matrix, pred.classes)

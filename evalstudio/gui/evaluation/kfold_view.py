@@ -330,8 +330,9 @@ class KFoldPanel(QWidget):
 
 
 def main() -> None:  # pragma: no cover - manual preview
-    from evalstudio.gui.evaluation._demo import demo_cv_result, run_preview
+    from evalstudio.gui.evaluation._demo import ensure_app, demo_cv_result, run_preview
 
+    ensure_app()
     cv = demo_cv_result()
     panel = KFoldPanel()
     panel.start(len(cv.folds), cv.pooled_predictions.classes)

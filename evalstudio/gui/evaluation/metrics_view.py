@@ -130,9 +130,10 @@ class MetricsView(QWidget):
 
 
 def main() -> None:  # pragma: no cover - manual preview
-    from evalstudio.gui.evaluation._demo import demo_predictions, run_preview
+    from evalstudio.gui.evaluation._demo import ensure_app, demo_predictions, run_preview
     from evalstudio.gui.evaluation import _core
 
+    ensure_app()
     report = _core.report(demo_predictions(), threshold=0.35)
     view = MetricsView()
     view.set_metrics(report.metrics)

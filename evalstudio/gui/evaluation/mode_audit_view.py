@@ -144,8 +144,9 @@ class ModeAuditPanel(QWidget):
 
 
 def main() -> None:  # pragma: no cover - manual preview
-    from evalstudio.gui.evaluation._demo import run_preview
+    from evalstudio.gui.evaluation._demo import ensure_app, run_preview
 
+    ensure_app()
     audit = ModeAudit(0.771, np.array([0.742, 0.755, 0.731, 0.760, 0.749, 0.738, 0.751, 0.744]), 0.31, 0.06,
                       ("net.2: Dropout", "net.1: BatchNorm1d"))
     panel = ModeAuditPanel()

@@ -390,8 +390,9 @@ class EvaluationPanel(PanelExportMixin, QWidget):
 
 
 def main() -> None:  # pragma: no cover - manual preview
-    from evalstudio.gui.evaluation._demo import demo_multiclass, demo_predictions, pima_features, run_preview
+    from evalstudio.gui.evaluation._demo import ensure_app, demo_multiclass, demo_predictions, pima_features, run_preview
 
+    ensure_app()
     panel = EvaluationPanel()
     if "--multiclass" in sys.argv:
         panel.set_predictions(demo_multiclass(), title="Demo: three classes")

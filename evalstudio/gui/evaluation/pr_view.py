@@ -64,9 +64,10 @@ class PrecisionRecallView(CurvePlot):
 
 
 def main() -> None:  # pragma: no cover - manual preview
-    from evalstudio.gui.evaluation._demo import demo_predictions, run_preview
+    from evalstudio.gui.evaluation._demo import ensure_app, demo_predictions, run_preview
     from evalstudio.gui.evaluation.panel import EvaluationPanel
 
+    ensure_app()
     panel = EvaluationPanel()
     panel.set_predictions(demo_predictions(), title="Demo")
     run_preview(panel.pr)

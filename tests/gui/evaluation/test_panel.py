@@ -204,7 +204,9 @@ def test_multiclass_argmax_matrix_and_one_vs_rest(panel, qtbot, make_multiclass)
     assert panel.matrix_tabs.isTabVisible(1)
     assert len(panel.roc.curves) == 4 and "macro average" in panel.roc.legend_texts()[-1]
     panel.ovr_class.setCurrentIndex(2)
+    assert panel.matrix_tabs.currentIndex() == 0
     panel.threshold_bar.slider.setValue(410)
+    assert panel.matrix_tabs.currentIndex() == 1  # the slider shows the matrix it moves
     table = one_vs_rest_table(pred, 2)
     assert np.array_equal(panel.ovr_confusion.matrix, table.confusion_matrix_at(0.41))
     assert panel.ovr_confusion.classes == ("not c2", "c2")
