@@ -172,3 +172,35 @@ def test_first_tutorial_protocol_lands_in_its_reported_range(tmp_path: Path, cap
     assert rc == 0
     acc = json.loads(out.read_text())["summary"]["accuracy"]
     assert 0.62 <= acc["mean"] <= 0.68 and 0.005 <= acc["std"] <= 0.05
+
+
+def test_fine_tune_starts_from_the_checkpoint_weights(files: dict[str, str], capsys: pytest.CaptureFixture[str]) -> None:
+    common = ("--model", files["model"], "--data", files["data"], "--device", "cpu", "--quiet")
+    assert run_cli("train", *common, "--epochs", "5", "--lr", "0.01", "--out", "a", "--json", "a.json") == 0
+    first = json.loads(Path("a.json").read_text())
+    # A vanishing learning rate: epoch 1 of the fine-tune scores what the checkpoint scored.
+    assert run_cli("train", *common, "--checkpoint", "a/last.pt", "--epochs", "1", "--lr", "1e-12",
+                   "--out", "b", "--json", "b.json") == 0
+    tuned = json.loads(Path("b.json").read_text())
+    assert tuned["history"][0]["val_loss"] == pytest.approx(first["history"][-1]["val_loss"], rel=1e-6)
+    assert run_cli("train", *common, "--epochs", "1", "--lr", "1e-12", "--out", "c", "--json", "c.json") == 0
+    fresh = json.loads(Path("c.json").read_text())
+    assert fresh["history"][0]["val_loss"] != pytest.approx(first["history"][-1]["val_loss"], rel=1e-3)
+
+
+def test_val_data_and_early_stopping(files: dict[str, str], capsys: pytest.CaptureFixture[str]) -> None:
+    lines = Path(files["data"]).read_text().splitlines()
+    Path("val.csv").write_text("\n".join(lines[:1] + lines[1:21]) + "\n")
+    rc = run_cli("train", "--model", files["model"], "--data", files["data"], "--val-data", "val.csv", "--epochs", "40",
+                 "--early-stopping", "2", "--min-delta", "5", "--device", "cpu", "--out", "r", "--json", "o.json", "--quiet")
+    assert rc == 0
+    out = json.loads(Path("o.json").read_text())
+    assert len(out["history"]) == 3 and out["stopped_early"] and out["best_epoch"] == 1
+    assert out["config"]["early_stopping"] == 2
+
+
+def test_val_fraction_and_val_data_are_exclusive(files: dict[str, str], capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as info:
+        run_cli("train", "--model", files["model"], "--data", files["data"], "--val-fraction", "0.2", "--val-data", "x.csv")
+    assert info.value.code == 2
+    assert "not allowed with argument" in capsys.readouterr().err
