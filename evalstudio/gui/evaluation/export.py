@@ -8,7 +8,7 @@ from __future__ import annotations
 import csv
 import json
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -142,3 +142,34 @@ def write_table(path: str | Path, header: Sequence[str], rows: Sequence[Sequence
         f"cannot export a table as {Path(path).name!r}: unknown file type {suffix or '(none)'}.",
         hint="Use a name ending in .csv or .json.",
     )
+
+
+def export_button(parent: QWidget, entries: Sequence[tuple[str, str, str]], handler: Callable[[str, str], None]):
+    """An "Export" tool button whose menu asks for a file name and calls ``handler(key, path)``.
+
+    ``entries`` are (menu text, key, file-dialog filter). Errors are shown in a message box:
+    the dialog is the user's, so is the message.
+    """
+    from PySide6.QtWidgets import QFileDialog, QMenu, QMessageBox, QToolButton
+
+    button = QToolButton(parent)
+    button.setText("Export")
+    button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+    menu = QMenu(button)
+
+    def run(text: str, key: str, filt: str) -> None:  # pragma: no cover - needs a person
+        path, chosen = QFileDialog.getSaveFileName(parent, text.rstrip("…"), "", filt)
+        if not path:
+            return
+        if not Path(path).suffix:
+            path += "." + chosen.split("*.")[1].rstrip(")")
+        try:
+            handler(key, path)
+        except (EvalStudioError, OSError) as exc:
+            QMessageBox.warning(parent, "Export failed", str(exc))
+
+    for text, key, filt in entries:
+        action = menu.addAction(text)
+        action.triggered.connect(lambda _checked=False, t=text, k=key, f=filt: run(t, k, f))
+    button.setMenu(menu)
+    return button

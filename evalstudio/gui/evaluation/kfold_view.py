@@ -138,8 +138,19 @@ class KFoldPanel(QWidget):
         self.tabs.addTab(folds_page, "Folds")
         self.tabs.addTab(roc_page, "ROC per fold")
         self.tabs.addTab(self.pooled, "Pooled out-of-fold")
+        from evalstudio.gui.evaluation.export import export_button
+
+        self.export_button = export_button(self, [
+            ("Per-fold table…", "folds", "CSV (*.csv);;JSON (*.json)"),
+            ("Per-fold chart…", "plot:folds", "PNG (*.png);;SVG (*.svg)"),
+            ("Training curves…", "plot:curves", "PNG (*.png);;SVG (*.svg)"),
+            ("ROC per fold…", "plot:roc", "PNG (*.png);;SVG (*.svg)"),
+        ], self._export)
+        top = QHBoxLayout()
+        top.addWidget(self.status, 1)
+        top.addWidget(self.export_button)
         layout = QVBoxLayout(self)
-        layout.addWidget(self.status)
+        layout.addLayout(top)
         layout.addWidget(self.tabs, 1)
 
     # ------------------------------------------------------------------ state in
@@ -259,6 +270,22 @@ class KFoldPanel(QWidget):
         from evalstudio.gui.evaluation.export import write_table
 
         return write_table(path, *self.fold_rows())
+
+    def export_plot(self, name: str, path) -> object:
+        """Plot ``name`` ("folds", "curves" or "roc") to a .png or .svg file."""
+        from evalstudio.core.errors import EvalStudioError
+        from evalstudio.gui.evaluation.export import export_plot
+
+        plots = {"folds": self.fold_chart, "curves": self.curves_plot, "roc": self.roc.plot}
+        if name not in plots:
+            raise EvalStudioError(f"unknown plot {name!r}.", hint="Use one of: folds, curves, roc.")
+        return export_plot(plots[name], path)
+
+    def _export(self, key: str, path: str) -> None:
+        if key == "folds":
+            self.export_folds(path)
+        else:
+            self.export_plot(key.split(":", 1)[1], path)
 
     @Slot()
     def _draw_fold_chart(self) -> None:

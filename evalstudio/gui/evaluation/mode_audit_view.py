@@ -100,7 +100,13 @@ class ModeAuditPanel(QWidget):
         self.explanation.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.gap = QLabel("")
         self.gap.setWordWrap(True)
+        from evalstudio.gui.evaluation.export import export_button
+
+        self.export_button = export_button(
+            self, [("Plot…", "plot", "PNG (*.png);;SVG (*.svg)")], lambda _key, path: self.export_plot(path)
+        )
         layout = QVBoxLayout(self)
+        layout.addWidget(self.export_button, 0, Qt.AlignmentFlag.AlignRight)
         layout.addWidget(self.plot, 1)
         layout.addWidget(self.explanation)
         layout.addWidget(self.gap)
@@ -131,6 +137,12 @@ class ModeAuditPanel(QWidget):
         self.plot.getPlotItem().setXRange(-0.6, 3.8, padding=0)
         self.explanation.setText(audit_text(audit))
         self.gap.setText(gap_text(train_accuracy, heldout_accuracy))
+
+    def export_plot(self, path) -> object:
+        """The audit plot to a .png or .svg file."""
+        from evalstudio.gui.evaluation.export import export_plot
+
+        return export_plot(self.plot, path)
 
     def clear(self) -> None:
         self._audit = None

@@ -28,6 +28,13 @@ class PanelExportMixin:
         if getattr(self, "_pred", None) is None or getattr(self, "_report", None) is None:
             raise EvalStudioError("there is no evaluation to export yet.", hint="Run an evaluation first.")
 
+    def set_report_context(
+        self, *, settings: Mapping[str, Any] | None = None, files: Mapping[str, str | Path | None] | None = None
+    ) -> None:
+        """What the HTML report says about the run: settings (device, batch size, ...) and the
+        files behind it, role -> path (``{"data": ..., "model": ..., "checkpoint": ...}``)."""
+        self._report_context = (dict(settings or {}), dict(files or {}))
+
     def plot_widget(self, name: str):
         """The pyqtgraph PlotWidget of ``name`` (one of "confusion", "roc", "pr")."""
         widgets = {
@@ -101,21 +108,27 @@ class PanelExportMixin:
         """One self-contained HTML report of the current evaluation.
 
         ``identity`` maps a role ("data", "model", "checkpoint") to
-        :func:`evalstudio.core.report.file_identity` of that file.
+        :func:`evalstudio.core.report.file_identity` of that file; by default the files given
+        to :meth:`set_report_context` are hashed now, so the report names exactly the bytes on
+        disk at export time.
         """
-        from evalstudio.core.report import write_html_report
+        from evalstudio.core.report import file_identity, write_html_report
 
         self._require()
         pred = self._pred
         binary = pred.task == "binary"
-        all_settings = {
+        all_settings: dict[str, Any] = {
             "task": pred.task,
             "classes": ", ".join(pred.classes),
             "rows evaluated": pred.n_samples,
         }
         if binary:
             all_settings.update({"positive class": pred.classes[self._positive], "threshold": self._threshold})
+        context = getattr(self, "_report_context", ({}, {}))
+        all_settings.update(context[0])
         all_settings.update(settings or {})
+        if identity is None:
+            identity = {role: file_identity(path) for role, path in context[1].items() if path}
         return write_html_report(
             path,
             title=self._title or "evalstudio evaluation",

@@ -85,3 +85,17 @@ def test_html_report_is_self_contained(panel, make_binary, tmp_path) -> None:
 def test_export_before_any_evaluation_says_so(panel, tmp_path) -> None:
     with pytest.raises(EvalStudioError, match="no evaluation to export yet"):
         panel.export_metrics(tmp_path / "m.csv")
+
+
+def test_report_context_hashes_the_files_at_export(panel, make_binary, tmp_path) -> None:
+    data_file = tmp_path / "pima.csv"
+    model_file = tmp_path / "model.py"
+    data_file.write_text("x,y\n1,0\n")
+    model_file.write_text("import torch\n")
+    panel.set_predictions(make_binary())
+    panel.set_report_context(settings={"device": "cpu", "batch size": 65536},
+                             files={"data": data_file, "model": model_file, "checkpoint": None})
+    data_file.write_text("x,y\n1,1\n")  # changed after the context was set: the report hashes now
+    text = panel.export_report(tmp_path / "r.html").read_text(encoding="utf-8")
+    assert file_identity(data_file)["sha256"] in text and file_identity(model_file)["sha256"] in text
+    assert "65536" in text and "checkpoint" not in text

@@ -111,3 +111,19 @@ def test_mode_audit_panel_explains_spread_layers_and_gap(qtbot) -> None:
     assert "gap is small" in w.gap.text()
     w.set_audit(_audit(), train_accuracy=None, heldout_accuracy=None)
     assert "evaluate the training rows" in w.gap.text()
+
+
+def test_kfold_and_audit_plots_export(kfold, qtbot, tmp_path) -> None:
+    import xml.etree.ElementTree as ET
+
+    from evalstudio.core.report import PNG_MAGIC
+
+    kfold.set_result(demo_cv_result(k=3))
+    for name in ("folds", "curves", "roc"):
+        assert kfold.export_plot(name, tmp_path / f"{name}.png").read_bytes().startswith(PNG_MAGIC)
+        assert ET.parse(kfold.export_plot(name, tmp_path / f"{name}.svg")).getroot().tag.endswith("svg")
+    w = ModeAuditPanel()
+    qtbot.addWidget(w)
+    w.set_audit(_audit(), train_accuracy=0.9, heldout_accuracy=0.8)
+    assert w.export_plot(tmp_path / "audit.png").read_bytes().startswith(PNG_MAGIC)
+    assert ET.parse(w.export_plot(tmp_path / "audit.svg")).getroot().tag.endswith("svg")
