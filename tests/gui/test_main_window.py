@@ -170,7 +170,6 @@ def test_status_bar_shows_epoch_progress_with_eta(qtbot, window):
     load_demo(qtbot, window)
     c = window.controller
     seen: list[str] = []
-    c.progress_changed.connect(window.status_label.setText)
     window.training_panel.epochs.setValue(6)
     window.training_panel.batch_size.setValue(8)
     with qtbot.waitSignal(c.training_finished, timeout=60000):
