@@ -13,7 +13,7 @@ from typing import Any
 
 from evalstudio.commands._common import add_data_args, format_report, format_table, write_json
 from evalstudio.core.callbacks import Callback, RunInfo
-from evalstudio.core.errors import EvalStudioError, TrainingError
+from evalstudio.core.errors import TrainingError
 
 # CLI flag -> TrainConfig field, for the options both commands share.
 SHARED_OPTIONS = ("epochs", "batch_size", "lr", "optimizer", "standardize", "seed", "device")
@@ -249,12 +249,6 @@ def run(args: argparse.Namespace) -> int:
         out_dir = Path("runs") / time.strftime("train-%Y%m%d-%H%M%S")
     callbacks = [] if args.quiet else [ProgressPrinter()]
     module = seeded(factory, config.seed)
-    if resume is not None:
-        split = resume.get("split") or {}
-        n_val = val.n_samples if val is not None else None
-        if n_val is not None and split.get("n_val") not in (None, n_val):
-            raise TrainingError("the validation data differ from the resumed run's.",
-                                hint="Resume with the same --data and --val-data as the run was started with.")
     result = fit(module, data, config, output_kind=kind, val_data=val, callbacks=callbacks, out_dir=out_dir,
                  resume=resume)
     report = None

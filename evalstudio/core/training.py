@@ -29,6 +29,7 @@ from evalstudio.core.outputs import OutputKind
 from evalstudio.core.predictions import Predictions
 from evalstudio.core.preprocessing import Standardizer
 from evalstudio.core.results import EpochMetrics, TrainResult
+from evalstudio.core.splits import batch_bounds, split_validation
 from evalstudio.core.train_config import TrainConfig, make_optimizer, make_scheduler
 
 if TYPE_CHECKING:
@@ -47,37 +48,6 @@ class CancelToken(Protocol):
 class _Never:
     def is_set(self) -> bool:
         return False
-
-
-def split_validation(data: "Dataset", fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Stratified, seeded split into (train positions, validation positions), both sorted.
-
-    Raises :class:`DataError` when a class has too few rows to appear on both sides.
-    """
-    from sklearn.model_selection import train_test_split
-
-    index = np.arange(data.n_samples)
-    if fraction <= 0:
-        return index, index[:0]
-    try:
-        tr, va = train_test_split(index, test_size=fraction, stratify=data.y, random_state=seed)
-    except ValueError as exc:
-        counts = ", ".join(f"{c}: {n}" for c, n in zip(data.classes, data.class_counts()))
-        raise DataError(
-            f"cannot hold out a stratified {fraction:g} of {data.n_samples} rows for validation ({exc}; "
-            f"rows per class: {counts}).",
-            hint="Use a larger --val-fraction, more data, or --val-data CSV.",
-        ) from None
-    return np.sort(tr), np.sort(va)
-
-
-def batch_bounds(n: int, batch_size: int) -> list[tuple[int, int]]:
-    """Slices of a permutation of ``n`` rows; a last batch of one row joins the one before it,
-    because BatchNorm cannot train on a single row."""
-    bounds = [(lo, min(lo + batch_size, n)) for lo in range(0, n, batch_size)]
-    if len(bounds) > 1 and bounds[-1][1] - bounds[-1][0] == 1:
-        bounds[-2:] = [(bounds[-2][0], n)]
-    return bounds
 
 
 @dataclass
@@ -213,6 +183,14 @@ def fit(
     state = _State(history=[], best_score=None, best_epoch=None)
     start_epoch = 1
     if resume is not None:
+        was = resume.get("split") or {}
+        now = {"n_train": int(n), "n_val": 0 if Xva is None else int(Xva.shape[0])}
+        if was and was != now:
+            raise TrainingError(
+                f"the data differ from the resumed run's: {now['n_train']} training and {now['n_val']} validation "
+                f"rows now, {was.get('n_train')} and {was.get('n_val')} then.",
+                hint="Resume with the same --data (and --val-data) the run was started with.",
+            )
         start_epoch = int(resume["epoch"]) + 1
         if start_epoch > config.epochs:
             raise TrainingError(

@@ -316,3 +316,10 @@ def test_a_model_without_trainable_parameters_is_explained() -> None:
 def test_output_kind_is_inferred_when_not_given() -> None:
     assert fit(make_model(out=1), make_dataset(n=40), replace(CFG, epochs=1)).output_kind == "logit"
     assert fit(make_model(out=3), make_dataset(n=60, n_classes=3), replace(CFG, epochs=1)).output_kind == "logits"
+
+
+def test_resume_on_other_data_is_refused(tmp_path: Any) -> None:
+    fit(make_model(), make_dataset(n=60), replace(CFG, epochs=1), output_kind=OutputKind.LOGIT, out_dir=tmp_path)
+    ckpt = read_checkpoint(tmp_path / "last.pt")
+    with pytest.raises(TrainingError, match=r"data differ from the resumed run's: 75 training and 25 validation rows now, 45 and 15 then"):
+        fit(make_model(), make_dataset(n=100), resume_config(ckpt, epochs=2), output_kind=OutputKind.LOGIT, resume=ckpt)
