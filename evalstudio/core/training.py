@@ -22,7 +22,7 @@ from evalstudio import __version__
 from evalstudio.core.callbacks import Callback, CallbackList, RunInfo
 from evalstudio.core.checkpoint import FORMAT, capture_rng, cpu_state_dict, restore_rng, save_checkpoint
 from evalstudio.core.early_stopping import is_improvement, monitor_mode, should_stop
-from evalstudio.core.errors import Cancelled, DataError, TrainingError
+from evalstudio.core.errors import Cancelled, DataError, ModelError, TrainingError
 from evalstudio.core.evaluate import predict_proba_tensor
 from evalstudio.core.losses import check_labels, check_output_shape, loss_from_probabilities, make_loss
 from evalstudio.core.outputs import OutputKind
@@ -169,8 +169,17 @@ def fit(
     with torch.inference_mode():
         was_training = module.training
         module.eval()
-        check_output_shape(module(Xtr[:2]), data.n_classes, kind)
-        module.train(was_training)
+        try:
+            probe = module(Xtr[:2])
+        except Exception as exc:  # the user's forward(): report it as a model problem, in one line
+            text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+            raise ModelError(
+                f"the model fails on a batch of {Xtr.shape[1]} features: {type(exc).__name__}: {text}",
+                hint="Check that the model's first layer takes one input per feature column.",
+            ) from None
+        finally:
+            module.train(was_training)
+        check_output_shape(probe, data.n_classes, kind)
     loss_fn = make_loss(kind)
     params = [p for p in module.parameters() if p.requires_grad]
     if not params:

@@ -323,3 +323,8 @@ def test_resume_on_other_data_is_refused(tmp_path: Any) -> None:
     ckpt = read_checkpoint(tmp_path / "last.pt")
     with pytest.raises(TrainingError, match=r"data differ from the resumed run's: 75 training and 25 validation rows now, 45 and 15 then"):
         fit(make_model(), make_dataset(n=100), resume_config(ckpt, epochs=2), output_kind=OutputKind.LOGIT, resume=ckpt)
+
+
+def test_a_model_of_the_wrong_width_is_a_model_error() -> None:
+    with pytest.raises(ModelError, match=r"fails on a batch of 4 features: RuntimeError: .*one input per feature"):
+        fit(make_model(d=5), make_dataset(n=40), CFG, output_kind=OutputKind.LOGIT)
