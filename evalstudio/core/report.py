@@ -81,6 +81,59 @@ def rows_by_loss(index: np.ndarray, loss: np.ndarray) -> np.ndarray:
     return index[order]
 
 
+def predicted_labels(pred: Predictions, *, threshold: float = 0.5, positive: int = 1) -> np.ndarray:
+    """Predicted class index of every row, as the confusion matrix counts it.
+
+    Binary: ``positive`` when its score ``>= threshold`` (compared in the scores' dtype, the
+    rule of :class:`~evalstudio.core.thresholds.ThresholdTable`), else the other class.
+    Multiclass: the most probable class (argmax).
+
+    Returns
+    -------
+    ndarray of shape (n_samples,), int64
+    """
+    if pred.task != "binary":
+        return pred.argmax().astype(np.int64)
+    scores = pred.y_score[:, positive]
+    is_pos = scores >= np.asarray(threshold, dtype=scores.dtype)
+    return np.where(is_pos, positive, 1 - positive).astype(np.int64)
+
+
+def one_vs_rest_codes(pred: Predictions, k: int, threshold: float) -> tuple[np.ndarray, np.ndarray]:
+    """(actual, predicted) codes of class ``k`` against the rest: 1 for ``k``, 0 for the rest.
+
+    Predicted is 1 where the score of class ``k`` is ``>= threshold`` (the table's rule).
+    """
+    scores = pred.y_score[:, k]
+    actual = (pred.y_true == k).astype(np.int64)
+    predicted = (scores >= np.asarray(threshold, dtype=scores.dtype)).astype(np.int64)
+    return actual, predicted
+
+
+def rows_in_cell(
+    actual_codes: np.ndarray,
+    predicted_codes: np.ndarray,
+    actual: int | None,
+    predicted: int | None,
+    loss: np.ndarray,
+) -> np.ndarray:
+    """Positions of the rows behind one confusion-matrix cell, worst loss first.
+
+    Parameters
+    ----------
+    actual_codes, predicted_codes : ndarray of shape (n_samples,), int
+    actual, predicted : int or None -- the cell's row and column; None means any (a whole
+        row, a whole column, or with both None every row)
+    loss : ndarray of shape (n_samples,) -- :func:`per_row_loss`
+    """
+    mask = np.ones(np.asarray(actual_codes).shape[0], dtype=bool)
+    if actual is not None:
+        mask &= actual_codes == actual
+    if predicted is not None:
+        mask &= predicted_codes == predicted
+    return rows_by_loss(np.flatnonzero(mask), loss)
+
+
 def auc_band(auc: float | None) -> str:
     """Plain words for a ROC AUC, the bands of the third tutorial.
 

@@ -19,7 +19,10 @@ from evalstudio.core.report import (
     build_html_report,
     file_identity,
     file_sha256,
+    one_vs_rest_codes,
     per_row_loss,
+    predicted_labels,
+    rows_in_cell,
     rows_by_loss,
     write_html_report,
 )
@@ -139,3 +142,30 @@ def test_report_module_is_qt_free() -> None:
 
     source = open(report.__file__, encoding="utf-8").read()
     assert "PySide6" not in source and "pyqtgraph" not in source
+
+
+def test_predicted_labels_follow_the_threshold_tables_rule() -> None:
+    from evalstudio.core.thresholds import ThresholdTable
+
+    s = np.array([0.3, 0.5, 0.7, 0.5, 0.1], dtype=np.float32)
+    pred = Predictions(np.array([0, 1, 1, 0, 1]), np.column_stack([1 - s, s]), ("n", "p"))
+    labels = predicted_labels(pred, threshold=0.5)
+    assert labels.tolist() == [0, 1, 1, 1, 0]  # a score equal to the threshold is positive
+    tn, fp, fn, tp = ThresholdTable.from_scores(pred.y_true == 1, s).counts_at(0.5)
+    assert (tp, fp) == (int(np.sum((labels == 1) & (pred.y_true == 1))), int(np.sum((labels == 1) & (pred.y_true == 0))))
+    assert predicted_labels(pred, threshold=0.6, positive=0).tolist() == [0, 1, 1, 1, 0]  # P(n) >= 0.6
+    multi = _pred()
+    assert predicted_labels(multi, threshold=0.9).tolist() == multi.argmax().tolist()
+
+
+def test_one_vs_rest_codes_and_rows_in_cell() -> None:
+    pred = _pred(n=50)
+    actual, predicted = one_vs_rest_codes(pred, 2, 0.4)
+    assert actual.tolist() == (pred.y_true == 2).astype(int).tolist()
+    assert predicted.tolist() == (pred.y_score[:, 2] >= 0.4).astype(int).tolist()
+    loss = per_row_loss(pred)
+    cell = rows_in_cell(actual, predicted, 1, 0, loss)
+    assert sorted(cell.tolist()) == np.flatnonzero((actual == 1) & (predicted == 0)).tolist()
+    assert np.all(np.diff(loss[cell]) <= 0)
+    assert sorted(rows_in_cell(actual, predicted, None, 1, loss).tolist()) == np.flatnonzero(predicted == 1).tolist()
+    assert rows_in_cell(actual, predicted, None, None, loss).size == 50

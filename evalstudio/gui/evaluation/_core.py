@@ -56,15 +56,6 @@ def metrics_at(table: "ThresholdTable", t: float) -> dict[str, Any]:
     return dict(table.metrics_at(t))
 
 
-def is_positive(scores: np.ndarray, t: float) -> np.ndarray:
-    """The core's decision rule (``ThresholdTable``): positive when ``score >= t``.
-
-    Compared in the scores' own dtype, as the table does, so a float32 score equal to the
-    threshold counts the same here as in the matrix.
-    """
-    return scores >= np.asarray(t, dtype=scores.dtype)
-
-
 def roc_points(table: "ThresholdTable") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(fpr, tpr, thresholds) of the down-sampled ROC curve for plotting."""
     return table.roc_curve_for_plot()

@@ -353,15 +353,13 @@ class EvaluationPanel(PanelExportMixin, QWidget):
 
     def predicted_labels(self) -> np.ndarray:
         """Predicted class of every row as the main matrix counts it (threshold or argmax)."""
-        pred = self._pred
-        assert pred is not None
-        if pred.task != "binary":
-            return pred.argmax()
-        pos = _core.is_positive(pred.y_score[:, self._positive], self._threshold)
-        return np.where(pos, self._positive, 1 - self._positive).astype(np.int64)
+        from evalstudio.core.report import predicted_labels
+
+        assert self._pred is not None
+        return predicted_labels(self._pred, threshold=self._threshold, positive=self._positive)
 
     def _show_rows(self, which: str, actual: int | None, predicted: int | None) -> None:
-        from evalstudio.core.report import rows_by_loss
+        from evalstudio.core.report import one_vs_rest_codes, rows_in_cell
 
         pred, loss = self._pred, self._loss
         if pred is None or loss is None:
@@ -370,23 +368,15 @@ class EvaluationPanel(PanelExportMixin, QWidget):
         y_pred = self.predicted_labels()
         if which == "ovr":
             k = self._positive
-            a_codes = (pred.y_true == k).astype(np.int64)
-            p_codes = _core.is_positive(pred.y_score[:, k], self._threshold).astype(np.int64)
+            a_codes, p_codes = one_vs_rest_codes(pred, k, self._threshold)
             names = (f"not {pred.classes[k]}", pred.classes[k])
         else:
             a_codes, p_codes, names = pred.y_true, y_pred, pred.classes
-        mask = np.ones(pred.n_samples, dtype=bool)
-        parts = []
-        if actual is not None:
-            mask &= a_codes == actual
-            parts.append(f"actual {names[actual]}")
-        if predicted is not None:
-            mask &= p_codes == predicted
-            parts.append(f"predicted {names[predicted]}")
-        positions = rows_by_loss(np.flatnonzero(mask), loss)
+        positions = rows_in_cell(a_codes, p_codes, actual, predicted, loss)
+        parts = [f"actual {names[actual]}"] if actual is not None else []
+        parts += [f"predicted {names[predicted]}"] if predicted is not None else []
         model = RowsTableModel(pred, positions, y_pred, loss, self._features, self._feature_names)
-        what = ", ".join(parts) or "all rows"
-        self.rows.set_rows(model, f"{positions.size} rows: {what} (worst loss first)")
+        self.rows.set_rows(model, f"{positions.size} rows: {', '.join(parts) or 'all rows'} (worst loss first)")
 
 
 def main() -> None:  # pragma: no cover - manual preview
