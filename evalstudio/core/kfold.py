@@ -78,6 +78,7 @@ def cross_validate(
     cancel: CancelToken | None = None,
     threshold: float = 0.5,
     positive: int = 1,
+    stacked: bool | str = False,
 ) -> CVResult:
     """Train and evaluate one fresh model per stratified fold.
 
@@ -97,6 +98,13 @@ def cross_validate(
         Get ``on_fold_start`` / ``on_fold_end`` plus every training event of every fold.
     cancel : object with ``is_set()``, optional
     threshold, positive : binary decision threshold and positive class index for the metrics.
+    stacked : False, True or "auto"
+        Train the k folds together (:func:`evalstudio.core.stacked.fit_folds`: same per-fold
+        results, several times faster for small models); "auto" falls back to one fold after
+        another when the model cannot be stacked, True raises instead. While stacked folds
+        train, callbacks get ``on_batch_end`` (one step moves every fold); each fold's
+        ``on_fold_start``, ``on_epoch_end`` events and ``on_fold_end`` follow once all are trained.
+        ``config["fold_training"]`` of the result says how the folds were trained.
 
     Returns
     -------
@@ -116,12 +124,18 @@ def cross_validate(
         output_kind = infer_output_kind(model_factory(), data.n_features, data.n_classes)
     output_kind = OutputKind(output_kind)
     folds: list[FoldResult] = []
+    together, how = _train_stacked(model_factory, data, config, output_kind, splits, stacked, cb, cancel)
     for fold, (tr, te) in enumerate(splits, start=1):
         cb.on_fold_start(fold, k)
         fold_cfg = replace(config, seed=config.seed + fold - 1, val_fraction=0.0, checkpoint_every=0)
-        module = seeded(model_factory, fold_cfg.seed)
-        train = fit(module, data.subset(tr), fold_cfg, output_kind=output_kind, callbacks=cb.callbacks,
-                    cancel=cancel)
+        if together is not None:
+            module, train = together[fold - 1]
+            for epoch in train.history:
+                cb.on_epoch_end(epoch)
+        else:
+            module = seeded(model_factory, fold_cfg.seed)
+            train = fit(module, data.subset(tr), fold_cfg, output_kind=output_kind, callbacks=cb.callbacks,
+                        cancel=cancel)
         pred = evaluate_dataset(module, data.subset(te), output_kind, device=device,
                                 preprocessing=train.preprocessing)
         report = evaluate_predictions(pred, threshold=threshold, positive=positive)
@@ -144,5 +158,28 @@ def cross_validate(
         pooled_predictions=pooled,
         pooled_metrics=dict(pooled_report.metrics),
         pooled_confusion_matrix=np.asarray(pooled_report.confusion_matrix),
-        config={**config.to_dict(), "folds": k, "output_kind": OutputKind(output_kind).value},
+        config={**config.to_dict(), "folds": k, "output_kind": OutputKind(output_kind).value,
+                "fold_training": how},
     )
+
+
+def _train_stacked(
+    model_factory: Callable[[], "torch.nn.Module"], data: "Dataset", config: TrainConfig, output_kind: OutputKind,
+    splits: list[tuple[np.ndarray, np.ndarray]], stacked: bool | str, cb: CallbackList, cancel: CancelToken | None,
+) -> tuple[list[tuple[Any, Any]] | None, str]:
+    """All folds trained together when ``stacked`` asks and the model allows: ([(module, TrainResult)], how),
+    or (None, how) for the fold-by-fold loop. ``how`` is "sequential", "stacked (bmm|vmap)" or
+    "sequential (<why stacking was not possible>)"."""
+    if stacked is False:
+        return None, "sequential"
+    from evalstudio.core.stacked import fit_folds, stack_plan
+
+    path, reason = stack_plan(seeded(model_factory, config.seed))
+    if path == "sequential" and stacked == "auto":
+        return None, f"sequential ({reason})"
+    fold_cfg = replace(config, val_fraction=0.0, checkpoint_every=0)
+    run = fit_folds(model_factory, [data.subset(tr) for tr, _ in splits], fold_cfg, output_kind=output_kind,
+                    seeds=[config.seed + i for i in range(len(splits))], stacked=stacked,
+                    on_batch_end=cb.on_batch_end, cancel=cancel)
+    how = f"stacked ({run.path})" if run.path != "sequential" else f"sequential ({run.reason})"
+    return list(zip(run.modules, run.results)), how

@@ -233,3 +233,36 @@ def test_stacked_on_cuda_equals_sequential_on_cuda() -> None:
         for p, q in zip(ms.parameters(), mq.parameters()):
             assert p.device.type == "cuda"
             torch.testing.assert_close(p, q, atol=1e-4, rtol=1e-4)
+
+
+def test_cross_validate_stacked_gives_the_sequential_folds_and_events_in_order() -> None:
+    from evalstudio.core.callbacks import Callback
+    from evalstudio.core.kfold import cross_validate
+
+    class Events(Callback):
+        def __init__(self) -> None:
+            self.seen: list[str] = []
+
+        def on_fold_start(self, fold: int, k: int) -> None:
+            self.seen.append(f"start{fold}")
+
+        def on_epoch_end(self, metrics) -> None:
+            self.seen.append(f"e{metrics.epoch}")
+
+        def on_fold_end(self, result) -> None:
+            self.seen.append(f"end{result.fold}")
+
+    data = make_dataset(n=90)
+    cfg = TrainConfig(epochs=2, batch_size=8, lr=0.02, device="cpu")
+    events = Events()
+    together = cross_validate(lambda: _mlp(), data, cfg, output_kind=OutputKind.LOGIT, k=3, stacked="auto",
+                              callbacks=[events])
+    apart = cross_validate(lambda: _mlp(), data, cfg, output_kind=OutputKind.LOGIT, k=3)
+    assert together.config["fold_training"] == "stacked (bmm)" and apart.config["fold_training"] == "sequential"
+    assert events.seen == [e for f in (1, 2, 3) for e in (f"start{f}", "e1", "e2", f"end{f}")]
+    for a, b in zip(together.folds, apart.folds):
+        np.testing.assert_array_equal(a.test_index, b.test_index)
+        np.testing.assert_allclose(a.predictions.y_score, b.predictions.y_score, atol=1e-4)
+    bn = cross_validate(lambda: nn.Sequential(nn.Linear(4, 4), nn.BatchNorm1d(4), nn.Linear(4, 1)), data, cfg,
+                        output_kind=OutputKind.LOGIT, k=3, stacked="auto")
+    assert bn.config["fold_training"].startswith("sequential (") and "BatchNorm" in bn.config["fold_training"]
