@@ -308,6 +308,7 @@ class Controller(QObject):
             self.status_changed.emit(f"model loaded: {result.headline}")
         elif title == "training":
             self.train_result = result
+            self.status_changed.emit(f"training finished ({len(result.history)} epochs)")
             self.training_finished.emit(result, tuple(result.history))
             best = f"best epoch {result.best_epoch} ({result.monitor} {result.best_score:.4g})" \
                 if result.best_epoch is not None and result.best_score is not None else "no best epoch"
@@ -333,7 +334,7 @@ class Controller(QObject):
         elif title == "k-fold cross-validation":
             self.cv_result = result
             self.kfold_finished.emit(result)
-            self.predictions_shown.emit(result.pooled_predictions, "k-fold: pooled out-of-fold predictions", None)
+            self.status_changed.emit(f"k-fold cross-validation finished ({len(result.folds)} folds)")
             acc = result.summary.get("accuracy")
             if acc:
                 self._post("info", f"k-fold finished: accuracy {acc['mean']:.3f} ± {acc['std']:.3f} over "

@@ -96,6 +96,7 @@ class DataPanel(QWidget):
         self.balance.setMinimumHeight(180)
         self.notes_label = QLabel("")
         self.notes_label.setWordWrap(True)
+        self.notes_label.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
         self.notes_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
 
         side = QWidget()

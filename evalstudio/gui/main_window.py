@@ -10,7 +10,7 @@ import os
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from PySide6.QtCore import Slot
+from PySide6.QtCore import Qt, Slot
 from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import (
     QFileDialog,
@@ -92,13 +92,16 @@ class MainWindow(QMainWindow):
         side = QScrollArea()
         side.setWidget(self.training_panel)
         side.setWidgetResizable(True)
-        side.setMinimumWidth(300)
+        side.setFrameShape(QScrollArea.Shape.NoFrame)
+        # The form fits its column: scroll vertically on a short screen, never sideways.
+        side.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        side.setMinimumWidth(self.training_panel.minimumSizeHint().width() + 24)
         split = QSplitter()
         split.addWidget(self.tabs)
         split.addWidget(side)
         split.setStretchFactor(0, 1)
         split.setStretchFactor(1, 0)
-        split.setSizes([900, 320])
+        split.setSizes([1000, side.minimumWidth()])
 
         self.message_area = MessageArea()
         central = QWidget()
@@ -310,12 +313,22 @@ class MainWindow(QMainWindow):
         audit = getattr(outcome, "audit", None)
         if audit is not None:
             if self.has_audit_panel:
-                self.audit_panel.set_audit(audit)
+                self.audit_panel.set_audit(audit, **self._train_vs_heldout())
             else:
                 self.audit_panel.show_text(
                     f"eval mode accuracy {audit.eval_accuracy:.4f}; train mode accuracies "
                     f"{audit.train_mode_accuracies.min():.4f} to {audit.train_mode_accuracies.max():.4f} "
                     f"(layers: {', '.join(audit.stochastic_layers) or 'none'})")
+
+    def _train_vs_heldout(self) -> dict[str, float]:
+        """Train and validation accuracy of the last run's best epoch (the overfitting gap)."""
+        r = self.controller.train_result
+        if r is None or not r.history:
+            return {}
+        best = next((m for m in r.history if m.epoch == r.best_epoch), r.history[-1])
+        if best.val_accuracy is None:
+            return {}
+        return {"train_accuracy": best.train_accuracy, "heldout_accuracy": best.val_accuracy}
 
     @Slot(object, str, object)
     def _on_predictions_shown(self, predictions: Any, title: str, dataset: Any) -> None:

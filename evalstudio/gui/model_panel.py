@@ -71,6 +71,7 @@ class ModelPanel(QWidget):
 
         self.headline = QLabel("No model loaded.")
         self.headline.setWordWrap(True)
+        self.headline.setStyleSheet("font-weight: bold")
         self.report = QPlainTextEdit()
         self.report.setReadOnly(True)
         self.report.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))

@@ -10,8 +10,8 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
     QFormLayout,
+    QGridLayout,
     QGroupBox,
-    QHBoxLayout,
     QLabel,
     QPushButton,
     QSpinBox,
@@ -54,6 +54,7 @@ class TrainingPanel(QWidget):
         self.device_combo = QComboBox()
         self.device_note = QLabel("")
         self.device_note.setWordWrap(True)
+        self.device_note.setMaximumWidth(220)
         self.epochs = QSpinBox()
         self.epochs.setRange(1, 100000)
         self.batch_size = QSpinBox()
@@ -74,7 +75,9 @@ class TrainingPanel(QWidget):
         self.early_stopping.setRange(0, 10000)
         self.early_stopping.setSpecialValueText("off")
         self.early_stopping.setToolTip("Patience in epochs without improvement of the validation loss")
-        self.standardize = QCheckBox("Standardise features (fitted on training rows only)")
+        self.standardize = QCheckBox("Standardise features")
+        self.standardize.setToolTip("Scale each feature to mean 0, std 1, fitted on the training rows only; "
+                                    "the transform travels in the checkpoint")
         self.folds = QSpinBox()
         self.folds.setRange(2, 50)
 
@@ -104,9 +107,11 @@ class TrainingPanel(QWidget):
         self.kfold_button.clicked.connect(self.kfold_requested)
         self.stop_button.clicked.connect(self.stop_requested)
         self.save_button.clicked.connect(self.save_checkpoint_requested)
-        buttons = QHBoxLayout()
-        for b in (self.train_button, self.evaluate_button, self.kfold_button, self.stop_button):
-            buttons.addWidget(b)
+        buttons = QGridLayout()
+        buttons.addWidget(self.train_button, 0, 0)
+        buttons.addWidget(self.evaluate_button, 0, 1)
+        buttons.addWidget(self.kfold_button, 1, 0)
+        buttons.addWidget(self.stop_button, 1, 1)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)

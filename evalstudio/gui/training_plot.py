@@ -18,13 +18,14 @@ VAL_PEN = pg.mkPen((255, 127, 14), width=2)
 BEST_PEN = pg.mkPen((44, 160, 44), width=1.5, style=pg.QtCore.Qt.PenStyle.DashLine)
 
 
-def _plot(title: str, ylabel: str) -> pg.PlotWidget:
+def _plot(title: str, ylabel: str, legend_offset: tuple[int, int] = (-10, 10)) -> pg.PlotWidget:
     w = pg.PlotWidget(background="w")
     w.setTitle(title, color="k", size="11pt")
     w.setLabel("bottom", "epoch")
     w.setLabel("left", ylabel)
+    w.getAxis("left").enableAutoSIPrefix(False)  # "loss (x0.001)" reads worse than 0.45
     w.showGrid(x=True, y=True, alpha=0.2)
-    w.addLegend(offset=(-10, 10), labelTextColor="k")
+    w.addLegend(offset=legend_offset, labelTextColor="k", brush=pg.mkBrush(255, 255, 255, 200))
     w.setMenuEnabled(False)
     # Axis labels are replayed from a QPicture on every paint (~6 ms each offscreen); caching the
     # rendered axis keeps an epoch's repaint to the items that changed.
@@ -39,7 +40,8 @@ class TrainingCurvesPlot(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.loss_plot = _plot("Loss", "loss")
-        self.acc_plot = _plot("Accuracy", "accuracy")
+        # Accuracy climbs towards the top: its legend goes bottom right, out of the way.
+        self.acc_plot = _plot("Accuracy", "accuracy", legend_offset=(-10, -10))
         sym = {"symbol": "o", "symbolSize": 5}
         self.train_loss = self.loss_plot.plot([], [], pen=TRAIN_PEN, name="train (eval mode)", symbolBrush=(31, 119, 180), **sym)
         self.val_loss = self.loss_plot.plot([], [], pen=VAL_PEN, name="validation", symbolBrush=(255, 127, 14), **sym)

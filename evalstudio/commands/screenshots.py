@@ -1,0 +1,142 @@
+"""``evalstudio screenshots DIR``: drive the demo workflow offscreen and save one PNG per view.
+
+Loads the bundled demo, trains a few epochs, evaluates, runs a quick k-fold, and saves
+data.png, model.png, training.png (the real main window on each tab) plus the evaluation views'
+confusion.png, roc.png, metrics.png, kfold.png when those views are installed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+from evalstudio.core.errors import EvalStudioError
+
+
+def add_parser(sub: Any) -> argparse.ArgumentParser:
+    p = sub.add_parser(
+        "screenshots",
+        help="save a PNG of every view after a headless demo run",
+        description="Run the demo workflow (load, train, evaluate, k-fold) offscreen and save a PNG per view.",
+    )
+    p.add_argument("out_dir", metavar="DIR", help="folder for the PNG files (created if missing)")
+    p.add_argument("--epochs", type=int, default=40, help="training epochs for the demo run (default 40)")
+    p.add_argument("--folds", type=int, default=3, help="folds of the quick k-fold (default 3)")
+    p.add_argument("--kfold-epochs", type=int, default=15, help="epochs per fold (default 15)")
+    p.add_argument("--size", default="1400x900", help="window size WIDTHxHEIGHT (default 1400x900)")
+    return p
+
+
+def run(args: argparse.Namespace) -> int:
+    # Headless unless the caller chose a platform (e.g. xcb under Xvfb to check real rendering).
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    os.environ.setdefault("PYQTGRAPH_QT_LIB", "PySide6")
+    try:
+        width, height = (int(v) for v in args.size.lower().split("x"))
+    except ValueError:
+        raise EvalStudioError(f"--size {args.size!r} is not WIDTHxHEIGHT.", hint="Write e.g. --size 1400x900.") from None
+    if args.epochs < 1 or args.folds < 2 or args.kfold_epochs < 1:
+        raise EvalStudioError("--epochs and --kfold-epochs must be at least 1 and --folds at least 2.")
+    out = Path(args.out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    written = take_screenshots(out, epochs=args.epochs, folds=args.folds, kfold_epochs=args.kfold_epochs,
+                               size=(width, height))
+    for path in written:
+        print(path)
+    return 0
+
+
+def _wait(app: Any, condition: Any, what: str, timeout_s: float = 300.0) -> None:
+    end = time.monotonic() + timeout_s
+    while not condition():
+        if time.monotonic() > end:
+            raise EvalStudioError(f"the screenshot run timed out while {what}.")
+        app.processEvents()
+        time.sleep(0.005)
+
+
+def take_screenshots(out: Path, *, epochs: int, folds: int, kfold_epochs: int, size: tuple[int, int]) -> list[Path]:
+    """Run the demo in a real MainWindow and save the PNGs; returns their paths."""
+    import tempfile
+
+    from PySide6.QtWidgets import QApplication
+
+    from evalstudio.app import open_startup_files, shutdown_window
+    from evalstudio.gui.main_window import MainWindow
+    from evalstudio.gui.settings import AppSettings
+
+    app = QApplication.instance() or QApplication(["evalstudio-screenshots"])
+    with tempfile.TemporaryDirectory(prefix="evalstudio-shots-") as tmp:
+        settings = AppSettings(str(Path(tmp) / "settings.ini"))  # never the user's settings
+        settings.set_confirm_close_while_running(False)
+        window = MainWindow(settings, confirm=lambda title, text: True)
+        try:
+            window.resize(*size)
+            window.show()
+            c = window.controller
+
+            def idle() -> bool:
+                return not c.busy and not c._queue
+
+            def check(what: str) -> None:
+                errors = [t for level, t in c.messages if level == "error"]
+                if errors:
+                    raise EvalStudioError(f"the demo run failed while {what}: {errors[-1]}")
+
+            open_startup_files(window, [], demo=True)
+            _wait(app, lambda: idle() and c.dataset is not None and c.model is not None, "loading the demo")
+            check("loading the demo")
+            written = [_grab(app, window, window.data_panel, out / "data.png")]
+            written.append(_grab(app, window, window.model_panel, out / "model.png"))
+
+            panel = window.training_panel
+            panel.set_settings({**panel.settings(), "epochs": epochs, "batch_size": 16, "lr": 1e-3,
+                                "val_fraction": 0.25, "standardize": True, "early_stopping": 0})
+            window.train()
+            _wait(app, lambda: idle() and c.train_result is not None, "training")
+            check("training")
+            written.append(_grab(app, window, window.training_plot, out / "training.png"))
+
+            window.evaluate()
+            _wait(app, lambda: idle() and c.evaluation is not None, "evaluating")
+            check("evaluating")
+            panel.set_settings({**panel.settings(), "epochs": kfold_epochs, "folds": folds})
+            window.kfold()
+            _wait(app, lambda: idle() and c.cv_result is not None, "running k-fold")
+            check("running k-fold")
+            written.append(_grab(app, window, window.kfold_panel, out / "window_kfold.png"))
+            written.append(_grab(app, window, window.evaluation_panel, out / "window_evaluation.png"))
+            if window.has_audit_panel:
+                written.append(_grab(app, window, window.audit_panel, out / "mode_audit.png"))
+            written += _evaluation_views(out, c)
+        finally:
+            shutdown_window(window)
+    return written
+
+
+def _grab(app: Any, window: Any, tab: Any, path: Path) -> Path:
+    """Show ``tab`` in the real window and save the whole window (status bar included)."""
+    window.tabs.setCurrentWidget(tab)
+    for _ in range(5):
+        app.processEvents()
+        time.sleep(0.02)
+    if not window.grab().save(str(path), "PNG"):
+        raise EvalStudioError(f"could not write {path}.", hint="Check that the folder is writable.")
+    return path
+
+
+def _evaluation_views(out: Path, c: Any) -> list[Path]:
+    """confusion.png, roc.png, metrics.png, kfold.png from the evaluation views, when installed."""
+    try:
+        from evalstudio.gui.evaluation.screens import write_evaluation_screenshots
+    except ImportError:
+        return []
+    outcome = c.evaluation
+    return list(write_evaluation_screenshots(
+        out, predictions=outcome.predictions, features=outcome.dataset.X,
+        feature_names=outcome.dataset.feature_names, cv=c.cv_result,
+        title=f"Pima diabetes demo: the model trained here, evaluated on all {outcome.predictions.n_samples} rows",
+    ))
