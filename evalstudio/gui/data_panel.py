@@ -114,6 +114,7 @@ class DataPanel(QWidget):
         split.addWidget(side)
         split.setStretchFactor(0, 3)
         split.setStretchFactor(1, 2)
+        split.setSizes([640, 420])  # room for more feature columns than the side needs
 
         layout = QVBoxLayout(self)
         layout.addLayout(top)

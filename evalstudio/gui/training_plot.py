@@ -28,9 +28,9 @@ def _plot(title: str, ylabel: str, legend_offset: tuple[int, int] = (-10, 10)) -
     w.addLegend(offset=legend_offset, labelTextColor="k", brush=pg.mkBrush(255, 255, 255, 200))
     w.setMenuEnabled(False)
     # Axis labels are replayed from a QPicture on every paint (~6 ms each offscreen); caching the
-    # rendered axis keeps an epoch's repaint to the items that changed.
-    for name in ("left", "bottom"):
-        w.getAxis(name).setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+    # rendered epoch axis (its range is fixed for a run) keeps an epoch's repaint to what changed.
+    # Not the left axes: a cached axis clips its end labels (seen under Xvfb: "1.0" and "0" gone).
+    w.getAxis("bottom").setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
     return w
 
 
@@ -52,7 +52,8 @@ class TrainingCurvesPlot(QWidget):
             plot.addItem(line, ignoreBounds=True)
             line.setVisible(False)
         # Accuracy lives in [0, 1]: a fixed axis reads the same across runs.
-        self.acc_plot.setYRange(0.0, 1.0, padding=0.02)
+        # A margin past 0 and 1 so pyqtgraph does not hide the end labels as overflowing.
+        self.acc_plot.setYRange(-0.06, 1.06, padding=0)
         self.acc_plot.enableAutoRange(y=False)
         self.total_epochs: int | None = None
         self.caption = QLabel("Train a model to see its curves here.")
