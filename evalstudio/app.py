@@ -85,6 +85,8 @@ def main(
 
         return self_test([])
     ensure_qt_env()
+    if not display_available():
+        return run_without_display(args)
     from PySide6.QtWidgets import QApplication
 
     app = QApplication.instance() or QApplication([sys.argv[0] if sys.argv else "evalstudio"])
@@ -98,6 +100,37 @@ def main(
     code = app.exec()
     shutdown_window(window)
     return int(code)
+
+
+def display_available() -> bool:
+    """False on a Linux machine with no X11/Wayland display and no Qt platform chosen.
+
+    Qt would abort the process there ("could not connect to display"); evalstudio says so and
+    runs what it can headless instead.
+    """
+    if os.environ.get("QT_QPA_PLATFORM"):
+        return True  # the caller chose (offscreen, xcb under Xvfb, ...)
+    if not sys.platform.startswith("linux"):
+        return True
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
+def run_without_display(args: argparse.Namespace) -> int:
+    """No screen: the demo runs headless through the CLI; anything else explains the options."""
+    if args.demo and not args.files:
+        sys.stderr.write(
+            "evalstudio: no display found (DISPLAY is not set), so the window cannot open; running the demo "
+            "headless instead (evalstudio evaluate --demo). On a desktop, `evalstudio --demo` opens the app; "
+            "here, `xvfb-run evalstudio --demo` or `evalstudio screenshots DIR` show it.\n"
+        )
+        from evalstudio.cli import main as cli_main
+
+        return cli_main(["evaluate", "--demo"])
+    sys.stderr.write(
+        "error: no display found (DISPLAY is not set), so the evalstudio window cannot open. Run it on a desktop "
+        "or under xvfb-run, or use the headless commands: evalstudio evaluate | train | kfold | screenshots.\n"
+    )
+    return 2
 
 
 def shutdown_window(window: "MainWindow") -> None:

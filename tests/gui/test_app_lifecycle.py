@@ -215,3 +215,22 @@ def test_the_window_opens_before_torch_is_imported(tmp_path):
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, env=env)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "False False False"
+
+
+def _no_display_env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
+    env["PYTHONPATH"] = str(REPO)
+    return env
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the no-display path is Linux's")
+def test_without_a_display_the_demo_runs_headless_and_other_starts_explain(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "evalstudio", "--demo"], capture_output=True, text=True,
+                          timeout=180, env=_no_display_env(), cwd=str(tmp_path))
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr.startswith("evalstudio: no display found (DISPLAY is not set)")
+    assert "confusion matrix" in proc.stdout
+    proc = subprocess.run([sys.executable, "-m", "evalstudio", "data.csv"], capture_output=True, text=True,
+                          timeout=120, env=_no_display_env(), cwd=str(tmp_path))
+    assert proc.returncode == 2
+    assert proc.stderr.startswith("error: no display found (DISPLAY is not set), so the evalstudio window cannot open.")
