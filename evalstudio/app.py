@@ -45,7 +45,7 @@ def open_startup_files(window: "MainWindow", files: Sequence[str], *, demo: bool
     window.controller.detect_devices()
     paths = (demo_files() if demo else []) + list(files)
     order = {"data": 0, "model": 1, "checkpoint": 2}
-    from evalstudio.gui.main_window import classify_file
+    from evalstudio.gui.files import classify_file
 
     existing = [p for p in paths if os.path.isfile(p)]
     for p in paths:

@@ -30,6 +30,7 @@ from evalstudio.gui.consent import consent_text, file_sha256, runs_code
 from evalstudio.gui.controller import Controller
 from evalstudio.gui.data_panel import DataPanel
 from evalstudio.gui.evaluation_tabs import make_view
+from evalstudio.gui.files import classify_file, is_bundled
 from evalstudio.gui.messages import MessageArea
 from evalstudio.gui.model_panel import ModelPanel
 from evalstudio.gui.settings import AppSettings
@@ -38,27 +39,6 @@ from evalstudio.gui.training_plot import TrainingCurvesPlot
 
 #: Asks the user a yes/no question: (title, text) -> yes?  Tests swap in an answer.
 Confirm = Callable[[str, str], bool]
-
-DATA_SUFFIXES = (".csv", ".tsv", ".txt", ".data")
-
-
-def classify_file(path: str) -> str:
-    """"data", "model" or "checkpoint", by content (extension only breaks ties for text)."""
-    from evalstudio.core import file_kinds
-
-    suffix = os.path.splitext(path)[1].lower()
-    try:
-        kind = file_kinds.sniff(path).kind
-    except OSError:
-        return "data" if suffix in DATA_SUFFIXES else "model"
-    if kind == file_kinds.TORCHSCRIPT:
-        return "model"
-    if kind in (file_kinds.TORCH_ZIP, file_kinds.TORCH_LEGACY, file_kinds.SAFETENSORS):
-        return "checkpoint"
-    if suffix == ".py":
-        return "model"
-    return "data"
-
 
 class MainWindow(QMainWindow):
     """evalstudio's window. ``confirm`` asks yes/no questions (consent, closing while running)."""
@@ -207,7 +187,7 @@ class MainWindow(QMainWindow):
 
     def consent_to_code(self, path: str) -> bool:
         """Ask once per file content before running a .py / TorchScript file (bundled demo exempt)."""
-        if not runs_code(path) or _is_bundled(path):
+        if not runs_code(path) or is_bundled(path):
             return True
         try:
             digest = file_sha256(path)
@@ -411,17 +391,6 @@ class MainWindow(QMainWindow):
         answer = QMessageBox.question(self, title, text, QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
                                       QMessageBox.StandardButton.No)
         return answer == QMessageBox.StandardButton.Yes
-
-
-def _is_bundled(path: str) -> bool:
-    """Files shipped inside evalstudio (the demo model) are part of the program itself."""
-    from evalstudio.resources import resources_dir
-
-    try:
-        root = os.path.realpath(resources_dir())
-    except FileNotFoundError:
-        return False
-    return os.path.realpath(path).startswith(root + os.sep)
 
 
 __all__ = ["MainWindow", "classify_file"]

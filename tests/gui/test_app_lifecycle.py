@@ -14,7 +14,8 @@ from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent
 
 from evalstudio.core.data import Dataset
-from evalstudio.gui.main_window import MainWindow, classify_file
+from evalstudio.gui.files import classify_file
+from evalstudio.gui.main_window import MainWindow
 from evalstudio.gui.settings import AppSettings
 from evalstudio.gui.table_model import DatasetTableModel
 from evalstudio.resources import resource_path
