@@ -1,22 +1,26 @@
 """Run one loader or evaluation in a fresh process and print its time and peak memory as JSON.
 
 ``python -m bench._child {evalstudio-csv|pandas-csv|evaluate-csv} PATH``. Peak memory is the
-process's peak resident set (``ru_maxrss``) minus its resident set just before the work, after
-the imports, so interpreter and library memory do not count against the loader.
+process's peak resident set (``VmHWM``) minus its resident set just before the work, after the
+imports, so interpreter and library memory do not count against the loader. (Not ``ru_maxrss``:
+Linux carries it across ``exec`` from the forking parent, so a child would report the bench's
+own peak.)
 """
 
 from __future__ import annotations
 
 import json
-import resource
 import sys
 import time
 
 
-def _rss_bytes() -> int:
-    with open("/proc/self/statm") as fh:
-        pages = int(fh.read().split()[1])
-    return pages * resource.getpagesize()
+def _status_bytes(key: str) -> int:
+    """``VmRSS`` / ``VmHWM`` of this process from /proc/self/status, in bytes."""
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith(key + ":"):
+                return int(line.split()[1]) * 1024
+    raise RuntimeError(f"{key} not in /proc/self/status")
 
 
 def main(argv: list[str]) -> int:
@@ -39,7 +43,7 @@ def main(argv: list[str]) -> int:
         torch.manual_seed(0)
         model = torch.nn.Sequential(torch.nn.Linear(8, 12), torch.nn.ReLU(), torch.nn.Linear(12, 8),
                                     torch.nn.ReLU(), torch.nn.Linear(8, 1)).eval()
-    before = _rss_bytes()
+    before = _status_bytes("VmRSS")
     t0 = time.perf_counter()
     if mode == "evalstudio-csv":
         data = load_csv(path)
@@ -56,7 +60,7 @@ def main(argv: list[str]) -> int:
     else:
         raise SystemExit(f"unknown mode {mode!r}")
     seconds = time.perf_counter() - t0
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # KiB on Linux
+    peak = _status_bytes("VmHWM")
     print(json.dumps({"seconds": seconds, "peak_delta_bytes": max(0, peak - before), "rows": int(shape[0]),
                       "features": int(shape[1]), **extra}))
     return 0
