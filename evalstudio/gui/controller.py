@@ -25,6 +25,7 @@ from evalstudio.workers.jobs import (
     LoadDataJob,
     LoadModelJob,
     ModelInfo,
+    PickleConsentNeeded,
     TrainJob,
 )
 from evalstudio.workers.runner import JobRunner
@@ -44,6 +45,7 @@ class Controller(QObject):
     evaluation_finished(EvaluationOutcome), predictions_shown(Predictions, title, features | None)
     kfold_started(k, classes), fold_added(FoldResult), kfold_finished(CVResult)
     recent_files_changed(kind, paths)
+    pickle_consent_needed(path, unsafe_globals) -- a pickled checkpoint waits for the user's trust
     """
 
     dataset_changed = Signal(object)
@@ -64,6 +66,7 @@ class Controller(QObject):
     fold_added = Signal(object)
     kfold_finished = Signal(object)
     recent_files_changed = Signal(str, object)
+    pickle_consent_needed = Signal(str, object)
 
     def __init__(self, settings: AppSettings, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -303,6 +306,10 @@ class Controller(QObject):
             if self.model_path or self.checkpoint_path:
                 # The model may be built for the data's width and classes: build it again.
                 self._queue.insert(0, ("loading the model", self._model_job))
+        elif isinstance(result, PickleConsentNeeded):
+            self._set_model(None)
+            self._post("error", f"loading the model stopped: {result.message}")
+            self.pickle_consent_needed.emit(result.checkpoint_path, result.unsafe_globals)
         elif isinstance(result, ModelInfo):
             self._set_model(result)
             self.status_changed.emit(f"model loaded: {result.headline}")

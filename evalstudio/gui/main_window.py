@@ -135,6 +135,7 @@ class MainWindow(QMainWindow):
         c.fold_added.connect(self._on_fold_added)
         c.kfold_finished.connect(self._on_kfold_finished)
         c.recent_files_changed.connect(self._on_recent_files_changed)
+        c.pickle_consent_needed.connect(self._on_pickle_consent_needed)
 
         # -- restore ------------------------------------------------------------------------------
         self.training_panel.set_devices([("cpu", "CPU")], "")
@@ -345,6 +346,16 @@ class MainWindow(QMainWindow):
         else:
             lines = [f"{name}: {v['mean']:.4f} ± {v['std']:.4f}" for name, v in result.summary.items()]
             self.kfold_panel.show_text(f"{len(result.folds)} folds\n" + "\n".join(lines))
+
+    @Slot(str, object)
+    def _on_pickle_consent_needed(self, path: str, unsafe_globals: Any) -> None:
+        names = "\n".join(f"  • {g}" for g in list(unsafe_globals)[:15])
+        more = f"\n  … and {len(unsafe_globals) - 15} more" if len(unsafe_globals) > 15 else ""
+        text = (f"{os.path.basename(path)} is a pickle: loading it imports and runs these with your "
+                f"permissions:\n{names}{more}\n\nLoad it only if you made it or trust where it came from. "
+                "(A state_dict saved with torch.save(model.state_dict(), ...) needs no such trust.)")
+        if self.confirm("This checkpoint runs code", text):
+            self.model_panel.trust_pickle.setChecked(True)  # -> controller.set_trust_pickle -> reload
 
     @Slot(str, object)
     def _on_recent_files_changed(self, kind: str, paths: Any) -> None:

@@ -183,6 +183,18 @@ def describe_model(
     return headline, "\n".join(lines), stochastic
 
 
+@dataclass(frozen=True)
+class PickleConsentNeeded:
+    """The checkpoint is a pickle that would run code; the user has not said they trust it.
+
+    Nothing in the file ran. ``unsafe_globals`` are what unpickling it would import and call.
+    """
+
+    checkpoint_path: str
+    unsafe_globals: tuple[str, ...]
+    message: str
+
+
 class LoadModelJob(Job):
     """:func:`evalstudio.core.models.load_for_evaluation`, then the load report in words."""
 
@@ -204,13 +216,19 @@ class LoadModelJob(Job):
         self.n_features, self.n_classes = n_features, n_classes
         self.trust_pickle, self.strict, self.entry = trust_pickle, strict, entry
 
-    def work(self) -> ModelInfo:
-        from evalstudio.core.models import load_for_evaluation
+    def work(self) -> ModelInfo | PickleConsentNeeded:
+        from evalstudio.core.models import UnsafeCheckpointError, load_for_evaluation
 
-        loaded_tuple = load_for_evaluation(
-            self.model_path, self.checkpoint_path, entry=self.entry, trust_pickle=self.trust_pickle,
-            strict=self.strict, n_features=self.n_features, n_classes=self.n_classes,
-        )
+        try:
+            loaded_tuple = load_for_evaluation(
+                self.model_path, self.checkpoint_path, entry=self.entry, trust_pickle=self.trust_pickle,
+                strict=self.strict, n_features=self.n_features, n_classes=self.n_classes,
+            )
+        except UnsafeCheckpointError as exc:
+            if self.trust_pickle or not exc.unsafe_globals:
+                raise
+            # Not a failure yet: the window asks the user, naming what would run.
+            return PickleConsentNeeded(str(self.checkpoint_path or self.model_path), tuple(exc.unsafe_globals), str(exc))
         loaded, ckpt, key_report = loaded_tuple
         headline, text, stoch = describe_model(loaded, ckpt, key_report, self.checkpoint_path)
         return ModelInfo(

@@ -51,3 +51,24 @@ def test_a_trained_checkpoint_can_be_saved_from_the_window(qtbot, window, tmp_pa
     saved = torch.load(target, weights_only=True)
     assert saved["format"] == "evalstudio-checkpoint"
     assert window.message_area.text == f"checkpoint saved to {target}"
+
+
+def test_a_pickled_model_asks_naming_its_globals_and_loads_once_trusted(qtbot, window, confirm, tmp_path):
+    path = tmp_path / "whole_model.pt"
+    torch.save(torch.nn.Sequential(torch.nn.Linear(8, 1), torch.nn.Sigmoid()), path)
+    confirm.answer = False
+    window.choose_checkpoint(str(path))
+    wait_idle(qtbot, window)
+    c = window.controller
+    assert c.model is None
+    title, text = confirm.questions[-1]
+    assert title == "This checkpoint runs code"
+    assert "torch.nn.modules.container.Sequential" in text
+    assert window.message_area.text.startswith("⚠ loading the model stopped: ")
+    assert not window.model_panel.trust_pickle.isChecked()
+    confirm.answer = True
+    window.choose_checkpoint(str(path))
+    wait_idle(qtbot, window)
+    assert window.model_panel.trust_pickle.isChecked()
+    assert c.model is not None and c.model.loaded.kind == "pickle"
+    assert "Sequential" in window.model_panel.headline.text()
