@@ -57,14 +57,17 @@ def fold_indices(y: np.ndarray, k: int, seed: int) -> list[tuple[np.ndarray, np.
 
 
 def summarize(metrics: Sequence[dict[str, Any]]) -> dict[str, dict[str, float]]:
-    """``{metric: {"mean", "std"}}`` over folds, population std (ddof=0); numeric metrics only."""
+    """``{metric: {"mean", "std", "n"}}`` over folds, population std (ddof=0); numeric metrics only.
+
+    Delegates to :func:`evalstudio.core.metrics.summarize_folds` (a metric undefined in a fold,
+    such as ROC AUC of a fold holding one class, is left out of that metric and ``n`` says how
+    many folds count).
+    """
+    from evalstudio.core.metrics import summarize_folds
+
     keys = [k for k in metrics[0] if all(isinstance(m.get(k), numbers.Real) and not isinstance(m.get(k), bool)
                                           for m in metrics)]
-    out = {}
-    for key in keys:
-        values = np.array([float(m[key]) for m in metrics], dtype=np.float64)
-        out[key] = {"mean": float(values.mean()), "std": float(values.std(ddof=0))}
-    return out
+    return summarize_folds([{k: m[k] for k in keys} for m in metrics])
 
 
 def cross_validate(

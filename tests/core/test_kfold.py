@@ -97,7 +97,7 @@ def test_cross_validate_fresh_models_no_leak_and_metrics_like_sklearn() -> None:
         assert f.metrics["accuracy"] == pytest.approx(accuracy_score(data.y[f.test_index], pred))
         np.testing.assert_array_equal(f.confusion_matrix, confusion_matrix(data.y[f.test_index], pred, labels=[0, 1]))
     accs = [f.metrics["accuracy"] for f in cv.folds]
-    assert cv.summary["accuracy"] == {"mean": pytest.approx(np.mean(accs)), "std": pytest.approx(np.std(accs))}
+    assert cv.summary["accuracy"] == {"mean": pytest.approx(np.mean(accs)), "std": pytest.approx(np.std(accs)), "n": 3}
     # Pooled: every row once, in the dataset's order, evaluated together.
     pooled = cv.pooled_predictions
     np.testing.assert_array_equal(pooled.row_numbers, data.row_numbers)
