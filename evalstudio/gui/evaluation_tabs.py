@@ -10,8 +10,8 @@ import importlib
 import sys
 from typing import Any
 
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QLabel, QWidget
+from PySide6.QtCore import QObject, Qt, Slot
+from PySide6.QtWidgets import QLabel, QTabWidget, QWidget
 
 _MODULES = (
     "evalstudio.gui.evaluation",
@@ -72,3 +72,87 @@ def make_view(name: str, what: str) -> tuple[Any, bool]:
     except Exception as exc:  # noqa: BLE001
         sys.stderr.write(f"evalstudio: could not create the {what} view: {exc}\n")
         return PlaceholderView(what), False
+
+
+class EvaluationTabs(QObject):
+    """The three evaluation tabs (evaluation, k-fold, train vs eval mode) fed from the controller.
+
+    ``controller`` is the window's :class:`~evalstudio.gui.controller.Controller` (read for the last
+    training run's train vs validation accuracy, which the mode-audit view compares).
+    """
+
+    def __init__(self, window: Any) -> None:
+        super().__init__(window)
+        self._window = window
+        self._tabs: QTabWidget | None = None
+        self.evaluation_panel, self.has_evaluation_panel = make_view("EvaluationPanel", "evaluation")
+        self.kfold_panel, self.has_kfold_panel = make_view("KFoldPanel", "k-fold")
+        self.audit_panel, self.has_audit_panel = make_view("ModeAuditPanel", "train vs eval mode")
+
+    def attach(self, tabs: QTabWidget) -> None:
+        """The tab widget holding the views (to bring a view forward when its run starts)."""
+        self._tabs = tabs
+
+    def _bring_forward(self, widget: QWidget) -> None:
+        if self._tabs is not None:
+            self._tabs.setCurrentWidget(widget)
+
+    def _train_vs_heldout(self) -> dict[str, float]:
+        """Train and validation accuracy of the last run's best epoch (the overfitting gap)."""
+        r = self._window.controller.train_result
+        if r is None or not r.history:
+            return {}
+        best = next((m for m in r.history if m.epoch == r.best_epoch), r.history[-1])
+        if best.val_accuracy is None:
+            return {}
+        return {"train_accuracy": best.train_accuracy, "heldout_accuracy": best.val_accuracy}
+
+    @Slot(object)
+    def show_evaluation(self, outcome: Any) -> None:
+        audit = getattr(outcome, "audit", None)
+        if audit is None:
+            return
+        if self.has_audit_panel:
+            self.audit_panel.set_audit(audit, **self._train_vs_heldout())
+        else:
+            self.audit_panel.show_text(
+                f"eval mode accuracy {audit.eval_accuracy:.4f}; train mode accuracies "
+                f"{audit.train_mode_accuracies.min():.4f} to {audit.train_mode_accuracies.max():.4f} "
+                f"(layers: {', '.join(audit.stochastic_layers) or 'none'})")
+
+    @Slot(object, str, object)
+    def show_predictions(self, predictions: Any, title: str, dataset: Any) -> None:
+        """Predictions into the evaluation view; ``dataset`` (rows in the same order) gives features."""
+        if self.has_evaluation_panel:
+            kwargs: dict[str, Any] = {"title": title}
+            if dataset is not None:
+                kwargs.update(features=dataset.X, feature_names=dataset.feature_names)
+            self.evaluation_panel.set_predictions(predictions, **kwargs)
+        else:
+            self.evaluation_panel.show_text(f"{title}: {predictions.n_samples:,} rows evaluated.")
+        if dataset is not None:  # an explicit evaluation: show it
+            self._bring_forward(self.evaluation_panel)
+
+    @Slot(int, object)
+    def start_kfold(self, k: int, classes: Any) -> None:
+        self._bring_forward(self.kfold_panel)
+        if self.has_kfold_panel:
+            self.kfold_panel.start(k, classes)
+        else:
+            self.kfold_panel.show_text(f"k-fold cross-validation: {k} folds running…")
+
+    @Slot(object)
+    def add_fold(self, fold: Any) -> None:
+        if self.has_kfold_panel:
+            self.kfold_panel.add_fold(fold)
+        else:
+            acc = fold.metrics.get("accuracy")
+            self.kfold_panel.show_text(f"fold {fold.fold} finished" + (f": accuracy {acc:.3f}" if acc is not None else ""))
+
+    @Slot(object)
+    def finish_kfold(self, result: Any) -> None:
+        if self.has_kfold_panel:
+            self.kfold_panel.set_result(result)
+        else:
+            lines = [f"{name}: {v['mean']:.4f} ± {v['std']:.4f}" for name, v in result.summary.items()]
+            self.kfold_panel.show_text(f"{len(result.folds)} folds\n" + "\n".join(lines))

@@ -29,7 +29,7 @@ from evalstudio import __version__
 from evalstudio.gui.consent import consent_text, file_sha256, runs_code
 from evalstudio.gui.controller import Controller
 from evalstudio.gui.data_panel import DataPanel
-from evalstudio.gui.evaluation_tabs import make_view
+from evalstudio.gui.evaluation_tabs import EvaluationTabs
 from evalstudio.gui.files import classify_file, is_bundled
 from evalstudio.gui.messages import MessageArea
 from evalstudio.gui.model_panel import ModelPanel
@@ -57,9 +57,11 @@ class MainWindow(QMainWindow):
         self.model_panel = ModelPanel()
         self.training_plot = TrainingCurvesPlot()
         self.training_panel = TrainingPanel()
-        self.evaluation_panel, self.has_evaluation_panel = make_view("EvaluationPanel", "evaluation")
-        self.kfold_panel, self.has_kfold_panel = make_view("KFoldPanel", "k-fold")
-        self.audit_panel, self.has_audit_panel = make_view("ModeAuditPanel", "train vs eval mode")
+        self.evaluation_tabs = EvaluationTabs(self)
+        self.evaluation_panel = self.evaluation_tabs.evaluation_panel
+        self.kfold_panel = self.evaluation_tabs.kfold_panel
+        self.audit_panel = self.evaluation_tabs.audit_panel
+        self.has_audit_panel = self.evaluation_tabs.has_audit_panel
 
         self.tabs = QTabWidget()
         self.tabs.addTab(self.data_panel, "Data")
@@ -68,6 +70,7 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(self.evaluation_panel, "Evaluation")
         self.tabs.addTab(self.kfold_panel, "K-fold")
         self.tabs.addTab(self.audit_panel, "Train vs eval mode")
+        self.evaluation_tabs.attach(self.tabs)
 
         side = QScrollArea()
         side.setWidget(self.training_panel)
@@ -129,11 +132,11 @@ class MainWindow(QMainWindow):
         c.training_started.connect(self._on_training_started)
         c.epoch_added.connect(self.training_plot.add_epoch)
         c.training_finished.connect(self._on_training_finished)
-        c.evaluation_finished.connect(self._on_evaluation_finished)
-        c.predictions_shown.connect(self._on_predictions_shown)
-        c.kfold_started.connect(self._on_kfold_started)
-        c.fold_added.connect(self._on_fold_added)
-        c.kfold_finished.connect(self._on_kfold_finished)
+        c.evaluation_finished.connect(self.evaluation_tabs.show_evaluation)
+        c.predictions_shown.connect(self.evaluation_tabs.show_predictions)
+        c.kfold_started.connect(self.evaluation_tabs.start_kfold)
+        c.fold_added.connect(self.evaluation_tabs.add_fold)
+        c.kfold_finished.connect(self.evaluation_tabs.finish_kfold)
         c.recent_files_changed.connect(self._on_recent_files_changed)
         c.pickle_consent_needed.connect(self._on_pickle_consent_needed)
 
@@ -288,64 +291,6 @@ class MainWindow(QMainWindow):
         if result.best_epoch is not None and result.best_score is not None:
             caption += f"  |  best epoch {result.best_epoch}: {result.monitor} {result.best_score:.4f} (dashed line)"
         self.training_plot.set_history(result.history, result.best_epoch, caption)
-
-    @Slot(object)
-    def _on_evaluation_finished(self, outcome: Any) -> None:
-        audit = getattr(outcome, "audit", None)
-        if audit is not None:
-            if self.has_audit_panel:
-                self.audit_panel.set_audit(audit, **self._train_vs_heldout())
-            else:
-                self.audit_panel.show_text(
-                    f"eval mode accuracy {audit.eval_accuracy:.4f}; train mode accuracies "
-                    f"{audit.train_mode_accuracies.min():.4f} to {audit.train_mode_accuracies.max():.4f} "
-                    f"(layers: {', '.join(audit.stochastic_layers) or 'none'})")
-
-    def _train_vs_heldout(self) -> dict[str, float]:
-        """Train and validation accuracy of the last run's best epoch (the overfitting gap)."""
-        r = self.controller.train_result
-        if r is None or not r.history:
-            return {}
-        best = next((m for m in r.history if m.epoch == r.best_epoch), r.history[-1])
-        if best.val_accuracy is None:
-            return {}
-        return {"train_accuracy": best.train_accuracy, "heldout_accuracy": best.val_accuracy}
-
-    @Slot(object, str, object)
-    def _on_predictions_shown(self, predictions: Any, title: str, dataset: Any) -> None:
-        if self.has_evaluation_panel:
-            kwargs: dict[str, Any] = {"title": title}
-            if dataset is not None:
-                kwargs.update(features=dataset.X, feature_names=dataset.feature_names)
-            self.evaluation_panel.set_predictions(predictions, **kwargs)
-        else:
-            self.evaluation_panel.show_text(f"{title}: {predictions.n_samples:,} rows evaluated.")
-        if dataset is not None:  # an explicit evaluation: show it
-            self.tabs.setCurrentWidget(self.evaluation_panel)
-
-    @Slot(int, object)
-    def _on_kfold_started(self, k: int, classes: Any) -> None:
-        self.tabs.setCurrentWidget(self.kfold_panel)
-        if self.has_kfold_panel:
-            self.kfold_panel.start(k, classes)
-        else:
-            self.kfold_panel.show_text(f"k-fold cross-validation: {k} folds running…")
-
-    @Slot(object)
-    def _on_fold_added(self, fold: Any) -> None:
-        if self.has_kfold_panel:
-            self.kfold_panel.add_fold(fold)
-        else:
-            acc = fold.metrics.get("accuracy")
-            self.kfold_panel.show_text(f"fold {fold.fold} finished" + (f": accuracy {acc:.3f}" if acc is not None else ""))
-
-    @Slot(object)
-    def _on_kfold_finished(self, result: Any) -> None:
-        if self.has_kfold_panel:
-            self.kfold_panel.set_result(result)
-        else:
-            lines = [f"{name}: {v['mean']:.4f} ± {v['std']:.4f}" for name, v in result.summary.items()]
-            self.kfold_panel.show_text(f"{len(result.folds)} folds\n" + "\n".join(lines))
 
     @Slot(str, object)
     def _on_pickle_consent_needed(self, path: str, unsafe_globals: Any) -> None:

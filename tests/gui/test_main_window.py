@@ -134,6 +134,10 @@ def test_bad_csv_shows_its_message_and_the_app_still_works(qtbot, window, tmp_pa
         qtbot.mouseClick(window.training_panel.evaluate_button, Qt.MouseButton.LeftButton)
     outcome = blocker.args[0]
     assert outcome.predictions.n_samples == 768
+    # The evaluation tab comes forward with these predictions; the mode audit got its result.
+    assert window.tabs.currentWidget() is window.evaluation_panel
+    assert window.evaluation_panel.title_label.text() == "pima-indians-diabetes.csv: all 768 rows"
+    assert outcome.audit is not None
 
 
 def test_a_failing_training_job_shows_its_message_and_does_not_stay_running(qtbot, window):
