@@ -83,6 +83,7 @@ class Controller(QObject):
         # State.
         self.dataset: Any = None
         self.data_path: str | None = None
+        self.requested_data_path: str | None = None
         self.target: str | None = None
         self.drop_missing = False
         self.model_path: str | None = None
@@ -128,18 +129,21 @@ class Controller(QObject):
 
     def open_data(self, path: str, *, target: str | None = None) -> None:
         """Load a CSV (the target column by name, or the loader's default)."""
-        self.data_path, self.target = path, target
+        # data_path stays the loaded dataset's file until this one loads (a failure keeps the old data).
+        self.requested_data_path, self.target = path, target
         self._enqueue(f"loading {os.path.basename(path)}",
                       lambda: LoadDataJob(path, target=target, drop_missing=self.drop_missing))
 
     def set_target(self, name: str) -> None:
-        if self.data_path:
-            self.open_data(self.data_path, target=name)
+        # The picker belongs to the data on screen (not to a file that just failed to load).
+        path = self.data_path if self.dataset is not None else self.requested_data_path
+        if path:
+            self.open_data(path, target=name)
 
     def set_drop_missing(self, value: bool) -> None:
         self.drop_missing = bool(value)
-        if self.data_path:
-            self.open_data(self.data_path, target=self.target)
+        if self.requested_data_path:  # also retries a file that failed for its missing values
+            self.open_data(self.requested_data_path, target=self.target)
 
     def set_model_path(self, path: str | None) -> None:
         """Choose the model definition (the caller has asked for consent where it runs code)."""
@@ -296,7 +300,7 @@ class Controller(QObject):
             self.devices_changed.emit(result)
         elif title == "loading data":
             self.dataset = result
-            self.data_path = result.source or self.data_path
+            self.data_path = result.source or self.requested_data_path
             self.target = result.target_name
             if self.data_path:
                 self.recent_files_changed.emit("data", self.settings.add_recent_file("data", self.data_path))
@@ -351,6 +355,7 @@ class Controller(QObject):
     @Slot(str, str)
     def _on_failed(self, title: str, message: str) -> None:
         if title == "loading data":
+            self.target = self.dataset.target_name if self.dataset is not None else self.target
             self.status_changed.emit("the data could not be loaded; the previous data (if any) is kept")
         elif title.startswith("loading the"):
             self._set_model(None)
