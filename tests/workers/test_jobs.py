@@ -1,0 +1,104 @@
+"""The app's real jobs through the runner: data, model, training (ordered events, cancel), devices."""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtCore import QObject, Slot
+
+from evalstudio.resources import resource_path
+from evalstudio.workers.jobs import DevicesJob, LoadDataJob, LoadModelJob, ModelInfo, TrainJob
+from evalstudio.workers.runner import JobRunner
+
+CSV = str(resource_path("demo", "pima-indians-diabetes.csv"))
+MODEL = str(resource_path("demo", "pima_model.py"))
+
+
+class Sink(QObject):
+    def __init__(self, runner: JobRunner) -> None:
+        super().__init__()
+        self.events: list[tuple[str, object]] = []
+        runner.reported.connect(self.on_reported)
+        runner.succeeded.connect(self.on_succeeded)
+        runner.failed.connect(self.on_failed)
+        runner.cancelled.connect(self.on_cancelled)
+
+    @Slot(str, object)
+    def on_reported(self, kind: str, payload: object) -> None:
+        self.events.append((kind, payload))
+
+    @Slot(str, object)
+    def on_succeeded(self, title: str, result: object) -> None:
+        self.events.append(("succeeded", result))
+
+    @Slot(str, str)
+    def on_failed(self, title: str, message: str) -> None:
+        self.events.append(("failed", message))
+
+    @Slot(str)
+    def on_cancelled(self, title: str) -> None:
+        self.events.append(("cancelled", title))
+
+
+@pytest.fixture
+def runner(qtbot):
+    r = JobRunner()
+    yield r
+    r.shutdown(30000)
+
+
+def run(qtbot, runner, job, timeout=60000):
+    sink = Sink(runner)
+    with qtbot.waitSignal(runner.job_finished, timeout=timeout):
+        assert runner.start(job)
+    return sink.events
+
+
+@pytest.fixture
+def demo(qtbot, runner):
+    (kind, data), = run(qtbot, runner, LoadDataJob(CSV))
+    assert kind == "succeeded"
+    (kind, model), = run(qtbot, runner, LoadModelJob(MODEL, None, n_features=data.n_features, n_classes=data.n_classes))
+    assert kind == "succeeded" and isinstance(model, ModelInfo)
+    return data, model
+
+
+def test_model_info_describes_the_model_in_words(demo):
+    _, model = demo
+    assert model.has_builder
+    assert model.headline == "PimaClassifier (python: build_model(n_features=8)) · 221 parameters"
+    assert "none (no Dropout or BatchNorm)" in model.report_text
+    assert "initial (untrained) weights" in model.report_text
+
+
+def test_training_reports_each_epoch_in_order_then_succeeds(qtbot, runner, demo, tmp_path):
+    data, model = demo
+    job = TrainJob(data, model, {"epochs": 3, "batch_size": 32, "device": "cpu", "folds": 5}, str(tmp_path))
+    with qtbot.waitSignals([runner.reported, runner.reported, runner.reported, runner.succeeded],
+                           order="strict", timeout=60000):
+        runner.start(job)
+    qtbot.waitUntil(lambda: not runner.busy, timeout=10000)
+    assert (tmp_path / "last.pt").exists()
+
+
+def test_training_cancel_stops_within_the_run(qtbot, runner, demo, tmp_path):
+    data, model = demo
+    sink = Sink(runner)
+    job = TrainJob(data, model, {"epochs": 10000, "batch_size": 4, "device": "cpu"}, str(tmp_path))
+    with qtbot.waitSignal(runner.job_finished, timeout=60000):
+        runner.start(job)
+        qtbot.waitUntil(lambda: any(k == "epoch" for k, _ in sink.events), timeout=30000)
+        runner.cancel()
+    kinds = [k for k, _ in sink.events]
+    assert kinds[-1] == "cancelled" and kinds.count("epoch") < 10000
+
+
+def test_a_missing_csv_fails_with_the_loaders_message(qtbot, runner, tmp_path):
+    events = run(qtbot, runner, LoadDataJob(str(tmp_path / "nope.csv")))
+    assert len(events) == 1 and events[0][0] == "failed"
+    assert "nope.csv" in str(events[0][1]) and "Traceback" not in str(events[0][1])
+
+
+def test_devices_always_include_the_cpu(qtbot, runner):
+    (kind, devices), = run(qtbot, runner, DevicesJob(warm_up=False))
+    assert kind == "succeeded"
+    assert devices.devices[0] == ("cpu", "CPU")
