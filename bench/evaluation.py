@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from bench.harness import Item, median_time, per_call
+from bench.harness import Item, interleaved, median_time, per_call
 
 
 def _mlp(dims: list[int]) -> Any:
@@ -66,9 +66,7 @@ def eval_throughput(scale: dict[str, Any]) -> list[Item]:
             scores = predict_scores(model, X_np, kind)
             return evaluate_predictions(Predictions(y_np, scores, classes), threshold=0.5)
 
-        t_bare, _ = median_time(bare, reps)
-        t_scores, _ = median_time(lambda: predict_scores(model, X_np, kind), reps)
-        t_ours, _ = median_time(ours, reps)
+        t_bare, t_scores, t_ours = interleaved([bare, lambda: predict_scores(model, X_np, kind), ours], reps)
         t_tut, _ = median_time(lambda: _tutorial_loop(model, X[:n_tut], y[:n_tut], n_classes > 2), 1, warmup=0)
         report = ours()
         correct = _tutorial_loop(model, X[:n_tut], y[:n_tut], n_classes > 2)[0]
@@ -161,8 +159,7 @@ def roc_auc(scale: dict[str, Any]) -> list[Item]:
             out["sk_curve"] = roc_curve(y, s)
             out["sk_auc"] = roc_auc_score(y, s)
 
-        t_ours, _ = median_time(ours, reps, warmup=0)
-        t_sk, _ = median_time(theirs, reps, warmup=0)
+        t_ours, t_sk = interleaved([ours, theirs], reps, warmup=0)
         t_plot, _ = median_time(lambda: out.__setitem__("plot", out["table"].roc_curve_for_plot()), reps, warmup=0)
         fpr, tpr, _ = out["curve"]
         pfpr, ptpr, _ = out["plot"]

@@ -13,7 +13,7 @@ from typing import Any
 
 #: Scales: row counts, epochs and repeats per mode. "tiny" is for the smoke test only.
 SCALES: dict[str, dict[str, Any]] = {
-    "full": {"eval_rows": 1_000_000, "wide_rows": 1_000_000, "tutorial_rows": 50_000, "train_rows": 50_000, "train_epochs": 3,
+    "full": {"eval_rows": 1_000_000, "wide_rows": 1_000_000, "tutorial_rows": 50_000, "train_rows": 50_000, "train_epochs": 2,
              "threshold_sizes": [1_000_000, 10_000_000], "roc_sizes": [1_000_000, 10_000_000],
              "kfold_epochs": 150, "csv_rows": 1_000_000, "mem_rows": 10_000_000, "repeats": 5,
              "gui_rows": 1_000_000, "gui_epochs": 30},
@@ -67,6 +67,25 @@ def median_time(fn: Callable[[], Any], repeats: int, *, warmup: int = 1) -> tupl
         fn()
         times.append(time.perf_counter() - t0)
     return statistics.median(times), times
+
+
+def interleaved(fns: list[Callable[[], Any]], repeats: int, *, warmup: int = 1) -> list[float]:
+    """Median wall time of each of ``fns``, run in turn within every repeat (a, b, a, b, ...).
+
+    Alternating keeps both sides of a ratio under the same background load on a shared machine,
+    where timing one side's repeats and then the other's lets a load change fall between them.
+    """
+    for _ in range(warmup):
+        for fn in fns:
+            fn()
+    samples: list[list[float]] = [[] for _ in fns]
+    for _ in range(max(1, repeats)):
+        for i, fn in enumerate(fns):
+            gc.collect()
+            t0 = time.perf_counter()
+            fn()
+            samples[i].append(time.perf_counter() - t0)
+    return [statistics.median(x) for x in samples]
 
 
 def per_call(fn: Callable[[], Any], *, min_seconds: float = 0.05, repeats: int = 5) -> float:
