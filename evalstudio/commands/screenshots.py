@@ -79,7 +79,7 @@ def take_screenshots(out: Path, *, epochs: int, folds: int, kfold_epochs: int, s
             c = window.controller
 
             def idle() -> bool:
-                return not c.busy and not c._queue
+                return c.idle
 
             def check(what: str) -> None:
                 errors = [t for level, t in c.messages if level == "error"]

@@ -107,6 +107,11 @@ class Controller(QObject):
         return self.runner.busy
 
     @property
+    def idle(self) -> bool:
+        """No job running and none queued."""
+        return not self.runner.busy and not self._queue
+
+    @property
     def can_train(self) -> bool:
         return self.dataset is not None and self.model is not None and self.model.has_builder
 

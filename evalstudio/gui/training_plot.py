@@ -137,3 +137,23 @@ class TrainingCurvesPlot(QWidget):
             if last.val_loss is not None:
                 parts += [f"val loss {last.val_loss:.4f}", f"val acc {last.val_accuracy:.3f}"]
             self.caption.setText(" · ".join(parts))
+
+
+if __name__ == "__main__":  # pragma: no cover -- python -m evalstudio.gui.training_plot
+    import sys
+
+    from PySide6.QtWidgets import QApplication
+
+    from evalstudio.core.results import EpochMetrics
+
+    app = QApplication(sys.argv)
+    view = TrainingCurvesPlot()
+    view.clear(total_epochs=40)
+    for e in range(1, 41):  # a made-up run that starts to overfit after epoch 20
+        over = max(0, e - 20) * 0.004
+        view.add_epoch(EpochMetrics(e, 1e-3, 0.7 / e**0.3, 0.6 + 0.3 * (1 - 1 / e), 0.68 / e**0.3,
+                                    0.66 / e**0.25 + over, 0.62 + 0.18 * (1 - 1 / e) - over, 0.1))
+    view.set_best_epoch(20)
+    view.resize(900, 650)
+    view.show()
+    sys.exit(app.exec())

@@ -45,7 +45,7 @@ def window(qtbot, settings_path, confirm):
 def wait_idle(qtbot, window, timeout: int = 60000) -> None:
     """Until no job runs and none is queued."""
     c = window.controller
-    qtbot.waitUntil(lambda: not c.busy and not c._queue, timeout=timeout)
+    qtbot.waitUntil(lambda: c.idle, timeout=timeout)
 
 
 def load_demo(qtbot, window) -> None:

@@ -173,7 +173,7 @@ def ready(window):
 
     def poll():
         if not state["started"]:
-            if c.dataset is not None and c.model is not None and not c.busy and not c._queue:
+            if c.dataset is not None and c.model is not None and c.idle:
                 window.training_panel.epochs.setValue(5000)
                 c.train(window.training_panel.settings())
                 state["started"] = True
