@@ -42,7 +42,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 def open_startup_files(window: "MainWindow", files: Sequence[str], *, demo: bool) -> None:
     """Queue the demo and the command line's files for loading (data first, so the model fits it)."""
-    window.controller.detect_devices()
     paths = (demo_files() if demo else []) + list(files)
     order = {"data": 0, "model": 1, "checkpoint": 2}
     from evalstudio.gui.files import classify_file
@@ -53,6 +52,9 @@ def open_startup_files(window: "MainWindow", files: Sequence[str], *, demo: bool
             window.message_area.show_message("error", f"{p} does not exist. Check the path and open it again.")
     existing.sort(key=lambda p: order.get(classify_file(p), 3))
     window.open_files(existing)
+    # Last: the user's files first; the device list (and the warm-up of torch's lazy imports)
+    # follows. Until it lands the device picker offers the CPU.
+    window.controller.detect_devices()
 
 
 def create_window(args: argparse.Namespace, *, confirm: Callable[[str, str], bool] | None = None) -> "MainWindow":

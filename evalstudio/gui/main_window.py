@@ -260,8 +260,8 @@ class MainWindow(QMainWindow):
     def _on_busy_changed(self, busy: bool) -> None:
         self.progress.setVisible(busy)
         if busy:
-            self.progress.setValue(0)
-            self.progress.setFormat("%p%")
+            # Indeterminate until the job reports a percentage (loading jobs never do).
+            self.progress.setRange(0, 0)
             self.status_label.setText(f"{self.controller.runner.current_title}…")
         self._refresh_actions()
 
@@ -273,6 +273,8 @@ class MainWindow(QMainWindow):
 
     @Slot(int, str)
     def _on_progress(self, percent: int, text: str) -> None:
+        if self.progress.maximum() == 0:
+            self.progress.setRange(0, 100)
         self.progress.setValue(percent)
         self.status_label.setText(text)
 
