@@ -8,4 +8,8 @@ if [ ! -x "$app" ]; then
     echo "error: $app is missing; reinstall the evalstudio package." >&2
     exit 2
 fi
+# Qt wants a UTF-8 locale and warns on every start without one (minimal systems, cron, ssh).
+if [ -z "${LC_ALL:-}${LC_CTYPE:-}${LANG:-}" ]; then
+    export LANG=C.UTF-8
+fi
 exec "$app" "$@"

@@ -6,11 +6,14 @@ Run with::
 
 It needs PyInstaller (``pip install -e .[packaging]``) and dpkg-deb. ``EVALSTUDIO_REUSE_BUILD=1``
 re-packages an existing ``packaging/dist/evalstudio`` instead of running PyInstaller again.
+``EVALSTUDIO_DEBOOTSTRAP=1`` (as root, with debootstrap and the network to this machine's Debian
+mirror) also installs the .deb with apt into a fresh minimal Debian root and runs it there.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import tarfile
@@ -120,3 +123,51 @@ def test_deb_installs_into_a_scratch_root(build: dict[str, Path], tmp_path: Path
     assert "/usr/bin/evalstudio" in listed and "/opt/evalstudio/evalstudio" in listed
     proc = _self_test(root / "usr" / "bin" / "evalstudio")
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def _host_debian_mirror() -> tuple[str, str]:
+    """(suite, mirror URL) of this machine's own apt sources, so the test names no host itself."""
+    release = Path("/etc/os-release").read_text()
+    suite = re.search(r"^VERSION_CODENAME=(\S+)", release, re.M)
+    texts = [p.read_text() for p in Path("/etc/apt/sources.list.d").glob("*.sources")]
+    texts += [Path("/etc/apt/sources.list").read_text()] if Path("/etc/apt/sources.list").exists() else []
+    for text in texts:
+        m = re.search(r"^URIs:\s*(\S+/debian)\s*$", text, re.M) or re.search(r"^deb\s+(\S+/debian)\s", text, re.M)
+        if m and suite:
+            return suite.group(1), m.group(1)
+    pytest.skip("no Debian apt source found on this machine")
+
+
+@pytest.mark.skipif(os.environ.get("EVALSTUDIO_DEBOOTSTRAP") != "1", reason="set EVALSTUDIO_DEBOOTSTRAP=1")
+def test_deb_installs_with_apt_into_a_fresh_debian_and_runs(build: dict[str, Path], tmp_path: Path) -> None:
+    """Only the .deb's Depends on a minimal Debian: apt installs it and the self-test passes there."""
+    if os.geteuid() != 0 or shutil.which("debootstrap") is None:
+        pytest.skip("needs root and debootstrap")
+    suite, mirror = _host_debian_mirror()
+    root = tmp_path / "debian"
+    subprocess.run(["debootstrap", "--variant=minbase", suite, str(root), mirror],
+                   check=True, capture_output=True, timeout=1800)
+    shutil.copy("/etc/resolv.conf", root / "etc" / "resolv.conf")
+    shutil.copy(build["deb"], root / "tmp" / build["deb"].name)
+    # Only /proc is mounted (debootstrap made the root's own /dev nodes): no bind mount of the
+    # host's /dev can be left under tmp_path for pytest's clean-up to walk into.
+    proc_dir = root / "proc"
+    subprocess.run(["mount", "-t", "proc", "proc", str(proc_dir)], check=True)
+    try:
+        install = subprocess.run(
+            ["chroot", str(root), "/bin/sh", "-c",
+             f"apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q /tmp/{build['deb'].name}"],
+            capture_output=True, text=True, timeout=1800,
+        )
+        assert install.returncode == 0, install.stdout[-3000:] + install.stderr[-3000:]
+        run = subprocess.run(
+            ["chroot", str(root), "/usr/bin/env", "-i", "PATH=/usr/bin:/bin", "HOME=/root",
+             "/usr/bin/evalstudio", "--self-test"],
+            capture_output=True, text=True, timeout=600,
+        )
+        assert run.returncode == 0, run.stdout + run.stderr
+        assert "self-test passed" in run.stdout
+        assert "UTF-8 locale" not in run.stderr  # the launcher chose one
+    finally:
+        subprocess.run(["umount", "-l", str(proc_dir)], capture_output=True)
+        assert not os.path.ismount(proc_dir), f"could not unmount {proc_dir}; unmount it by hand"
