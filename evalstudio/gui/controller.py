@@ -321,7 +321,8 @@ class Controller(QObject):
             self.pickle_consent_needed.emit(result.checkpoint_path, result.unsafe_globals)
         elif isinstance(result, ModelInfo):
             self._set_model(result)
-            self.status_changed.emit(f"model loaded: {result.headline}")
+            weights = f" with weights from {os.path.basename(result.checkpoint_path)}" if result.checkpoint_path else ""
+            self.status_changed.emit(f"model loaded{weights}: {result.headline}")
         elif title == "training":
             self.train_result = result
             self.status_changed.emit(f"training finished ({len(result.history)} epochs)")
