@@ -38,6 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "threads collapse on a shared 2-core machine; ratios compare like with like)")
     p.add_argument("--json", default=str(ROOT / "bench" / "results.json"), help="where results.json goes")
     p.add_argument("--markdown", default=str(ROOT / "BENCHMARKS.md"), help="where the table goes ('' for none)")
+    p.add_argument("--render", action="store_true", help="only rebuild the Markdown from an existing --json file")
     return p
 
 
@@ -69,6 +70,12 @@ def run_items(which: Sequence[str], scale: dict[str, Any], log: Callable[[str], 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.render:
+        from bench.report import markdown
+
+        Path(args.markdown).write_text(markdown(json.loads(Path(args.json).read_text(encoding="utf-8"))),
+                                       encoding="utf-8")
+        return 0
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     os.environ.setdefault("PYQTGRAPH_QT_LIB", "PySide6")
     import torch

@@ -80,9 +80,7 @@ def eval_throughput(scale: dict[str, Any]) -> list[Item]:
             f"{n:,} rows: predict_scores + evaluate_predictions (all metrics, threshold table, AUC) vs one bare "
             "forward pass under inference_mode over the same tensor", "rows/s", r_ours, r_bare,
             "bare forward (limit)", r_ours / r_bare, "within 1.3x of the limit (ratio >= 0.77)", slowdown <= 1.3,
-            note=f"ours is {slowdown:.2f}x slower than the bare forward" + (
-                "" if slowdown <= 1.3 else ": the metrics pass (sorting scores for the threshold table and AUC) "
-                "costs more than this small model's forward pass"),
+            note=_limit_note(slowdown),
             details={"seconds_ours": t_ours, "seconds_bare": t_bare, "seconds_scores_only": t_scores,
                      "scores_only_vs_limit": t_bare / t_scores, "accuracy": report.metrics.get("accuracy")},
         ))
@@ -96,6 +94,15 @@ def eval_throughput(scale: dict[str, Any]) -> list[Item]:
             details={"tutorial_accuracy_agrees": agree},
         ))
     return items
+
+
+def _limit_note(slowdown: float) -> str:
+    if slowdown < 1.0:
+        return (f"ours is {1 / slowdown:.2f}x faster than one bare forward over the whole tensor: the evaluator runs "
+                "65,536-row batches, whose activations stay in cache")
+    return f"ours is {slowdown:.2f}x slower than the bare forward" + (
+        "" if slowdown <= 1.3 else ": the metrics pass (sorting scores for the threshold table and AUC) "
+        "costs more than this small model's forward pass")
 
 
 def threshold_lookup(scale: dict[str, Any]) -> list[Item]:

@@ -59,6 +59,10 @@ def test_tiny_run_writes_results_and_table(bench_main, tmp_path: Path) -> None:
     assert "| item | measured | ours | baseline |" in text and "GPU" in text
     for it in items:
         assert it["id"] in text
+    # --render rebuilds the same table from results.json alone.
+    again = tmp_path / "again.md"
+    assert bench_main(["--render", "--json", str(out), "--markdown", str(again)]) == 0
+    assert again.read_text() == text
 
 
 def test_a_failing_item_is_recorded_not_lost(bench_main, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
