@@ -73,8 +73,8 @@ def test_event_loop_does_not_stall_while_training(qtbot, window):
     idle.stop()
     if idle.max_stall_ms > 100:
         pytest.skip(f"machine too loaded to measure: the idle event loop already stalled {idle.max_stall_ms:.0f} ms")
-    window.training_panel.epochs.setValue(4)
-    window.training_panel.batch_size.setValue(16)
+    window.training_panel.epochs.setValue(6)
+    window.training_panel.batch_size.setValue(8)
     stalls = []
     for _ in range(3):
         hb = Heartbeat(interval_ms=10)
@@ -83,7 +83,7 @@ def test_event_loop_does_not_stall_while_training(qtbot, window):
             window.train()
         hb.stop()
         wait_idle(qtbot, window)
-        assert hb.n_ticks > 10
+        assert hb.n_ticks > 3  # the heartbeat really ran during the run
         stalls.append(round(hb.max_stall_ms))
         if hb.max_stall_ms < 100:
             break
