@@ -36,6 +36,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--threads", type=int, default=1,
                    help="torch intra-op threads (default 1: small models are overhead-bound, and spinning "
                         "threads collapse on a shared 2-core machine; ratios compare like with like)")
+    p.add_argument("--device", default="cpu",
+                   help="where items 1, 2 and 5 run: cpu (default), cuda, cuda:N, auto (CUDA when present)")
     p.add_argument("--json", default=str(ROOT / "bench" / "results.json"), help="where results.json goes")
     p.add_argument("--markdown", default=str(ROOT / "BENCHMARKS.md"), help="where the table goes ('' for none)")
     p.add_argument("--render", action="store_true", help="only rebuild the Markdown from an existing --json file")
@@ -90,12 +92,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: unknown item(s) {', '.join(unknown)}; the items are {', '.join(ITEMS)}.", file=sys.stderr)
         return 2
     torch.set_num_threads(max(1, args.threads))
+    from evalstudio.core.device import resolve_device
+    from evalstudio.core.errors import EvalStudioError
+
+    try:
+        device = resolve_device(args.device)
+    except EvalStudioError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    scale = {**SCALES[mode], "device": str(device)}
     started = dt.datetime.now().astimezone().isoformat(timespec="seconds")
     t0 = time.perf_counter()
     log = lambda s: print(s, flush=True)  # noqa: E731
-    log(f"evalstudio bench ({mode}), torch {torch.__version__}, {torch.get_num_threads()} thread(s)")
+    log(f"evalstudio bench ({mode}) on {device}, torch {torch.__version__}, {torch.get_num_threads()} thread(s)")
     machine = machine_info()
-    items = run_items(which, SCALES[mode], log)
+    items = run_items(which, scale, log)
     try:
         machine["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
     except OSError:
@@ -103,7 +114,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     commentary = ROOT / "bench" / "commentary.md"
     results = {
         "mode": mode, "started": started, "seconds": time.perf_counter() - t0, "machine": machine,
-        "scale": SCALES[mode], "items": items,
+        "device": str(device), "scale": scale, "items": items,
         "commentary": commentary.read_text(encoding="utf-8").strip() if commentary.is_file() else "",
     }
     Path(args.json).parent.mkdir(parents=True, exist_ok=True)

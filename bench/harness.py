@@ -108,6 +108,14 @@ def per_call(fn: Callable[[], Any], *, min_seconds: float = 0.05, repeats: int =
     return statistics.median(samples)
 
 
+def sync(device: Any) -> None:
+    """Wait for the device's queued work (CUDA runs asynchronously; timing must include it)."""
+    import torch
+
+    if torch.device(device).type == "cuda":
+        torch.cuda.synchronize(device)
+
+
 def cpu_model() -> str:
     try:
         with open("/proc/cpuinfo") as fh:

@@ -52,10 +52,12 @@ def markdown(results: dict[str, Any]) -> str:
         f"**Machine:** {m['cpu']}, {m['cores']} cores, {m['platform']}; Python {m['python']}, torch {m['torch']}, "
         f"numpy {m['numpy']}; torch threads: {m['torch_threads']}; load average at start "
         f"{m['load_average_at_start']} (other engineers share this machine: the absolute figures are noisy, "
-        "the side-by-side ratios less so). GPU: "
-        + (m["cuda_device"] or "none on this machine: **GPU figures were not measured in this session**; the CUDA "
-           "paths (evaluation, training, stacked folds) are written device-agnostic and have CUDA-only tests that "
-           "skip here") + ".",
+        f"the side-by-side ratios less so). Items 1, 2 and 5 ran on **{results.get('device', 'cpu')}**. GPU: "
+        + (f"{m['cuda_device']}" + ("" if str(results.get("device", "cpu")).startswith("cuda") else
+                                     " (present, but this run used the CPU: run with --device cuda)")
+           if m["cuda_device"] else
+           "none on this machine: **GPU figures were not measured in this session**; the CUDA paths (evaluation, "
+           "training, stacked folds) are written device-agnostic and have CUDA-only tests that skip here") + ".",
         "",
         table(results),
         "## Notes per figure",
