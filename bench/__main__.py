@@ -72,11 +72,14 @@ def run_items(which: Sequence[str], scale: dict[str, Any], log: Callable[[str], 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if args.render:
+    if args.render:  # the figures as measured; the commentary as bench/commentary.md says it now
         from bench.report import markdown
 
-        Path(args.markdown).write_text(markdown(json.loads(Path(args.json).read_text(encoding="utf-8"))),
-                                       encoding="utf-8")
+        results = json.loads(Path(args.json).read_text(encoding="utf-8"))
+        commentary = ROOT / "bench" / "commentary.md"
+        if commentary.is_file():
+            results["commentary"] = commentary.read_text(encoding="utf-8").strip()
+        Path(args.markdown).write_text(markdown(results), encoding="utf-8")
         return 0
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     os.environ.setdefault("PYQTGRAPH_QT_LIB", "PySide6")
