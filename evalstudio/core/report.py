@@ -280,11 +280,14 @@ def build_html_report(
     ]
     if settings:
         parts += ["<h2>Settings</h2>", _kv_table(settings)]
-    if identity:
-        parts.append("<h2>Data and model</h2>")
-        for role, ident in identity.items():
-            if ident:
-                parts += [f"<h3>{html.escape(role)}</h3>", _kv_table(ident)]
+    parts.append("<h2>Data and model</h2>")
+    known = {role: ident for role, ident in (identity or {}).items() if ident}
+    for role, ident in known.items():
+        parts += [f"<h3>{html.escape(role)}</h3>", _kv_table(ident)]
+    if not known:
+        # Say so rather than leave the section out: a reader must not assume the files were checked.
+        parts.append("<p>Not recorded: no data or model file was given for this evaluation, so this "
+                     "report cannot name or hash them.</p>")
     named = {METRIC_LABELS.get(k, k): v for k, v in metrics.items() if k in METRIC_LABELS}
     named.update({k: v for k, v in metrics.items() if k not in METRIC_LABELS})
     parts += ["<h2>Metrics</h2>", _kv_table(named)]

@@ -124,9 +124,13 @@ def test_report_is_self_contained_and_holds_everything(tmp_path) -> None:
     assert len(parser.imgs) == 2 and all(s.startswith("data:image/png;base64,") for s in parser.imgs)
     assert base64.b64decode(parser.imgs[0].split(",", 1)[1]).startswith(PNG_MAGIC)
     assert parser.external == []  # opens with no network
+    assert "Not recorded" not in text
     out = write_html_report(tmp_path / "sub" / "report.html", title="t", metrics={}, confusion_matrix=cm,
                             classes=("a", "b"))
-    assert out.read_text(encoding="utf-8").endswith("</html>")
+    bare = out.read_text(encoding="utf-8")
+    assert bare.endswith("</html>")
+    # No files given: the report says so instead of silently leaving the identity out.
+    assert "Not recorded: no data or model file was given" in bare
 
 
 def test_report_rejects_non_png_and_wrong_matrix() -> None:

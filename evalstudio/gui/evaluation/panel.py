@@ -171,6 +171,7 @@ class EvaluationPanel(PanelExportMixin, QWidget):
         self._feature_names = tuple(feature_names)
         self._loss = per_row_loss(predictions)
         self._title = title
+        self._shown_files = self._window_files()  # the report names the files behind *this* evaluation
         self._selection = None
         self._threshold = float(threshold)
         binary = predictions.task == "binary"

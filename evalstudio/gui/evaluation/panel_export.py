@@ -35,6 +35,27 @@ class PanelExportMixin:
         files behind it, role -> path (``{"data": ..., "model": ..., "checkpoint": ...}``)."""
         self._report_context = (dict(settings or {}), dict(files or {}))
 
+    def _window_files(self) -> dict[str, str | None]:
+        """The files the app has loaded (data, model, checkpoint), read from the window's controller.
+
+        The fallback when :meth:`set_report_context` was never called: the panel sits in the main
+        window, whose controller knows the paths. The panel snapshots them when an evaluation is
+        shown, so a file opened later does not relabel this evaluation's report.
+        """
+        window = self.window() if hasattr(self, "window") else None
+        controller = getattr(window, "controller", None)
+        if controller is None:
+            return {}
+        files = {role: getattr(controller, f"{role}_path", None) for role in ("data", "model", "checkpoint")}
+        return {role: str(path) for role, path in files.items() if path}
+
+    def report_files(self) -> dict[str, str | Path | None]:
+        """role -> path of the files the HTML report hashes (the context set, else the app's files)."""
+        context = getattr(self, "_report_context", None)
+        if context is not None:
+            return dict(context[1])
+        return dict(getattr(self, "_shown_files", {}))
+
     def plot_widget(self, name: str):
         """The pyqtgraph PlotWidget of ``name`` (one of "confusion", "roc", "pr")."""
         widgets = {
@@ -128,7 +149,7 @@ class PanelExportMixin:
         all_settings.update(context[0])
         all_settings.update(settings or {})
         if identity is None:
-            identity = {role: file_identity(path) for role, path in context[1].items() if path}
+            identity = {role: file_identity(path) for role, path in self.report_files().items() if path}
         return write_html_report(
             path,
             title=self._title or "evalstudio evaluation",

@@ -99,3 +99,34 @@ def test_report_context_hashes_the_files_at_export(panel, make_binary, tmp_path)
     text = panel.export_report(tmp_path / "r.html").read_text(encoding="utf-8")
     assert file_identity(data_file)["sha256"] in text and file_identity(model_file)["sha256"] in text
     assert "65536" in text and "checkpoint" not in text
+
+
+def test_report_in_the_app_names_the_files_the_window_had_loaded(qtbot, make_binary, tmp_path) -> None:
+    """No set_report_context: the panel reads the window's controller when the evaluation is shown."""
+    from types import SimpleNamespace
+
+    from PySide6.QtWidgets import QVBoxLayout, QWidget
+
+    from evalstudio.gui.evaluation.panel import EvaluationPanel
+
+    data_file, model_file, ckpt = tmp_path / "pima.csv", tmp_path / "model.py", tmp_path / "best.pt"
+    for f, text in ((data_file, "x,y\n1,0\n"), (model_file, "import torch\n"), (ckpt, "weights")):
+        f.write_text(text)
+    window = QWidget()
+    window.controller = SimpleNamespace(data_path=str(data_file), model_path=str(model_file),
+                                        checkpoint_path=str(ckpt))
+    qtbot.addWidget(window)
+    panel = EvaluationPanel()
+    QVBoxLayout(window).addWidget(panel)
+    panel.set_predictions(make_binary(), title="in the app")
+    other = tmp_path / "other.csv"
+    other.write_text("x,y\n2,1\n")
+    window.controller.data_path = str(other)  # opened after the evaluation: not this report's data
+    text = panel.export_report(tmp_path / "r.html").read_text(encoding="utf-8")
+    for f in (data_file, model_file, ckpt):
+        assert file_identity(f)["sha256"] in text
+    assert file_identity(other)["sha256"] not in text and "Not recorded" not in text
+    # An explicit context wins over the window's files.
+    panel.set_report_context(files={"data": other})
+    text = panel.export_report(tmp_path / "r2.html").read_text(encoding="utf-8")
+    assert file_identity(other)["sha256"] in text and file_identity(model_file)["sha256"] not in text
