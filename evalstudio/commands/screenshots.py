@@ -119,7 +119,7 @@ def take_screenshots(out: Path, *, epochs: int, folds: int, kfold_epochs: int, s
 
 def _grab(app: Any, window: Any, tab: Any, path: Path) -> Path:
     """Show ``tab`` in the real window and save the whole window (status bar included)."""
-    window.tabs.setCurrentWidget(tab)
+    window.show_view(tab)
     for _ in range(5):
         app.processEvents()
         time.sleep(0.02)

@@ -94,8 +94,13 @@ class EvaluationTabs(QObject):
         self._tabs = tabs
 
     def _bring_forward(self, widget: QWidget) -> None:
-        if self._tabs is not None:
-            self._tabs.setCurrentWidget(widget)
+        if self._tabs is None:
+            return
+        page: QWidget | None = widget  # the tab's page may be a scroll area holding the view
+        while page is not None and self._tabs.indexOf(page) < 0:
+            page = page.parentWidget()
+        if page is not None:
+            self._tabs.setCurrentWidget(page)
 
     def _train_vs_heldout(self) -> dict[str, float]:
         """Train and validation accuracy of the last run's best epoch (the overfitting gap)."""

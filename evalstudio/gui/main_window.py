@@ -64,12 +64,13 @@ class MainWindow(QMainWindow):
         self.has_audit_panel = self.evaluation_tabs.has_audit_panel
 
         self.tabs = QTabWidget()
-        self.tabs.addTab(self.data_panel, "Data")
-        self.tabs.addTab(self.model_panel, "Model")
-        self.tabs.addTab(self.training_plot, "Training")
-        self.tabs.addTab(self.evaluation_panel, "Evaluation")
-        self.tabs.addTab(self.kfold_panel, "K-fold")
-        self.tabs.addTab(self.audit_panel, "Train vs eval mode")
+        # Each view sits in its own scroll area: a view that grows wide once it has results (the
+        # evaluation view reached 1,156 px) scrolls inside its tab instead of widening the window
+        # past the screen and pushing the training panel (and its Stop button) off it.
+        for view, title in ((self.data_panel, "Data"), (self.model_panel, "Model"),
+                            (self.training_plot, "Training"), (self.evaluation_panel, "Evaluation"),
+                            (self.kfold_panel, "K-fold"), (self.audit_panel, "Train vs eval mode")):
+            self.tabs.addTab(_scrolling(view), title)
         self.evaluation_tabs.attach(self.tabs)
 
         side = QScrollArea()
@@ -147,7 +148,31 @@ class MainWindow(QMainWindow):
         geometry = self.settings.geometry()
         if geometry is None or not self.restoreGeometry(geometry):
             self.resize(1280, 820)
+        self._fit_to_screen()
         self._refresh_actions()
+
+    def _fit_to_screen(self) -> None:
+        """Never larger than the screen's free area (a 1366x768 laptop must see the status bar)."""
+        screen = self.screen()
+        if screen is None:
+            return
+        room = screen.availableGeometry()
+        # Leave room for the window manager's title bar and frame.
+        width, height = min(self.width(), room.width()), min(self.height(), max(room.height() - 40, 400))
+        if (width, height) != (self.width(), self.height()):
+            self.resize(width, height)
+
+    # -- views ----------------------------------------------------------------------------------
+    def show_view(self, view: QWidget) -> None:
+        """Bring the tab holding ``view`` forward."""
+        page = _page_of(self.tabs, view)
+        if page is not None:
+            self.tabs.setCurrentWidget(page)
+
+    def current_view(self) -> QWidget | None:
+        """The view in the current tab (not the scroll area around it)."""
+        page = self.tabs.currentWidget()
+        return page.widget() if isinstance(page, QScrollArea) else page
 
     # -- menu -----------------------------------------------------------------------------------
     def _build_menu(self) -> None:
@@ -281,7 +306,7 @@ class MainWindow(QMainWindow):
     @Slot()
     def _on_training_started(self) -> None:
         self.training_plot.clear(total_epochs=int(self.training_panel.settings()["epochs"]))
-        self.tabs.setCurrentWidget(self.training_plot)
+        self.show_view(self.training_plot)
 
     @Slot(object, object)
     def _on_training_finished(self, result: Any, history: Any) -> None:
@@ -349,6 +374,22 @@ class MainWindow(QMainWindow):
         answer = QMessageBox.question(self, title, text, QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
                                       QMessageBox.StandardButton.No)
         return answer == QMessageBox.StandardButton.Yes
+
+
+def _scrolling(view: QWidget) -> QScrollArea:
+    area = QScrollArea()
+    area.setWidget(view)
+    area.setWidgetResizable(True)
+    area.setFrameShape(QScrollArea.Shape.NoFrame)
+    return area
+
+
+def _page_of(tabs: QTabWidget, view: QWidget) -> QWidget | None:
+    """The page of ``tabs`` that is ``view`` or holds it."""
+    w: QWidget | None = view
+    while w is not None and tabs.indexOf(w) < 0:
+        w = w.parentWidget()
+    return w
 
 
 __all__ = ["MainWindow", "classify_file"]

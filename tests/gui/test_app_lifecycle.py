@@ -57,7 +57,7 @@ def test_k_fold_reports_folds_live_and_ends_with_the_summary(qtbot, window):
     result = blocker.args[0]
     assert len(result.folds) == 3
     assert [f.fold for f in c.folds] == [1, 2, 3]  # each arrived as it finished
-    assert window.tabs.currentWidget() is window.kfold_panel
+    assert window.current_view() is window.kfold_panel
 
 
 def test_files_open_by_content(qtbot, window, tmp_path):

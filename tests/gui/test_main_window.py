@@ -51,7 +51,7 @@ def test_train_three_epochs_draws_three_points_per_curve(qtbot, window):
     assert plot.curve_data("val_loss")[1].tolist() == pytest.approx([m.val_loss for m in result.history])
     assert plot.curve_data("train_acc")[1].tolist() == pytest.approx([m.train_accuracy for m in result.history])
     assert plot.best_epoch == result.best_epoch and plot.best_lines[0].isVisible()
-    assert window.tabs.currentWidget() is plot
+    assert window.current_view() is plot
     wait_idle(qtbot, window)
     # The trained weights become the model the window evaluates, and can be saved.
     assert window.controller.checkpoint_path == (result.best_checkpoint or result.last_checkpoint)
@@ -126,7 +126,7 @@ def test_bad_csv_shows_its_message_and_the_app_still_works(qtbot, window, tmp_pa
     outcome = blocker.args[0]
     assert outcome.predictions.n_samples == 768
     # The evaluation tab comes forward with these predictions; the mode audit got its result.
-    assert window.tabs.currentWidget() is window.evaluation_panel
+    assert window.current_view() is window.evaluation_panel
     assert window.evaluation_panel.title_label.text() == "pima-indians-diabetes.csv: all 768 rows"
     assert outcome.audit is not None
 
@@ -173,3 +173,23 @@ def test_status_bar_shows_epoch_progress_with_eta(qtbot, window):
         seen.append(window.status_label.text())
     assert seen[0].startswith("training: epoch ")
     assert "/6" in seen[0]
+
+
+def test_results_in_the_evaluation_tab_never_widen_the_window_past_the_screen(qtbot, window):
+    """Reported: after Evaluate the window grew to 1,489 px and cut off the training panel at 1366x768."""
+    load_demo(qtbot, window)
+    room = window.screen().availableGeometry()
+    assert window.width() <= room.width() and window.height() <= room.height()
+    width = window.width()
+    with qtbot.waitSignal(window.controller.evaluation_finished, timeout=60000):
+        window.evaluate()
+    wait_idle(qtbot, window)
+    qtbot.wait(50)
+    assert window.current_view() is window.evaluation_panel
+    # The view wants more than it gets here; it scrolls inside its tab instead of growing the window.
+    assert window.evaluation_panel.minimumSizeHint().width() > window.tabs.width()
+    assert window.minimumSizeHint().width() < 800 and window.width() == width
+    # The training panel (Stop included) stays inside the window.
+    stop = window.training_panel.stop_button
+    right_edge = stop.mapTo(window, stop.rect().topRight()).x()
+    assert 0 < right_edge < window.width()
