@@ -348,6 +348,8 @@ class Controller(QObject):
             acc = result.report.metrics.get("accuracy")
             self.status_changed.emit(f"evaluated {result.predictions.n_samples:,} rows"
                                      + (f": accuracy {acc:.3f}" if acc is not None else ""))
+            if result.notes:  # e.g. standardisation applied, classes mapped, the audit's sample
+                self._post("info", "evaluation notes: " + "; ".join(result.notes))
         elif title == "k-fold cross-validation":
             self.cv_result = result
             self.kfold_finished.emit(result)

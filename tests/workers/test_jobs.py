@@ -6,7 +6,17 @@ import pytest
 from PySide6.QtCore import QObject, Slot
 
 from evalstudio.resources import resource_path
-from evalstudio.workers.jobs import DevicesJob, LoadDataJob, LoadModelJob, ModelInfo, TrainJob
+import numpy as np
+
+from evalstudio.workers.jobs import (
+    DevicesJob,
+    EvaluateJob,
+    LoadDataJob,
+    LoadModelJob,
+    ModelInfo,
+    TrainJob,
+    audit_rows,
+)
 from evalstudio.workers.runner import JobRunner
 
 CSV = str(resource_path("demo", "pima-indians-diabetes.csv"))
@@ -102,3 +112,30 @@ def test_devices_always_include_the_cpu(qtbot, runner):
     (kind, devices), = run(qtbot, runner, DevicesJob(warm_up=False))
     assert kind == "succeeded"
     assert devices.devices[0] == ("cpu", "CPU")
+
+
+def test_audit_rows_are_all_rows_or_a_seeded_sorted_sample():
+    assert audit_rows(5, 10).tolist() == [0, 1, 2, 3, 4]
+    rows = audit_rows(1_000_000)
+    assert rows.shape == (50_000,) and np.all(np.diff(rows) > 0) and rows[-1] < 1_000_000
+    assert np.array_equal(rows, audit_rows(1_000_000))  # the same rows every time
+
+
+def test_evaluate_scores_every_row_and_audits_a_capped_sample(qtbot, runner, demo):
+    data, model = demo
+    (kind, outcome), = run(qtbot, runner, EvaluateJob(data, model, audit_max_rows=300))
+    assert kind == "succeeded"
+    assert outcome.predictions.n_samples == 768  # the evaluation itself covers every row
+    audit = outcome.audit
+    assert audit.train_mode_accuracies.shape == (10,)
+    # The audit's eval-mode accuracy is the accuracy of these very predictions on the sampled rows.
+    rows = audit_rows(768, 300)
+    predicted = outcome.predictions.y_score.argmax(axis=1)
+    assert audit.eval_accuracy == pytest.approx(float(np.mean(predicted[rows] == data.y[rows])), abs=1e-6)
+    assert audit.eval_accuracy != pytest.approx(float(np.mean(predicted == data.y)), abs=1e-6)
+    assert outcome.notes[-1] == ("train vs eval mode audit: 10 passes on a random 300 of the 768 rows (seed 0); "
+                                 "the evaluation itself covers every row")
+    # Below the cap, every row is audited and nothing is said about it.
+    (kind, full), = run(qtbot, runner, EvaluateJob(data, model))
+    assert full.audit.eval_accuracy == pytest.approx(float(np.mean(predicted == data.y)), abs=1e-6)
+    assert not any("audit" in n for n in full.notes)
