@@ -67,7 +67,13 @@ def main() -> None:  # pragma: no cover - manual preview
     ensure_app()
     panel = EvaluationPanel()
     panel.set_predictions(demo_predictions(), title="Demo")
-    run_preview(panel.roc)
+    panel.set_threshold(0.35)
+    # Out of the panel's tab (a child of a hidden window never shows); the panel still links the
+    # point: drag it and the threshold follows.
+    view = panel.roc
+    panel.curve_tabs.removeTab(panel.curve_tabs.indexOf(view))
+    view.setParent(None)
+    run_preview(view)
 
 
 if __name__ == "__main__":  # pragma: no cover
