@@ -22,11 +22,15 @@ COMMANDS = ("evaluate", "train", "kfold", "screenshots")
 
 
 class _Parser(argparse.ArgumentParser):
-    """argparse that reports usage errors as one ``error:`` line plus the usage, exit 2."""
+    """argparse that reports usage errors as one ``error:`` line, exit 2 (the contract for bad input).
+
+    The line names the problem and where to read the options; the full usage is one ``--help`` away
+    instead of a dozen lines that push the error itself out of sight.
+    """
 
     def error(self, message: str) -> None:  # type: ignore[override]
-        self.print_usage(sys.stderr)
-        sys.stderr.write(f"error: {message}\n")
+        message = message.rstrip(".")
+        sys.stderr.write(f"error: {message}. Run '{self.prog} --help' for the options.\n")
         raise SystemExit(2)
 
 
@@ -43,13 +47,15 @@ def build_parser() -> argparse.ArgumentParser:
             raise
         p = module.add_parser(sub)
         p.add_argument("--debug", action="store_true", help="show a traceback on errors")
-        p.set_defaults(_run=module.run)
+        p.set_defaults(_run=module.run, _parser=p)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra:  # name the subcommand's --help, not the top level's
+        getattr(args, "_parser", parser).error(f"unrecognized arguments: {' '.join(extra)}")
     if not getattr(args, "_run", None):
         parser.print_help()
         return 2

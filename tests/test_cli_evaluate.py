@@ -121,3 +121,25 @@ def test_no_arguments_explain_what_is_missing(capsys: pytest.CaptureFixture[str]
     code, _, err = run_cli(capsys, "evaluate", "--model", str(DEMO / "pima_model.py"))
     assert code == 2
     assert err.strip() == "error: no dataset given. Pass --data FILE.csv (or --demo for the bundled demo)."
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["evaluate", "--demo", "--threshold", "abc"],
+         "error: argument --threshold: invalid float value: 'abc'. Run 'evalstudio evaluate --help' for the options."),
+        (["evaluate", "--demo", "--bogus"],
+         "error: unrecognized arguments: --bogus. Run 'evalstudio evaluate --help' for the options."),
+        (["evaluate", "--demo", "iris"],
+         "error: argument --demo: invalid choice: 'iris' (choose from 'pima', 'wine'). "
+         "Run 'evalstudio evaluate --help' for the options."),
+        (["--bogus"], "error: unrecognized arguments: --bogus. Run 'evalstudio --help' for the options."),
+    ],
+)
+def test_usage_errors_are_one_line_too(argv: list[str], expected: str, capsys: pytest.CaptureFixture[str]) -> None:
+    # argparse's own errors follow the same contract as ours: exit 2, one `error:` line, no usage block.
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    assert exc.value.code == 2
+    _, err = capsys.readouterr()
+    assert err == expected + "\n"
