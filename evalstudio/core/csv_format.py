@@ -267,6 +267,30 @@ def _clean_names(raw: list[str]) -> tuple[tuple[str, ...], list[str]]:
     return tuple(names), notes
 
 
+def _first_row_is_data(first: list[str], rest: list[list[str]], decimal: str) -> bool:
+    """Whether a first row that is not all numbers is still data, as in UCI's ``iris.data``.
+
+    Each column votes on its first cell against the cells below it: a number above a numeric
+    column, or a text cell that recurs below it (a class label), says "data"; a name above a
+    numeric column says "header". The row is data only when some column says so and none says
+    "header", so a file with real column names is never read as headerless.
+    """
+    data_votes = header_votes = 0
+    for k, cell in enumerate(first):
+        cell = cell.strip()
+        below = [r[k].strip() for r in rest if k < len(r) and r[k].strip()]
+        if not cell or not below:
+            continue
+        numeric_below = all(is_number(v, decimal) for v in below)
+        if is_number(cell, decimal):
+            data_votes += numeric_below
+        elif numeric_below:
+            header_votes += 1
+        elif cell in below:
+            data_votes += 1
+    return data_votes > 0 and header_votes == 0
+
+
 def sniff_csv(path: str | os.PathLike[str], *, delimiter: str | None = None) -> CsvFormat:
     """Find the encoding, delimiter, header and column names of a CSV file from its first bytes.
 
@@ -310,7 +334,8 @@ def sniff_csv(path: str | os.PathLike[str], *, delimiter: str | None = None) -> 
             decimal = ","
             notes.append("numbers use a decimal comma")
     nonempty = [c for c in first if c.strip()]
-    has_header = not (nonempty and all(is_number(c, decimal) for c in nonempty))
+    all_numbers = bool(nonempty) and all(is_number(c, decimal) for c in nonempty)
+    has_header = not (all_numbers or _first_row_is_data(first, rows[1:201], decimal))
     if has_header:
         columns, name_notes = _clean_names(first)
         notes.extend(name_notes)
@@ -325,10 +350,9 @@ def sniff_csv(path: str | os.PathLike[str], *, delimiter: str | None = None) -> 
     else:
         columns = tuple(f"col_{k}" for k in range(1, len(first) + 1))
         data_rows = rows
-        notes.append(
-            f"no header row (the first row is all numbers): read it as data and named the columns "
-            f"col_1 ... col_{len(first)}"
-        )
+        why = "the first row is all numbers" if all_numbers else (
+            "the first row holds numbers above numeric columns and a label that recurs below it")
+        notes.append(f"no header row ({why}): read it as data and named the columns col_1 ... col_{len(first)}")
     return CsvFormat(
         path=p,
         encoding=encoding,

@@ -72,6 +72,28 @@ def test_headerless_pima_keeps_the_first_row(tmp_path: Path) -> None:
     assert any("target: 'col_9' (the last column)" in n for n in d.notes)
 
 
+def test_headerless_uci_file_with_text_labels_keeps_the_first_row(tmp_path: Path) -> None:
+    # UCI's iris.data: no header, four numbers and a class name per row. The first row is not all
+    # numbers, but its label recurs below and its numbers sit above numeric columns: it is data.
+    rows = ["5.1,3.5,1.4,0.2,Iris-setosa", "4.9,3.0,1.4,0.2,Iris-setosa", "7.0,3.2,4.7,1.4,Iris-versicolor",
+            "6.4,3.2,4.5,1.5,Iris-versicolor", "6.3,3.3,6.0,2.5,Iris-virginica"]
+    d = load_csv(write(tmp_path, "\n".join(rows) + "\n", "iris.data"))
+    assert d.n_samples == 5
+    assert d.X[0].tolist() == pytest.approx([5.1, 3.5, 1.4, 0.2])
+    assert d.feature_names == ("col_1", "col_2", "col_3", "col_4") and d.target_name == "col_5"
+    assert d.classes == ("Iris-setosa", "Iris-versicolor", "Iris-virginica")
+    assert d.y.tolist() == [0, 0, 1, 1, 2]
+    assert any(n.startswith("no header row (the first row holds numbers above numeric columns") for n in d.notes)
+
+
+@pytest.mark.parametrize("header", ["a,b,species", "2019,b,species", "u,v,Iris-setosa"])
+def test_a_real_header_over_numbers_and_labels_stays_a_header(tmp_path: Path, header: str) -> None:
+    # One name above a numeric column is enough to keep the first row as the header.
+    d = load_csv(write(tmp_path, header + "\n1,2,Iris-setosa\n3,4,Iris-virginica\n5,6,Iris-setosa\n"))
+    assert d.n_samples == 3
+    assert d.feature_names == tuple(header.split(",")[:2])
+
+
 def test_headerless_target_by_generated_name(tmp_path: Path) -> None:
     p = write(tmp_path, "0,1.5,2\n1,2.5,3\n0,3.5,4\n")
     d = load_csv(p, target="col_1")
