@@ -160,6 +160,26 @@ def test_progress_shows_epoch_fold_and_eta() -> None:
     assert quiet.getvalue() == ""
 
 
+def test_eta_leaves_out_the_time_spent_loading(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Seen in a real run: 'fold 1/5 epoch 1/25 ... ETA 8:04' for a run that took 15 s, because
+    the clock started before torch was imported and the CSV read."""
+    from evalstudio.commands import train as train_cmd
+    from evalstudio.core.callbacks import RunInfo
+    from evalstudio.core.train_config import TrainConfig
+
+    clock = [100.0]
+    monkeypatch.setattr(train_cmd.time, "perf_counter", lambda: clock[0])
+    stream = io.StringIO()
+    p = ProgressPrinter(stream, after=3.0, every=0.0)
+    clock[0] += 5.0  # imports, reading the data, building the model
+    p.on_fold_start(1, 5)
+    p.on_train_start(RunInfo(TrainConfig(epochs=10), 1, 50, 0, 4, "cpu", "probability", "train_eval_loss"))
+    clock[0] += 0.1  # one epoch
+    p.on_epoch_end(EpochMetrics(1, 1e-3, 0.5, 0.75, 0.49, None, None, 0.1))
+    # 49 epochs to go at 0.1 s each: about 5 s, not 49 x 5.1 s
+    assert stream.getvalue().rstrip().endswith("ETA 0:04"), stream.getvalue()
+
+
 @pytest.mark.slow
 @pytest.mark.skipif(not TUTORIAL_MODEL.is_file(), reason="the demo model file is missing")
 def test_first_tutorial_protocol_lands_in_its_reported_range(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -204,3 +224,17 @@ def test_val_fraction_and_val_data_are_exclusive(files: dict[str, str], capsys: 
         run_cli("train", "--model", files["model"], "--data", files["data"], "--val-fraction", "0.2", "--val-data", "x.csv")
     assert info.value.code == 2
     assert "not allowed with argument" in capsys.readouterr().err
+
+
+def test_batch_order_flags_reach_the_run(files: dict[str, str], capsys: pytest.CaptureFixture[str]) -> None:
+    common = ("--model", files["model"], "--data", files["data"], "--epochs", "2", "--batch-size", "16",
+              "--device", "cpu", "--quiet")
+    assert run_cli("kfold", *common, "--folds", "2", "--no-shuffle", "--drop-last", "--json", "k.json") == 0
+    assert {k: json.loads(Path("k.json").read_text())["config"][k] for k in ("shuffle", "drop_last")} == \
+        {"shuffle": False, "drop_last": True}
+    assert run_cli("train", *common, "--out", "r", "--json", "t.json") == 0
+    cfg = json.loads(Path("t.json").read_text())["config"]
+    assert cfg["shuffle"] is True and cfg["drop_last"] is False
+    with pytest.raises(SystemExit):
+        run_cli("train", *common, "--shuffle", "--no-shuffle")
+    assert "not allowed with argument --shuffle" in capsys.readouterr().err

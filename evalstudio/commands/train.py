@@ -16,7 +16,7 @@ from evalstudio.core.callbacks import Callback, RunInfo
 from evalstudio.core.errors import TrainingError
 
 # CLI flag -> TrainConfig field, for the options both commands share.
-SHARED_OPTIONS = ("epochs", "batch_size", "lr", "optimizer", "standardize", "seed", "device")
+SHARED_OPTIONS = ("epochs", "batch_size", "lr", "optimizer", "standardize", "seed", "device", "shuffle", "drop_last")
 TRAIN_OPTIONS = (*SHARED_OPTIONS, "weight_decay", "lr_schedule", "val_fraction", "monitor", "early_stopping",
                  "min_delta", "checkpoint_every")
 # What a resumed run may change; everything else comes from the checkpoint's configuration.
@@ -47,6 +47,13 @@ def add_training_args(p: argparse.ArgumentParser, *, train: bool) -> None:
     g.add_argument("--standardize", dest="standardize", action="store_true", default=None,
                    help="standardise features, fitted on the training rows only (default)")
     g.add_argument("--no-standardize", dest="standardize", action="store_false", help="use the raw features")
+    b = p.add_mutually_exclusive_group()
+    b.add_argument("--shuffle", dest="shuffle", action="store_true", default=None,
+                   help="a fresh seeded batch order every epoch (default)")
+    b.add_argument("--no-shuffle", dest="shuffle", action="store_false",
+                   help="walk the training rows in their file order every epoch (as the first tutorial does)")
+    p.add_argument("--drop-last", action="store_true", default=None,
+                   help="skip the last batch when it is smaller than --batch-size (as the first tutorial does)")
     p.add_argument("--seed", type=int, help=f"weights, batch order and splits (default {d.seed})")
     p.add_argument("--device", metavar="DEV", help="auto, cpu, cuda, cuda:N or mps (default auto)")
     p.add_argument("--positive-class", metavar="NAME", help="binary: the positive class for the metrics")
@@ -89,7 +96,11 @@ class ProgressPrinter(Callback):
     def __init__(self, stream: Any = None, *, after: float = 3.0, every: float = 1.0, folds: int = 0) -> None:
         self.stream = stream if stream is not None else sys.stderr
         self.after, self.every, self.folds = after, every, folds
-        self.t0 = time.perf_counter()
+        # ``after`` counts from now (loading included); the ETA's rate only from the first
+        # on_train_start, so start-up (imports, reading the CSV) does not inflate it.
+        self.created = time.perf_counter()
+        self.t0: float | None = None
+        self.done0 = 0
         self.last = -math.inf
         self.fold = 0
         self.info: RunInfo | None = None
@@ -99,21 +110,23 @@ class ProgressPrinter(Callback):
 
     def on_train_start(self, info: RunInfo) -> None:
         self.info = info
-        if not self.folds:
+        if not self.folds or self.t0 is None:
             self.t0 = time.perf_counter()
-            self.done0 = info.start_epoch - 1
+            self.done0 = info.start_epoch - 1 if not self.folds else (self.fold - 1) * info.config.epochs
 
     def on_epoch_end(self, m: Any) -> None:
-        if self.info is None:
+        if self.info is None or self.t0 is None:
             return
         now = time.perf_counter()
         epochs = self.info.config.epochs
         final = m.epoch == epochs and (not self.folds or self.fold == self.folds)
-        if now - self.t0 < self.after or (now - self.last < self.every and not final):
+        if now - self.created < self.after or (now - self.last < self.every and not final):
             return
         self.last = now
         if self.folds:
             done, total = (self.fold - 1) * epochs + m.epoch, self.folds * epochs
+            done -= self.done0
+            total -= self.done0
             where = f"fold {self.fold}/{self.folds} epoch {m.epoch}/{epochs}"
         else:
             done, total = m.epoch - self.done0, epochs - self.done0

@@ -175,6 +175,15 @@ def _train_stacked(
     "sequential (<why stacking was not possible>)"."""
     if stacked is False:
         return None, "sequential"
+    if not config.shuffle or config.drop_last:
+        # The stacked trainer always draws a fresh permutation and keeps every row.
+        why = "in-order or drop-last batches are trained one fold after another"
+        if stacked is True:
+            from evalstudio.core.errors import TrainingError
+
+            raise TrainingError(f"the folds cannot be trained stacked: {why}.",
+                                hint="Use stacked='auto' (or False), or shuffled batches without drop-last.")
+        return None, f"sequential ({why})"
     from evalstudio.core.stacked import fit_folds, stack_plan
 
     path, reason = stack_plan(seeded(model_factory, config.seed))

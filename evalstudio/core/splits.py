@@ -34,9 +34,15 @@ def split_validation(data: "Dataset", fraction: float, seed: int) -> tuple[np.nd
     return np.sort(tr), np.sort(va)
 
 
-def batch_bounds(n: int, batch_size: int) -> list[tuple[int, int]]:
+def batch_bounds(n: int, batch_size: int, *, drop_last: bool = False) -> list[tuple[int, int]]:
     """Slices of a permutation of ``n`` rows; a last batch of one row joins the one before it,
-    because BatchNorm cannot train on a single row."""
+    because BatchNorm cannot train on a single row.
+
+    With ``drop_last`` only full batches are kept (``n // batch_size`` of them, as a loop over
+    ``range(len(X) // batch_size)`` walks them); fewer rows than one batch still make one batch.
+    """
+    if drop_last and n >= batch_size:
+        return [(lo, lo + batch_size) for lo in range(0, n - batch_size + 1, batch_size)]
     bounds = [(lo, min(lo + batch_size, n)) for lo in range(0, n, batch_size)]
     if len(bounds) > 1 and bounds[-1][1] - bounds[-1][0] == 1:
         bounds[-2:] = [(bounds[-2][0], n)]

@@ -44,6 +44,10 @@ class TrainConfig:
     early_stopping : int -- patience in epochs; 0 turns early stopping off
     min_delta : float -- smallest change of ``monitor`` that counts as an improvement
     checkpoint_every : int -- also keep ``epoch_NNNN.pt`` every this many epochs (0: never)
+    shuffle : bool -- batches are slices of a fresh seeded permutation each epoch (default); False
+        walks the training rows in their order every epoch, as the first tutorial does
+    drop_last : bool -- skip a last batch smaller than ``batch_size`` (the first tutorial's
+        ``len(X_train) // batch_size`` batches); default False trains on every row
     """
 
     epochs: int = 100
@@ -63,6 +67,8 @@ class TrainConfig:
     early_stopping: int = 0
     min_delta: float = 0.0
     checkpoint_every: int = 0
+    shuffle: bool = True
+    drop_last: bool = False
 
     def __post_init__(self) -> None:
         def bad(option: str, value: Any, want: str) -> TrainingError:

@@ -2,7 +2,8 @@
 
 ``fit`` trains a module on a :class:`~evalstudio.core.data.Dataset` and fires the events of
 :mod:`evalstudio.core.callbacks`; it knows nothing about who listens. Data lives on the device as
-tensors and batches are index slices of a ``randperm`` drawn from the run's own seeded generator.
+tensors and batches are index slices of a ``randperm`` drawn from the run's own seeded generator
+(or, with ``shuffle=False``, of the rows in their order, as the first tutorial walks them).
 Every epoch is measured honestly: validation and the training-set accuracy in eval mode under
 inference mode, beside the running train-mode loss the optimiser saw.
 """
@@ -162,7 +163,7 @@ def fit(
     Xtr, ytr = tensors(train_set)
     Xva, yva = tensors(val_set) if val_set is not None else (None, None)
     n = Xtr.shape[0]
-    bounds = batch_bounds(n, config.batch_size)
+    bounds = batch_bounds(n, config.batch_size, drop_last=config.drop_last)
 
     # --- model, optimiser, schedule, randomness; a resumed run restores all of them
     module.to(device)
@@ -279,7 +280,9 @@ def _run_epochs(
         t0 = time.perf_counter()
         lr = float(optimizer.param_groups[0]["lr"])
         module.train()
-        perm = torch.randperm(n, generator=generator).to(Xtr.device)
+        # A fresh seeded permutation per epoch; or the rows in their order (the first tutorial's loop).
+        perm = (torch.randperm(n, generator=generator).to(Xtr.device) if config.shuffle
+                else torch.arange(n, device=Xtr.device))
         # Batch losses stay on the device: one host sync per epoch, not one per batch.
         losses = torch.zeros(n_batches, device=Xtr.device)
         for b, (lo, hi) in enumerate(bounds):
@@ -298,7 +301,7 @@ def _run_epochs(
 
         # Honest numbers: eval mode, inference mode, the whole set at once.
         p_tr = predict_proba_tensor(module, Xtr, kind)
-        parts = [(losses * sizes).sum() / n, (p_tr.argmax(1) == ytr).float().mean(), loss_from_probabilities(p_tr, ytr)]
+        parts = [(losses * sizes).sum() / sizes.sum(), (p_tr.argmax(1) == ytr).float().mean(), loss_from_probabilities(p_tr, ytr)]
         p_va = None
         if Xva is not None and yva is not None:
             p_va = predict_proba_tensor(module, Xva, kind)

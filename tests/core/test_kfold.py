@@ -116,3 +116,17 @@ def test_cross_validate_is_reproducible() -> None:
 def test_output_kind_is_inferred_when_not_given() -> None:
     cv = cross_validate(lambda: make_model(sigmoid=True), make_dataset(n=40), replace(CFG, epochs=1), k=2)
     assert cv.config["output_kind"] == "probability"
+
+
+def test_in_order_batches_train_the_folds_one_after_another() -> None:
+    """The stacked trainer always shuffles, so the first tutorial's in-order batches fall back to
+    the fold-by-fold loop ("auto") or are refused (True), never silently shuffled."""
+    from evalstudio.core.errors import TrainingError
+
+    data = make_dataset(n=40)
+    cfg = replace(CFG, epochs=1, shuffle=False, drop_last=True)
+    cv = cross_validate(make_model, data, cfg, output_kind=OutputKind.LOGIT, k=2, stacked="auto")
+    assert cv.config["fold_training"].startswith("sequential (in-order")
+    assert cv.config["shuffle"] is False and cv.config["drop_last"] is True
+    with pytest.raises(TrainingError, match="cannot be trained stacked"):
+        cross_validate(make_model, data, cfg, output_kind=OutputKind.LOGIT, k=2, stacked=True)

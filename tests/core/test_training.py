@@ -328,3 +328,41 @@ def test_resume_on_other_data_is_refused(tmp_path: Any) -> None:
 def test_a_model_of_the_wrong_width_is_a_model_error() -> None:
     with pytest.raises(ModelError, match=r"fails on a batch of 4 features: RuntimeError: .*one input per feature"):
         fit(make_model(d=5), make_dataset(n=40), CFG, output_kind=OutputKind.LOGIT)
+
+
+def test_drop_last_keeps_only_full_batches() -> None:
+    assert batch_bounds(33, 10, drop_last=True) == [(0, 10), (10, 20), (20, 30)]
+    assert batch_bounds(30, 10, drop_last=True) == [(0, 10), (10, 20), (20, 30)]
+    assert batch_bounds(7, 10, drop_last=True) == [(0, 7)]  # fewer rows than a batch: still one batch
+
+
+def test_in_order_batches_reproduce_the_first_tutorials_loop() -> None:
+    """shuffle=False, drop_last=True, raw features, no validation: the same weights as the
+    tutorial's ``for i in range(len(X) // batch_size): X[i*bs:(i+1)*bs]`` loop with BCELoss."""
+    data = make_dataset(n=53, shift=1.0)
+    cfg = TrainConfig(epochs=3, batch_size=10, lr=1e-3, seed=5, device="cpu", val_fraction=0.0,
+                      standardize=False, shuffle=False, drop_last=True)
+    ours = seeded(lambda: make_model(sigmoid=True, dropout=0.0), 5)
+    res = fit(ours, data, cfg, output_kind=OutputKind.PROBABILITY)
+    assert len(res.history) == 3
+
+    theirs = seeded(lambda: make_model(sigmoid=True, dropout=0.0), 5)
+    X = torch.tensor(data.X, dtype=torch.float32)
+    y = torch.tensor(data.y, dtype=torch.float32).reshape(-1, 1)
+    loss_fn, opt = nn.BCELoss(), torch.optim.Adam(theirs.parameters(), lr=1e-3)
+    losses = []
+    for _ in range(3):
+        for i in range(len(X) // 10):  # 5 batches; the last 3 rows are never trained on
+            loss = loss_fn(theirs(X[i * 10:(i + 1) * 10]), y[i * 10:(i + 1) * 10])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            losses.append(loss.item())
+    for a, b in zip(ours.state_dict().values(), theirs.state_dict().values()):
+        torch.testing.assert_close(a, b, rtol=1e-6, atol=1e-7)
+    # train_loss is the mean over the batches actually trained on
+    assert res.history[-1].train_loss == pytest.approx(np.mean(losses[-5:]), rel=1e-5)
+
+    shuffled = seeded(lambda: make_model(sigmoid=True, dropout=0.0), 5)
+    fit(shuffled, data, replace(cfg, shuffle=True), output_kind=OutputKind.PROBABILITY)
+    assert not torch.equal(shuffled[0].weight, theirs[0].weight)
