@@ -143,3 +143,34 @@ def test_usage_errors_are_one_line_too(argv: list[str], expected: str, capsys: p
     assert exc.value.code == 2
     _, err = capsys.readouterr()
     assert err == expected + "\n"
+
+
+def _sigmoid_in_forward(tmp_path: Path) -> Path:
+    model = tmp_path / "sig.py"
+    model.write_text(
+        "import torch, torch.nn as nn\n"
+        "class M(nn.Module):\n"
+        "    def __init__(self):\n"
+        "        super().__init__()\n"
+        "        self.l = nn.Linear(8, 1)\n"
+        "    def forward(self, x):\n"
+        "        return torch.sigmoid(self.l(x))\n"
+    )
+    return model
+
+
+def test_outputs_flag_and_the_double_sigmoid_warning(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    model, data = _sigmoid_in_forward(tmp_path), str(DEMO / "pima-holdout.csv")
+    code, out, err = run_cli(capsys, "evaluate", "--model", str(model), "--data", data)
+    assert code == 0, err
+    assert "note:   warning: every raw output lies in [0, 1]" in out
+    code, out, err = run_cli(capsys, "evaluate", "--model", str(model), "--data", data, "--outputs", "probabilities")
+    assert code == 0, err
+    assert "outputs read as probability;" in out and "warning: every raw output" not in out
+    # Logits declared as probabilities are refused, not scored.
+    logits = tmp_path / "logits.py"
+    logits.write_text("import torch.nn as nn\nmodel = nn.Linear(8, 1)\nmodel.weight.data.fill_(0.01)\n")
+    code, _, err = run_cli(capsys, "evaluate", "--model", str(logits), "--data", data, "--outputs", "probabilities")
+    assert code == 2
+    assert err.startswith("error: the model's outputs were read as probabilities, but they range from ")
+    assert err.strip().endswith("use --outputs logits (or auto) so evalstudio applies sigmoid.")

@@ -6,6 +6,7 @@ from enum import Enum
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    import numpy as np
     import torch
 
 
@@ -43,3 +44,71 @@ def to_probabilities(out: "torch.Tensor", kind: OutputKind) -> "torch.Tensor":
     if kind is OutputKind.LOGITS:
         return torch.softmax(out, dim=1)
     return out
+
+
+def check_scores(scores: "np.ndarray", kind: OutputKind, row_numbers: "np.ndarray | None" = None) -> None:
+    """Refuse class probabilities that are not finite, or that are not probabilities at all.
+
+    ``scores`` is what :func:`to_probabilities` gave, of shape (n_samples, n_classes). When the
+    outputs were declared probabilities (``--outputs probabilities``) they are used as they are,
+    so logits passed off as probabilities would give silently wrong metrics: refuse them.
+
+    Raises
+    ------
+    ModelError
+        Non-finite scores (naming the count and the first row), or declared probabilities outside
+        [0, 1] or whose rows do not sum to 1.
+    """
+    import numpy as np
+
+    from evalstudio.core.errors import ModelError
+
+    rows = np.arange(1, scores.shape[0] + 1) if row_numbers is None else np.asarray(row_numbers)
+    bad = ~np.isfinite(scores).all(axis=1)
+    if bad.any():
+        raise ModelError(
+            f"the model's outputs are not finite (NaN or infinite) for {int(bad.sum())} of {scores.shape[0]} rows; "
+            f"the first is row {int(rows[np.argmax(bad)])}.",
+            hint="Check the model and its checkpoint (weights with NaN, or an overflow on unscaled features).",
+        )
+    if not kind.already_probabilities:
+        return
+    tol = 1e-3
+    lo, hi = float(scores.min()), float(scores.max())
+    sums = scores.sum(axis=1)
+    off = np.abs(sums - 1.0) > tol
+    if lo < -tol or hi > 1.0 + tol or (not kind.single_column and off.any()):
+        if kind.single_column:
+            p = scores[:, 1]
+            what = f"range from {float(p.min()):.4g} to {float(p.max()):.4g}, outside [0, 1]"
+        elif off.any():
+            what = (f"do not sum to 1 in {int(off.sum())} rows (row {int(rows[np.argmax(off)])} sums to "
+                    f"{float(sums[np.argmax(off)]):.4g})")
+        else:
+            what = f"range from {lo:.4g} to {hi:.4g}, outside [0, 1]"
+        raise ModelError(
+            f"the model's outputs were read as probabilities, but they {what}.",
+            hint="They look like logits: use --outputs logits (or auto) so evalstudio applies "
+                 + ("sigmoid." if kind.single_column else "softmax."),
+        )
+
+
+def output_notes(scores: "np.ndarray", kind: OutputKind) -> list[str]:
+    """Warnings about how the outputs were read, from the class probabilities (n_samples, n_classes).
+
+    A single output read as a logit whose every value already lies in [0, 1] (sigmoid(raw) within
+    [0.5, sigmoid(1)]) is most likely a probability from ``torch.sigmoid`` inside ``forward()``:
+    a second sigmoid would squeeze every score into [0.5, 0.73] and predict nearly everything positive.
+    """
+    import numpy as np
+
+    if kind is not OutputKind.LOGIT or scores.shape[0] == 0:
+        return []
+    p = scores[:, 1]
+    if float(p.min()) >= 0.5 - 1e-7 and float(p.max()) <= 1.0 / (1.0 + np.exp(-1.0)) + 1e-7:
+        return [
+            "warning: every raw output lies in [0, 1], so they may already be probabilities (sigmoid inside "
+            "forward()) and the sigmoid evalstudio applied squeezes them into [0.5, 0.73]; if so, pass "
+            "--outputs probabilities"
+        ]
+    return []

@@ -88,6 +88,7 @@ def run_evaluation(
     from evalstudio.core.evaluate import evaluate_dataset, mode_audit
     from evalstudio.core.metrics import evaluate_predictions
     from evalstudio.core.models import check_input_width, infer_output_kind, load_for_evaluation
+    from evalstudio.core.outputs import check_scores, output_notes
     from evalstudio.core.preprocessing import Standardizer
 
     t0 = time.perf_counter()
@@ -151,6 +152,8 @@ def run_evaluation(
     predictions = evaluate_dataset(
         module, dataset, kind, device=device, preprocessing=preprocessing, batch_size=spec.batch_size
     )
+    check_scores(predictions.y_score, kind, predictions.row_numbers)
+    notes.extend(output_notes(predictions.y_score, kind))
     positive = positive_index(dataset.classes, spec.positive_class)
     report = evaluate_predictions(predictions, threshold=spec.threshold, positive=positive)
     audit = None
