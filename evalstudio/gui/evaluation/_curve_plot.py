@@ -51,7 +51,7 @@ class CurvePlot(QWidget):
         pi.disableAutoRange()
         pi.setXRange(0, 1, padding=0.02)
         pi.setYRange(0, 1, padding=0.02)
-        self.plot.setMinimumSize(300, 280)
+        self.plot.setMinimumSize(220, 200)
         self.legend = pi.addLegend(offset=(-10, -10), labelTextColor="k")
         # An opaque legend: the curves pass under the bottom-right corner.
         self.legend.setBrush(pg.mkBrush(255, 255, 255, 235))
@@ -95,6 +95,14 @@ class CurvePlot(QWidget):
                            style=pg.QtCore.Qt.PenStyle.DashLine if is_dashed else pg.QtCore.Qt.PenStyle.SolidLine)
             item = pi.plot([], [], pen=pen, name=name)
             self.curves.append(item)
+        # Many curves (one per class, or per fold): a smaller, tighter legend, so it does not
+        # cover the lower half of the curves (seen on a three-class ROC at laptop size).
+        compact = len(names) > 2
+        self.legend.setLabelTextSize("7.5pt" if compact else "9pt")
+        for _sample, label in self.legend.items:
+            label.setText(label.text)  # pyqtgraph applies a new size only when the text is set
+        self.legend.layout.setVerticalSpacing(-4 if compact else 0)
+        self.legend.updateSize()
 
     def set_curve(self, i: int, x: np.ndarray, y: np.ndarray, *, name: str | None = None) -> None:
         self.curves[i].setData(np.asarray(x, float), np.asarray(y, float))

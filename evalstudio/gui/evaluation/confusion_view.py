@@ -44,12 +44,14 @@ class ConfusionMatrixView(QWidget):
         self._totals: list[pg.TextItem] = []
 
         self.caption = QLabel("")
+        self.caption.setWordWrap(True)  # a long caption wraps instead of widening the whole panel
         self.mode = QComboBox()
         self.mode.addItems(MODES)
         self.mode.setToolTip("What the cells show; the colour is always a share (0 to 100%).")
         self.mode.currentIndexChanged.connect(self._render)
 
         self.plot = pg.PlotWidget(background="w")
+        self.plot.setMinimumSize(220, 200)
         pi = self.plot.getPlotItem()
         pi.hideButtons()
         pi.setMenuEnabled(False)

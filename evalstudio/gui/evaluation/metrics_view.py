@@ -63,6 +63,7 @@ class MetricsView(QWidget):
         self._metrics: dict[str, Any] = {}
         self._rows: dict[str, int] = {}
         self.caption = QLabel("Metrics")
+        self.caption.setWordWrap(True)
         self.table = QTableWidget(0, 2)
         self.table.setHorizontalHeaderLabels(["Metric", "Value"])
         self.table.verticalHeader().hide()

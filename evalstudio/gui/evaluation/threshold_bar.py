@@ -69,13 +69,17 @@ class ThresholdBar(QWidget):
             b.clicked.connect(self._on_suggestion)
             self.buttons[key] = b
             buttons_row.addWidget(b)
+        buttons_row.addStretch(1)
+        # The costs get their own row: on one row with the buttons the bar was 810 px wide, more
+        # than the evaluation tab of a 1280 px window has beside the side panel.
         self.cost_fp = self._cost_box("Cost of a false positive")
         self.cost_fn = self._cost_box("Cost of a false negative")
-        buttons_row.addWidget(QLabel("FP cost"))
-        buttons_row.addWidget(self.cost_fp)
-        buttons_row.addWidget(QLabel("FN cost"))
-        buttons_row.addWidget(self.cost_fn)
-        buttons_row.addStretch(1)
+        costs_row = QHBoxLayout()
+        costs_row.addWidget(QLabel("Min cost uses: a false positive costs"))
+        costs_row.addWidget(self.cost_fp)
+        costs_row.addWidget(QLabel("a false negative costs"))
+        costs_row.addWidget(self.cost_fn)
+        costs_row.addStretch(1)
 
         grid = QGridLayout(self)
         grid.setContentsMargins(0, 0, 0, 0)
@@ -83,6 +87,7 @@ class ThresholdBar(QWidget):
         grid.addWidget(self.slider, 0, 1)
         grid.addWidget(self.entry, 0, 2)
         grid.addLayout(buttons_row, 1, 0, 1, 3)
+        grid.addLayout(costs_row, 2, 0, 1, 3)
 
         self.slider.valueChanged.connect(self._on_slider)
         self.slider.sliderReleased.connect(self._on_slider_released)
@@ -94,7 +99,7 @@ class ThresholdBar(QWidget):
     @staticmethod
     def _cost_box(tip: str) -> QDoubleSpinBox:
         box = QDoubleSpinBox()
-        box.setRange(0.0, 1e6)
+        box.setRange(0.0, 1e4)
         box.setDecimals(2)
         box.setValue(1.0)
         box.setToolTip(tip)

@@ -232,3 +232,12 @@ def test_clear_and_replace(panel, make_binary, make_multiclass) -> None:
     assert panel.confusion.classes == ("healthy", "diabetic")
     panel.clear()
     assert panel.predictions is None and not panel.threshold_bar.isEnabled()
+
+
+def test_the_panel_fits_beside_the_side_panel_of_a_laptop_window(panel, make_binary, make_multiclass) -> None:
+    """Seen under Xvfb: at 1280 px the panel was 1160 px wide at least, so the metric values, the
+    numeric entry and the Export button lay off screen. The tab beside the side panel has ~900 px."""
+    panel.set_predictions(make_binary(), title="pima-indians-diabetes.csv: all 768 rows")
+    assert panel.minimumSizeHint().width() <= 860
+    panel.set_predictions(make_multiclass(), title="wine.csv: all 178 rows")
+    assert panel.minimumSizeHint().width() <= 860
