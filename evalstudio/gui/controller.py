@@ -100,6 +100,8 @@ class Controller(QObject):
         self.messages: list[tuple[str, str]] = []
         self._queue: list[tuple[str, JobFactory]] = []
         self._run_dirs: list[str] = []
+        self.last_status = ""
+        self.status_changed.connect(self._remember_status)
 
     # -- derived state --------------------------------------------------------------------------
     @property
@@ -277,6 +279,10 @@ class Controller(QObject):
         self.model_changed.emit(info)
         self.actions_changed.emit()
 
+    @Slot(str)
+    def _remember_status(self, text: str) -> None:
+        self.last_status = text
+
     @Slot(bool)
     def _on_busy_changed(self, busy: bool) -> None:
         self.busy_changed.emit(busy)
@@ -303,6 +309,8 @@ class Controller(QObject):
         if isinstance(result, DeviceList):
             self.devices = result
             self.devices_changed.emit(result)
+            # The window showed "starting up…" while this ran: put back what it said before.
+            self.status_changed.emit(self.last_status or "Ready.")
         elif title == "loading data":
             self.dataset = result
             self.data_path = result.source or self.requested_data_path

@@ -64,13 +64,16 @@ class MainWindow(QMainWindow):
         self.has_audit_panel = self.evaluation_tabs.has_audit_panel
 
         self.tabs = QTabWidget()
-        # Each view sits in its own scroll area: a view that grows wide once it has results (the
+        # The wide views sit in scroll areas: a view that grows wide once it has results (the
         # evaluation view reached 1,156 px) scrolls inside its tab instead of widening the window
-        # past the screen and pushing the training panel (and its Stop button) off it.
-        for view, title in ((self.data_panel, "Data"), (self.model_panel, "Model"),
-                            (self.training_plot, "Training"), (self.evaluation_panel, "Evaluation"),
-                            (self.kfold_panel, "K-fold"), (self.audit_panel, "Train vs eval mode")):
-            self.tabs.addTab(_scrolling(view), title)
+        # past the screen and pushing the training panel (and its Stop button) off it. Not the
+        # narrow ones: a scroll area sizes a view with word-wrapped text by its preferred height
+        # (the training curves wanted 1,008 px and got a vertical scroll bar).
+        for view, title, wide in ((self.data_panel, "Data", True), (self.model_panel, "Model", True),
+                                  (self.training_plot, "Training", False),
+                                  (self.evaluation_panel, "Evaluation", True), (self.kfold_panel, "K-fold", True),
+                                  (self.audit_panel, "Train vs eval mode", False)):
+            self.tabs.addTab(_scrolling(view) if wide else view, title)
         self.evaluation_tabs.attach(self.tabs)
 
         side = QScrollArea()
