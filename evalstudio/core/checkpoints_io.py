@@ -161,8 +161,14 @@ def _torch_load(p: Path, *, trust_pickle: bool, namespace: types.ModuleType | No
 def _full_load(p: Path, namespace: types.ModuleType | None) -> Any:
     """Unpickle in full (the user trusts the file); classes the pickle cannot import are looked
     up by name in the user's model file."""
+    import sys
+
     import torch
 
+    # As `python -c "torch.load(...)"` run beside the file would: the pickle's own modules
+    # (e.g. mymodel.py saved next to model.pt) import from the checkpoint's folder and the current one.
+    extra = [d for d in dict.fromkeys((str(p.resolve().parent), os.getcwd())) if d not in sys.path]
+    sys.path[:0] = extra
     try:
         return torch.load(p, map_location="cpu", weights_only=False, pickle_module=pickle_with_fallback(namespace))
     except (ImportError, AttributeError) as exc:
@@ -174,6 +180,10 @@ def _full_load(p: Path, namespace: types.ModuleType | None) -> Any:
         ) from None
     except Exception as exc:
         raise _corrupt(p, exc) from None
+    finally:
+        for d in extra:
+            if d in sys.path:
+                sys.path.remove(d)
 
 
 def _corrupt(p: Path, exc: BaseException) -> CheckpointError:

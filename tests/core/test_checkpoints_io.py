@@ -140,6 +140,34 @@ def test_trusted_whole_pickled_model(tmp_path: Path) -> None:
     assert same_weights(ckpt.state_dict, net.state_dict())
 
 
+def test_trusted_pickle_imports_its_class_from_the_checkpoint_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A script in proj/ saved torch.save(model) with its class from proj/es_a2_net.py; evaluating
+    # from elsewhere with the console script (whose sys.path holds neither folder) still finds it.
+    import importlib
+    import sys
+
+    proj = tmp_path / "proj"
+    proj.mkdir()
+    (proj / "es_a2_net.py").write_text(
+        "import torch.nn as nn\nclass Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+        "        self.fc = nn.Linear(8, 1)\n    def forward(self, x):\n        return self.fc(x)\n"
+    )
+    with monkeypatch.context() as m:
+        m.syspath_prepend(str(proj))
+        net = importlib.import_module("es_a2_net").Net()
+        torch.save(net, proj / "model.pt")
+    monkeypatch.delitem(sys.modules, "es_a2_net")
+    monkeypatch.chdir(tmp_path)
+    path_before = list(sys.path)
+    ckpt = load_checkpoint(proj / "model.pt", trust_pickle=True)
+    assert type(ckpt.pickled_module).__name__ == "Net" and "es_a2_net.Net" in ckpt.unsafe_globals
+    assert same_weights(ckpt.state_dict, net.state_dict())
+    assert sys.path == path_before  # the folders were added for the load only
+    sys.modules.pop("es_a2_net", None)
+
+
 def test_pickled_model_inside_a_dict_when_trusted(tmp_path: Path) -> None:
     net = make_net()
     torch.save({"model": net, "epoch": 2}, tmp_path / "m.pt")
