@@ -43,6 +43,18 @@ METRIC_LABELS: dict[str, str] = {
 }
 
 
+
+def metric_label(key: str) -> str:
+    """Human name of a metric key: ``"f1_macro"`` -> ``"F1 (macro)"``; unknown keys as written."""
+    if key in METRIC_LABELS:
+        return METRIC_LABELS[key]
+    for suffix in ("macro", "weighted"):
+        base = key.removesuffix(f"_{suffix}")
+        if base != key and base in METRIC_LABELS:
+            return f"{METRIC_LABELS[base].split(' (')[0]} ({suffix})"
+    return key.replace("_", " ")
+
+
 # --------------------------------------------------------------------------- per-row helpers
 
 
@@ -288,8 +300,9 @@ def build_html_report(
         # Say so rather than leave the section out: a reader must not assume the files were checked.
         parts.append("<p>Not recorded: no data or model file was given for this evaluation, so this "
                      "report cannot name or hash them.</p>")
-    named = {METRIC_LABELS.get(k, k): v for k, v in metrics.items() if k in METRIC_LABELS}
-    named.update({k: v for k, v in metrics.items() if k not in METRIC_LABELS})
+    # The names the app shows (known metrics first, in the usual order), so the two read alike.
+    keys = [k for k in METRIC_LABELS if k in metrics] + [k for k in metrics if k not in METRIC_LABELS]
+    named = {metric_label(k): metrics[k] for k in keys}
     parts += ["<h2>Metrics</h2>", _kv_table(named)]
     if per_class:
         cols = ("class", "precision", "recall", "f1", "support")

@@ -103,7 +103,7 @@ def test_report_is_self_contained_and_holds_everything(tmp_path) -> None:
     cm = np.array([[40, 10], [5, 45]])
     text = build_html_report(
         title="Pima <held-out>",
-        metrics={"accuracy": 0.85, "roc_auc": 0.912345, "log_loss": float("nan"), "custom": 3},
+        metrics={"accuracy": 0.85, "roc_auc": 0.912345, "log_loss": float("nan"), "custom": 3, "f1_macro": 0.5},
         confusion_matrix=cm,
         classes=("no", "yes & more"),
         threshold=0.37,
@@ -116,6 +116,7 @@ def test_report_is_self_contained_and_holds_everything(tmp_path) -> None:
     assert "Pima &lt;held-out&gt;" in text and "yes &amp; more" in text  # escaped
     assert "Accuracy" in text and "0.8500" in text and "ROC AUC" in text and "0.9123" in text
     assert "n/a" in text and "custom" in text
+    assert "F1 (macro)" in text and "f1_macro" not in text  # the names the app's metrics table shows
     assert "threshold 0.3700" in text
     assert file_sha256(data) in text
     assert re.search(r"<td class=\"num\">100</td>", text)  # grand total

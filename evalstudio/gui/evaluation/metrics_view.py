@@ -17,7 +17,7 @@ import numpy as np
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QHeaderView, QLabel, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget
 
-from evalstudio.core.report import METRIC_LABELS
+from evalstudio.core.report import METRIC_LABELS, metric_label
 
 PER_CLASS_COLUMNS = ("class", "precision", "recall", "f1", "support")
 
@@ -37,14 +37,8 @@ def format_value(value: Any) -> str:
 
 
 def metric_name(key: str) -> str:
-    """Human name of a metric key: ``"f1_macro"`` -> ``"F1 (macro)"``."""
-    if key in METRIC_LABELS:
-        return METRIC_LABELS[key]
-    for suffix in ("macro", "weighted"):
-        base = key.removesuffix(f"_{suffix}")
-        if base != key and base in METRIC_LABELS:
-            return f"{METRIC_LABELS[base].split(' (')[0]} ({suffix})"
-    return key.replace("_", " ")
+    """Human name of a metric key: ``"f1_macro"`` -> ``"F1 (macro)"`` (the HTML report's names too)."""
+    return metric_label(key)
 
 
 def _item(text: str, *, right: bool = False) -> QTableWidgetItem:

@@ -112,9 +112,20 @@ class PanelExportMixin:
         return export.write_table(path, model.header, list(model.iter_rows()))
 
     def report_images(self) -> dict[str, bytes]:
-        """PNG bytes of the matrix and the curves, as the report embeds them."""
+        """PNG bytes of the matrix and the curves, as the report embeds them.
+
+        The outline of a clicked cell is a pointer for the person at the screen, not part of
+        the result, so the report's matrix is drawn without it.
+        """
+        outline = self.confusion._selection
+        was_visible = outline.isVisible()
+        outline.hide()
+        try:
+            matrix = export.plot_png_bytes(self.confusion.plot)
+        finally:
+            outline.setVisible(was_visible)
         return {
-            "Confusion matrix": export.plot_png_bytes(self.confusion.plot),
+            "Confusion matrix": matrix,
             "ROC": export.plot_png_bytes(self.roc.plot),
             "Precision-recall": export.plot_png_bytes(self.pr.plot),
         }

@@ -130,3 +130,15 @@ def test_report_in_the_app_names_the_files_the_window_had_loaded(qtbot, make_bin
     panel.set_report_context(files={"data": other})
     text = panel.export_report(tmp_path / "r2.html").read_text(encoding="utf-8")
     assert file_identity(other)["sha256"] in text and file_identity(model_file)["sha256"] not in text
+
+
+def test_report_matrix_image_leaves_out_the_clicked_cell_outline(panel, make_binary) -> None:
+    from evalstudio.gui.evaluation import export
+
+    panel.set_predictions(make_binary())
+    panel.confusion.select(1, 0)
+    on_screen = export.plot_png_bytes(panel.confusion.plot)
+    in_report = panel.report_images()["Confusion matrix"]
+    assert in_report != on_screen and panel.confusion._selection.isVisible()  # the screen keeps it
+    panel.confusion._selection.hide()
+    assert export.plot_png_bytes(panel.confusion.plot) == in_report
