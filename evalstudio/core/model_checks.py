@@ -6,9 +6,9 @@ nothing and leaves the model exactly as it was (modes restored, no BatchNorm sta
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from evalstudio.core.errors import ModelError
 from evalstudio.core.outputs import OutputKind
@@ -128,6 +128,43 @@ def check_input_width(module: "torch.nn.Module", feature_names: Sequence[str]) -
             f"{type(exc).__name__}: {text}",
             hint="Check that the model takes a float tensor of shape (batch, n_features).",
         ) from None
+
+
+def check_checkpoint_width(
+    module: "torch.nn.Module", state_dict: "Mapping[str, Any]", feature_names: Sequence[str]
+) -> None:
+    """Explain a checkpoint whose first layer was trained on another number of features.
+
+    A model file whose ``build_model(n_features)`` follows the CSV builds happily for any width;
+    the checkpoint then disagrees on the first layer only, and "shape mismatch ... or pass
+    --non-strict" would point at the wrong fix. Say what it is: the CSV's columns.
+
+    Raises
+    ------
+    ModelError
+        "the checkpoint expects N features; the CSV has M (columns: ...)".
+    """
+    import torch.nn as nn
+
+    first = next(((name, m) for name, m in module.named_modules() if isinstance(m, nn.Linear)
+                  and not isinstance(m, nn.LazyLinear)), None)
+    if first is None:
+        return
+    name, layer = first
+    key = f"{name}.weight"
+    found = [k for k in state_dict if k == key] or [k for k in state_dict if k.endswith("." + key)]
+    if len(found) != 1:
+        return
+    w = state_dict[found[0]]
+    shape = tuple(getattr(w, "shape", ()))
+    m = len(feature_names)
+    if len(shape) == 2 and shape[0] == layer.out_features and shape[1] != m:
+        raise ModelError(
+            f"the checkpoint expects {shape[1]} features (its {found[0]} has shape {shape}); the CSV has {m} "
+            f"(columns: {_columns(feature_names)}).",
+            hint="Choose the right target column (--target) or a CSV with the feature columns the checkpoint "
+                 "was trained on.",
+        )
 
 
 def infer_output_kind(

@@ -14,6 +14,7 @@ and :func:`load_for_evaluation` puts them together the way the CLI and the GUI n
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
 from evalstudio.core import file_kinds
@@ -29,6 +30,7 @@ from evalstudio.core.key_matching import CheckpointMismatchError, KeyMatchReport
 from evalstudio.core.model_checks import (
     OUTPUT_CHOICES,
     ModelSummary,
+    check_checkpoint_width,
     check_input_width,
     expected_features,
     infer_output_kind,
@@ -55,6 +57,7 @@ def load_for_evaluation(
     strict: bool = True,
     n_features: int | None = None,
     n_classes: int | None = None,
+    feature_names: "Sequence[str] | None" = None,
 ) -> tuple[LoadedModel, Checkpoint | None, KeyMatchReport | None]:
     """Load the model and its weights the way an evaluation needs them.
 
@@ -98,6 +101,8 @@ def load_for_evaluation(
             loaded = _with_note(loaded, "no checkpoint given: evaluating the weights the model file builds")
         return loaded, None, None
     ckpt = load_checkpoint(checkpoint_path, trust_pickle=trust_pickle, namespace=loaded.namespace)
+    if feature_names is not None and ckpt.state_dict:
+        check_checkpoint_width(loaded.module, ckpt.state_dict, feature_names)
     report = apply_checkpoint(loaded.module, ckpt, strict=strict)
     return loaded, ckpt, report
 

@@ -107,6 +107,7 @@ def run_evaluation(
         strict=spec.strict,
         n_features=dataset.n_features,
         n_classes=dataset.n_classes,
+        feature_names=dataset.feature_names,
     ) if loaded_model is None else loaded_model
 
     # A checkpoint written by evalstudio knows its classes: map the labels the same way, so a

@@ -395,6 +395,29 @@ def test_python_model_with_a_checkpoint(tmp_path: Path) -> None:
         assert torch.equal(loaded.module.state_dict()[k], v)
 
 
+def test_checkpoint_trained_on_another_width_names_the_csv_columns(tmp_path: Path) -> None:
+    # build_model(n_features) follows the CSV, so only the checkpoint knows the width it was trained on.
+    f = write(tmp_path / "net.py", """
+        import torch.nn as nn
+        def build_model(n_features):
+            return nn.Sequential(nn.Linear(n_features, 4), nn.ReLU(), nn.Linear(4, 1))
+    """)
+    ck = tmp_path / "weights.pt"
+    torch.save({"state_dict": {"model." + k: v for k, v in load_model(f, n_features=8).module.state_dict().items()}},
+               ck)
+    cols = [f"f{i}" for i in range(7)]
+    for strict in (True, False):  # a partial load would leave the input layer random: never useful here
+        with pytest.raises(ModelError) as err:
+            load_for_evaluation(f, ck, strict=strict, n_features=7, n_classes=2, feature_names=cols)
+        assert str(err.value) == (
+            "the checkpoint expects 8 features (its model.0.weight has shape (4, 8)); the CSV has 7 "
+            "(columns: f0, f1, f2, f3, f4, f5, f6). Choose the right target column (--target) or a CSV with "
+            "the feature columns the checkpoint was trained on."
+        )
+    _, _, report = load_for_evaluation(f, ck, n_features=8, n_classes=2, feature_names=cols + ["f7"])
+    assert report is not None and report.loaded
+
+
 def test_python_model_without_a_checkpoint_says_so(tmp_path: Path) -> None:
     loaded, ckpt, report = load_for_evaluation(write(tmp_path / "net.py", NET_SOURCE), None)
     assert ckpt is None and report is None
