@@ -16,9 +16,9 @@ from evalstudio.core.callbacks import Callback, RunInfo
 from evalstudio.core.errors import TrainingError
 
 # CLI flag -> TrainConfig field, for the options both commands share.
-SHARED_OPTIONS = ("epochs", "batch_size", "lr", "optimizer", "standardize", "seed", "device", "shuffle", "drop_last")
-TRAIN_OPTIONS = (*SHARED_OPTIONS, "weight_decay", "lr_schedule", "val_fraction", "monitor", "early_stopping",
-                 "min_delta", "checkpoint_every")
+SHARED_OPTIONS = ("epochs", "batch_size", "lr", "optimizer", "weight_decay", "lr_schedule", "standardize", "seed",
+                  "device", "shuffle", "drop_last")
+TRAIN_OPTIONS = (*SHARED_OPTIONS, "val_fraction", "monitor", "early_stopping", "min_delta", "checkpoint_every")
 # What a resumed run may change; everything else comes from the checkpoint's configuration.
 RESUME_OVERRIDES = ("epochs", "device", "early_stopping", "min_delta", "checkpoint_every")
 
@@ -40,9 +40,8 @@ def add_training_args(p: argparse.ArgumentParser, *, train: bool) -> None:
     p.add_argument("--batch-size", type=int, help=f"rows per step (default {d.batch_size})")
     p.add_argument("--lr", type=float, help=f"learning rate (default {d.lr:g})")
     p.add_argument("--optimizer", choices=OPTIMIZERS, help=f"default {d.optimizer}; sgd uses momentum 0.9")
-    if train:
-        p.add_argument("--weight-decay", type=float, help=f"default {d.weight_decay:g}")
-        p.add_argument("--lr-schedule", choices=LR_SCHEDULES, help=f"default {d.lr_schedule}")
+    p.add_argument("--weight-decay", type=float, help=f"default {d.weight_decay:g}")
+    p.add_argument("--lr-schedule", choices=LR_SCHEDULES, help=f"default {d.lr_schedule}")
     g = p.add_mutually_exclusive_group()
     g.add_argument("--standardize", dest="standardize", action="store_true", default=None,
                    help="standardise features, fitted on the training rows only (default)")
