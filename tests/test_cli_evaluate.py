@@ -100,6 +100,8 @@ def test_mode_audit_names_stochastic_layers(tmp_path: Path, capsys: pytest.Captu
         (["--threshold", "1.5"], "--threshold 1.5 is outside [0, 1]"),
         (["--positive-class", "yes"], "positive class 'yes' is not one of the classes (0, 1)"),
         (["--target", "nope"], "nope"),
+        (["--mode-audit", "-3"], "--mode-audit -3 must be at least 1 (the number of train-mode passes)."),
+        (["--batch-size", "0"], "--batch-size 0 must be at least 1."),
     ],
 )
 def test_bad_input_is_one_clear_line(argv: list[str], needle: str, capsys: pytest.CaptureFixture[str]) -> None:
@@ -174,3 +176,26 @@ def test_outputs_flag_and_the_double_sigmoid_warning(tmp_path: Path, capsys: pyt
     assert code == 2
     assert err.startswith("error: the model's outputs were read as probabilities, but they range from ")
     assert err.strip().endswith("use --outputs logits (or auto) so evalstudio applies sigmoid.")
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "expected"),
+    [
+        ("data.csv", b"\x1f\x8b\x08\x00rest", "looks like a gzip-compressed file, not a CSV text file. "
+                                               "Decompress it first (gunzip FILE) and load the CSV inside."),
+        ("data.csv", b"a,b,target\n1,2,0\n3,4,1,9\n", "line 3 of {path} (data row 2) has 4 fields but the header has 3"),
+        ("data.csv", b"a,b,target\n1,,0\n3,4,1\n5,?,0\n", "{path} has missing values in 'b' (2 rows; first at row 1, "
+                                                      "line 2). Fill them in or remove those rows"),
+        ("data.csv", b"a,b,target\n1,2,0\n3,4,0\n", "the target column 'target' of {path} has a single class"),
+    ],
+)
+def test_bad_data_files_through_the_cli(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str, content: bytes, expected: str
+) -> None:
+    data = tmp_path / name
+    data.write_bytes(content)
+    code, out, err = run_cli(capsys, "evaluate", "--model", str(DEMO / "pima_model.py"), "--data", str(data))
+    assert code == 2 and out == ""
+    lines = err.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ")
+    assert expected.format(path=data) in lines[0]

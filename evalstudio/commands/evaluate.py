@@ -71,6 +71,9 @@ def run(args: argparse.Namespace) -> int:
                               hint="Thresholds apply to probabilities; pass a value between 0 and 1.")
     if args.batch_size < 1:
         raise EvalStudioError(f"--batch-size {args.batch_size} must be at least 1.")
+    if args.mode_audit < 0:
+        raise EvalStudioError(f"--mode-audit {args.mode_audit} must be at least 1 (the number of train-mode passes).",
+                              hint="Pass --mode-audit alone for 10 passes, or leave it out.")
     spec = EvaluationSpec(
         data_path=args.data, model_path=args.model, checkpoint_path=args.checkpoint, target=args.target,
         entry=args.entry, trust_pickle=args.trust_pickle, strict=not args.non_strict, outputs=args.outputs,
