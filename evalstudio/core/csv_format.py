@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from evalstudio.core.errors import DataError
+from evalstudio.core.file_kinds import BINARY_MAGIC, SAVE_AS_CSV, has_safetensors_header, is_pickle
 
 HEAD_BYTES = 64 * 1024
 _MAX_HEAD_BYTES = 16 * 1024 * 1024  # a header line longer than this is not a CSV we can sniff
@@ -35,29 +36,7 @@ MISSING_TOKENS = (
     "#N/A", "#NA", "#N/A N/A", "-1.#IND", "-1.#QNAN", "1.#IND", "1.#QNAN",
 )
 
-_SAVE_AS_CSV = "Save or export it as a CSV file (comma-separated text) and load that."
-
-# (magic bytes at offset 0, what the file is, how to get a CSV from it)
-_BINARY_MAGIC: tuple[tuple[bytes, str, str], ...] = (
-    (b"\x1f\x8b", "a gzip-compressed file", "Decompress it first (gunzip FILE) and load the CSV inside."),
-    (b"BZh", "a bzip2-compressed file", "Decompress it first (bunzip2 FILE) and load the CSV inside."),
-    (b"\xfd7zXZ\x00", "an xz-compressed file", "Decompress it first (unxz FILE) and load the CSV inside."),
-    (b"7z\xbc\xaf\x27\x1c", "a 7-Zip archive", "Extract the CSV file from it and load that."),
-    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "an Excel 97-2003 workbook (.xls) or another old Office file",
-     "In Excel use File > Save As > CSV UTF-8, then load the .csv file."),
-    (b"PAR1", "a Parquet file",
-     "Convert it, e.g. pandas.read_parquet(PATH).to_csv('data.csv', index=False), and load the CSV."),
-    (b"ARROW1", "an Arrow/Feather file",
-     "Convert it, e.g. pandas.read_feather(PATH).to_csv('data.csv', index=False), and load the CSV."),
-    (b"\x93NUMPY", "a NumPy .npy array", "Save the array as text (numpy.savetxt with delimiter=',') and load that."),
-    (b"\x89HDF\r\n\x1a\n", "an HDF5 file", _SAVE_AS_CSV),
-    (b"SQLite format 3\x00", "an SQLite database", "Export the table as CSV and load that."),
-    (b"%PDF", "a PDF document", "Export the table as CSV and load that."),
-    (b"\x89PNG", "a PNG image", "Load a CSV file with one row per sample."),
-    (b"\xff\xd8\xff", "a JPEG image", "Load a CSV file with one row per sample."),
-    (b"\x7fELF", "a program (ELF executable)", "Load a CSV file with one row per sample."),
-)
-
+_SAVE_AS_CSV = SAVE_AS_CSV
 
 @dataclass(frozen=True)
 class CsvFormat:
@@ -147,7 +126,7 @@ def read_head(path: str | os.PathLike[str]) -> tuple[bytes, bool]:
 
 def _describe_binary(head: bytes) -> tuple[str, str] | None:
     """(what the file is, how to fix it) for a file that is clearly not CSV text, else None."""
-    for magic, words, hint in _BINARY_MAGIC:
+    for magic, words, hint in BINARY_MAGIC:
         if head.startswith(magic):
             return words, hint
     if head.startswith((b"PK\x03\x04", b"PK\x05\x06")):
@@ -166,9 +145,9 @@ def _describe_binary(head: bytes) -> tuple[str, str] | None:
         )
     if head.startswith(b"version https://git-lfs"):
         return "a Git LFS pointer (the data itself was not downloaded)", "Run 'git lfs pull' to fetch the file."
-    if head[:1] == b"\x80" and len(head) > 1 and head[1] in (2, 3, 4, 5):
+    if is_pickle(head):
         return "a Python pickle (e.g. a torch.save file)", "Pass it as the model or checkpoint; the data must be a CSV."
-    if len(head) > 10 and head[8:10] == b'{"':
+    if has_safetensors_header(head):
         return "a safetensors weights file", "Pass it as the checkpoint; the data must be a CSV."
     return None
 

@@ -25,15 +25,44 @@ TEXT = "text"
 EMPTY = "empty"
 OTHER = "other"
 
-_MAGIC = (
-    (b"\x89HDF\r\n\x1a\n", "an HDF5 file (a Keras .h5 model?)"),
-    (b"\x1f\x8b", "a gzip-compressed file"),
-    (b"PAR1", "a Parquet file"),
-    (b"\xd0\xcf\x11\xe0", "an old Excel/Office file"),
-    (b"\x93NUMPY", "a NumPy .npy array"),
-    (b"%PDF", "a PDF document"),
-    (b"\x08", "possibly an ONNX model (protobuf)"),
+SAVE_AS_CSV = "Save or export it as a CSV file (comma-separated text) and load that."
+
+# Files that are clearly not CSV text nor PyTorch files, told apart by their first bytes:
+# (magic bytes at offset 0, what the file is, how to get a CSV from it). Shared by the CSV reader
+# (csv_format) and the model/checkpoint sniffer below, so both name a file the same way.
+BINARY_MAGIC: tuple[tuple[bytes, str, str], ...] = (
+    (b"\x1f\x8b", "a gzip-compressed file", "Decompress it first (gunzip FILE) and load the CSV inside."),
+    (b"BZh", "a bzip2-compressed file", "Decompress it first (bunzip2 FILE) and load the CSV inside."),
+    (b"\xfd7zXZ\x00", "an xz-compressed file", "Decompress it first (unxz FILE) and load the CSV inside."),
+    (b"7z\xbc\xaf\x27\x1c", "a 7-Zip archive", "Extract the CSV file from it and load that."),
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "an Excel 97-2003 workbook (.xls) or another old Office file",
+     "In Excel use File > Save As > CSV UTF-8, then load the .csv file."),
+    (b"PAR1", "a Parquet file",
+     "Convert it, e.g. pandas.read_parquet(PATH).to_csv('data.csv', index=False), and load the CSV."),
+    (b"ARROW1", "an Arrow/Feather file",
+     "Convert it, e.g. pandas.read_feather(PATH).to_csv('data.csv', index=False), and load the CSV."),
+    (b"\x93NUMPY", "a NumPy .npy array", "Save the array as text (numpy.savetxt with delimiter=',') and load that."),
+    (b"\x89HDF\r\n\x1a\n", "an HDF5 file", SAVE_AS_CSV),
+    (b"SQLite format 3\x00", "an SQLite database", "Export the table as CSV and load that."),
+    (b"%PDF", "a PDF document", "Export the table as CSV and load that."),
+    (b"\x89PNG", "a PNG image", "Load a CSV file with one row per sample."),
+    (b"\xff\xd8\xff", "a JPEG image", "Load a CSV file with one row per sample."),
+    (b"\x7fELF", "a program (ELF executable)", "Load a CSV file with one row per sample."),
 )
+
+
+# Only for model/checkpoint files: a protobuf's first byte is too weak a sign for CSV input.
+_ONNX = (b"\x08", "possibly an ONNX model (protobuf)")
+
+
+def is_pickle(head: bytes) -> bool:
+    """A pickle stream (protocol 2-5): the legacy ``torch.save`` format, or ``pickle.dump``."""
+    return head[:1] == b"\x80" and len(head) > 1 and head[1] in (2, 3, 4, 5)
+
+
+def has_safetensors_header(head: bytes) -> bool:
+    """The start of a safetensors file: an 8-byte length, then a JSON object with a string key."""
+    return len(head) > 10 and head[8:10] == b'{"'
 
 
 @dataclass(frozen=True)
@@ -59,7 +88,7 @@ def sniff(path: str | os.PathLike[str]) -> FileKind:
         return FileKind(EMPTY, "an empty file (0 bytes)")
     if head.startswith(b"PK"):
         return _sniff_zip(p)
-    if head[:1] == b"\x80" and len(head) > 1 and head[1] in (2, 3, 4, 5):
+    if is_pickle(head):
         return FileKind(TORCH_LEGACY, "a pickle file (legacy torch.save format)")
     st = _safetensors_state(p, head)
     if st:
@@ -72,7 +101,7 @@ def sniff(path: str | os.PathLike[str]) -> FileKind:
             # A multi-byte character cut at the 4096-byte boundary is still text.
             if exc.start >= len(head) - 4:
                 return FileKind(TEXT, "a text file")
-    for magic, words in _MAGIC:
+    for magic, words, *_ in (*BINARY_MAGIC, _ONNX):
         if head.startswith(magic):
             return FileKind(OTHER, words)
     return FileKind(OTHER, "a binary file of unknown type")
