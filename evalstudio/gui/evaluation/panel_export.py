@@ -107,9 +107,12 @@ class PanelExportMixin:
         pred = self._pred
         model = RowsTableModel(pred, np.arange(pred.n_samples), self.predicted_labels(), self._loss,
                                self._features, self._feature_names)
-        if Path(path).suffix.lower() == ".json":
+        suffix = Path(path).suffix.lower()
+        if suffix == ".json":
             return export.write_json(path, [dict(zip(model.header, row)) for row in model.iter_rows()])
-        return export.write_table(path, model.header, list(model.iter_rows()))
+        if suffix == ".csv":
+            return export.write_csv(path, model.header, model.iter_rows(), checked=True)
+        return export.write_table(path, model.header, [])  # the message naming the file type
 
     def report_images(self) -> dict[str, bytes]:
         """PNG bytes of the matrix and the curves, as the report embeds them.

@@ -109,9 +109,36 @@ class RowsTableModel(QAbstractTableModel):
             return f"{v:.4f}" if c > self._n_feat else f"{v:g}"
         return str(v)
 
+    def columns(self) -> list[list[object]]:
+        """Every column as a list of raw values, in display order (the same values as
+        :meth:`row_values`, built column-wise: a million rows export in seconds, not minutes)."""
+        pred = self._pred
+        if pred is None or self._pos.size == 0:
+            return [[] for _ in self._header]
+        assert self._y_pred is not None and self._loss is not None
+        pos = self._pos
+        names = np.asarray(pred.classes, dtype=object)
+        cols: list[list[object]] = [np.asarray(pred.row_numbers)[pos].astype(np.int64).tolist()]
+        if self._features is not None:
+            cols += [_plain(c) for c in np.asarray(self._features)[pos].T]
+        cols += [names[pred.y_true[pos]].tolist(), names[self._y_pred[pos]].tolist()]
+        cols += [_plain(c) for c in np.asarray(pred.y_score)[pos].T]
+        cols.append(_plain(np.asarray(self._loss)[pos]))
+        return cols
+
     def iter_rows(self) -> Iterator[list[object]]:
-        for r in range(self._pos.size):
-            yield self.row_values(r)
+        for row in zip(*self.columns()):
+            yield list(row)
+
+
+def _plain(column: np.ndarray) -> list[object]:
+    """A float column as Python values, None where not finite (an empty CSV cell, JSON null)."""
+    finite = np.isfinite(column)
+    if finite.all():
+        return column.tolist()
+    out = column.astype(object)
+    out[~finite] = None
+    return out.tolist()
 
 
 class RowsView(QWidget):
@@ -162,7 +189,7 @@ class RowsView(QWidget):
     def export_csv(self, path: str | Path) -> Path:
         from evalstudio.gui.evaluation.export import write_csv
 
-        return write_csv(path, self.model.header, self.model.iter_rows())
+        return write_csv(path, self.model.header, self.model.iter_rows(), checked=True)
 
     @Slot()
     def _export_dialog(self) -> None:  # pragma: no cover - needs a person

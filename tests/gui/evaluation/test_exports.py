@@ -147,3 +147,28 @@ def test_report_matrix_image_leaves_out_the_clicked_cell_outline(panel, make_bin
     assert orange_pixels(export.plot_png_bytes(panel.confusion.plot)) > 50
     assert orange_pixels(panel.report_images()["Confusion matrix"]) == 0
     assert panel.confusion._selection.isVisible()  # the screen keeps it
+
+
+def test_predictions_export_has_every_row_the_table_shows_and_names_a_bad_file_type(
+    panel, make_binary, tmp_path
+) -> None:
+    """The column-wise export (fast for a million rows) writes exactly the table's values."""
+    from evalstudio.core.report import per_row_loss
+
+    pred = make_binary(n=200)
+    features = np.arange(200 * 3, dtype=np.float32).reshape(200, 3) / 7
+    panel.set_predictions(pred, threshold=0.4, features=features, feature_names=("a", "b", "c"))
+    rows = list(csv.reader(open(panel.export_predictions(tmp_path / "p.csv"))))
+    assert rows[0] == ["Row", "a", "b", "c", "Actual", "Predicted", "P(healthy)", "P(diabetic)", "Loss"]
+    loss = per_row_loss(pred)
+    for i in (0, 57, 199):
+        r = rows[i + 1]
+        assert int(r[0]) == pred.row_numbers[i]
+        assert [float(v) for v in r[1:4]] == features[i].tolist()  # full precision
+        assert r[4] == pred.classes[pred.y_true[i]]
+        assert float(r[7]) == float(pred.y_score[i, 1]) and float(r[8]) == loss[i]
+    panel.confusion.cell_clicked.emit(0, 1)
+    model = panel.rows.model
+    assert list(model.iter_rows()) == [model.row_values(r) for r in range(model.rowCount())]
+    with pytest.raises(EvalStudioError, match=r"cannot export a table as 'p.txt'.*\.csv or \.json"):
+        panel.export_predictions(tmp_path / "p.txt")
