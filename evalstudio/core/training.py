@@ -13,7 +13,7 @@ from __future__ import annotations
 import gc
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -211,6 +211,11 @@ def fit(
         optimizer.load_state_dict(resume["optimizer_state_dict"])
         if scheduler is not None and resume.get("scheduler_state_dict"):
             scheduler.load_state_dict(resume["scheduler_state_dict"])
+            planned = int((resume.get("config") or {}).get("epochs", config.epochs))
+            if planned != config.epochs and _depends_on_total(config):
+                _replay_schedule(optimizer, scheduler, config, int(resume["epoch"]))
+                notes.append(f"the {config.lr_schedule} learning-rate schedule now spans {config.epochs} epochs "
+                             f"(epochs 1-{resume['epoch']} followed the {planned}-epoch plan they were run with)")
         restore_rng(resume["rng_state"], generator)
         state.history = [EpochMetrics(**h) for h in resume["history"]]
         state.best_score = resume.get("best_score")
@@ -341,6 +346,35 @@ def _run_epochs(
         if stop:
             return True, reason
     return False, ""
+
+
+def _depends_on_total(config: TrainConfig) -> bool:
+    """Whether the schedule's shape follows ``epochs`` (cosine; step with its default step size)."""
+    return config.lr_schedule == "cosine" or (config.lr_schedule == "step" and not config.lr_step_size)
+
+
+def _replay_schedule(optimizer: Any, scheduler: Any, config: TrainConfig, epochs_done: int) -> None:
+    """Put ``scheduler`` (and the optimiser's learning rate) where a run planned for
+    ``config.epochs`` from the start would be after ``epochs_done`` epochs.
+
+    A resume that raises ``--epochs`` would otherwise continue a cosine that already reached 0
+    (and climbs back up) or steps at the old total's pace.
+    """
+    import warnings
+
+    import torch
+
+    probe = torch.nn.Parameter(torch.zeros(1))
+    fresh_opt = make_optimizer([probe], replace(config, lr=float(optimizer.param_groups[0].get("initial_lr", config.lr))))
+    fresh = make_scheduler(fresh_opt, config)
+    with warnings.catch_warnings():
+        # Only the schedule is replayed; no optimiser step is due.
+        warnings.simplefilter("ignore", UserWarning)
+        for _ in range(epochs_done):
+            fresh.step()
+    scheduler.load_state_dict(fresh.state_dict())
+    for group in optimizer.param_groups:
+        group["lr"] = fresh_opt.param_groups[0]["lr"]
 
 
 def _save(

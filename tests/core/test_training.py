@@ -366,3 +366,37 @@ def test_in_order_batches_reproduce_the_first_tutorials_loop() -> None:
     shuffled = seeded(lambda: make_model(sigmoid=True, dropout=0.0), 5)
     fit(shuffled, data, replace(cfg, shuffle=True), output_kind=OutputKind.PROBABILITY)
     assert not torch.equal(shuffled[0].weight, theirs[0].weight)
+
+
+def test_an_interrupted_cosine_run_resumes_exactly(tmp_path: Any) -> None:
+    """A 6-epoch run cancelled in epoch 4 and resumed equals the uninterrupted 6-epoch run."""
+    data = make_dataset()
+    cfg = replace(CFG, epochs=6, lr_schedule="cosine")
+    full_model = seeded(make_model, 0)
+    full = fit(full_model, data, cfg, output_kind=OutputKind.LOGIT)
+    event = threading.Event()
+    with pytest.raises(Cancelled):
+        fit(seeded(make_model, 0), data, cfg, output_kind=OutputKind.LOGIT, out_dir=tmp_path,
+            callbacks=[Recorder(cancel_at=(4, 1), event=event)], cancel=event)
+    ckpt = read_checkpoint(tmp_path / "last.pt")
+    assert ckpt["epoch"] == 3
+    resumed_model = make_model()
+    resumed = fit(resumed_model, data, resume_config(ckpt, epochs=6), output_kind=OutputKind.LOGIT, resume=ckpt)
+    assert without_time(resumed.history) == without_time(full.history)
+    for a, b in zip(full_model.state_dict().values(), resumed_model.state_dict().values()):
+        assert torch.equal(a, b)
+
+
+@pytest.mark.parametrize("schedule", ["cosine", "step"])
+def test_raising_the_total_on_resume_stretches_a_schedule_that_follows_it(tmp_path: Any, schedule: str) -> None:
+    """A 3-epoch cosine ends at lr 0; resumed to 6 epochs it must not climb back up from there
+    (found by hand: 0.001, 0.00075, 0.00025, then 0, 0.00025, 0.00075) but continue as a 6-epoch
+    plan would. Step with its default step size (a third of the run) likewise."""
+    data = make_dataset(n=60)
+    cfg = replace(CFG, epochs=6, lr_schedule=schedule, lr=0.001)
+    planned = [h.lr for h in fit(make_model(), data, cfg, output_kind=OutputKind.LOGIT).history]
+    fit(make_model(), data, replace(cfg, epochs=3), output_kind=OutputKind.LOGIT, out_dir=tmp_path)
+    ckpt = read_checkpoint(tmp_path / "last.pt")
+    resumed = fit(make_model(), data, resume_config(ckpt, epochs=6), output_kind=OutputKind.LOGIT, resume=ckpt)
+    assert [h.lr for h in resumed.history[3:]] == pytest.approx(planned[3:], rel=1e-9, abs=1e-15)
+    assert any("now spans 6 epochs" in n for n in resumed.notes)
