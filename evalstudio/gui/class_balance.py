@@ -40,7 +40,7 @@ class ClassBalancePlot(QWidget):
         self._labels = []
         total = max(int(self.counts.sum()), 1)
         for xi, c in zip(x, self.counts):
-            t = pg.TextItem(f"{int(c)} ({100 * c / total:.0f}%)", color="k", anchor=(0.5, 1.0))
+            t = pg.TextItem(f"{int(c):,} ({100 * c / total:.0f}%)", color="k", anchor=(0.5, 1.0))
             t.setPos(float(xi), float(c))
             self.plot.addItem(t)
             self._labels.append(t)

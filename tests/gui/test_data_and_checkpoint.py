@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 
 from tests.gui.conftest import load_demo, wait_idle
@@ -72,3 +73,12 @@ def test_a_pickled_model_asks_naming_its_globals_and_loads_once_trusted(qtbot, w
     assert window.model_panel.trust_pickle.isChecked()
     assert c.model is not None and c.model.loaded.kind == "pickle"
     assert "Sequential" in window.model_panel.headline.text()
+
+
+def test_class_balance_labels_read_as_numbers_with_thousands_separators(qtbot):
+    from evalstudio.gui.class_balance import ClassBalancePlot
+
+    plot = ClassBalancePlot()
+    qtbot.addWidget(plot)
+    plot.set_counts(("0", "1"), np.array([587_275, 412_725]))
+    assert [t.textItem.toPlainText() for t in plot._labels] == ["587,275 (59%)", "412,725 (41%)"]
