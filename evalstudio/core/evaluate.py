@@ -152,18 +152,29 @@ def mode_audit(
     device: "torch.device | str" = "cpu",
     seed: int = 0,
     batch_size: int = DEFAULT_BATCH_SIZE,
+    threshold: float | None = None,
+    positive: int = 1,
 ) -> ModeAudit:
     """Evaluate once in eval mode and ``n_passes`` times in train mode (no gradients).
 
-    BatchNorm running statistics are not disturbed: the module's buffers are restored after
-    the train-mode passes, so the audit never changes the model.
+    Accuracy counts the most probable class; for a binary task with ``threshold`` given, the
+    rule of the report instead (``P(positive) >= threshold``), so the audit's eval-mode accuracy
+    is the accuracy the report shows. BatchNorm running statistics are not disturbed: the
+    module's buffers are restored after the train-mode passes, so the audit never changes the model.
     """
     import torch
 
     Xt = torch.as_tensor(np.ascontiguousarray(X, dtype=np.float32)).to(device)
     yt = torch.as_tensor(np.asarray(y, dtype=np.int64)).to(device)
+
+    def predicted(p: "torch.Tensor") -> "torch.Tensor":
+        if threshold is None or p.shape[1] != 2:
+            return p.argmax(1)
+        t = torch.tensor(threshold, dtype=p.dtype, device=p.device)
+        return torch.where(p[:, positive] >= t, positive, 1 - positive)
+
     ref = predict_proba_tensor(module, Xt, kind, batch_size=batch_size)
-    eval_acc = (ref.argmax(1) == yt).float().mean()
+    eval_acc = (predicted(ref) == yt).float().mean()
     buffers = {k: v.clone() for k, v in module.state_dict().items() if not isinstance(v, torch.nn.Parameter)}
     gen_state = torch.random.get_rng_state()
     torch.manual_seed(seed)
@@ -171,7 +182,7 @@ def mode_audit(
     try:
         for _ in range(n_passes):
             p = predict_proba_tensor(module, Xt, kind, batch_size=batch_size, train_mode=True)
-            accs.append((p.argmax(1) == yt).float().mean())
+            accs.append((predicted(p) == yt).float().mean())
             d = (p - ref).abs()
             max_diff = torch.maximum(max_diff, d.max())
             mean_diff = mean_diff + d.mean() / max(n_passes, 1)

@@ -160,7 +160,8 @@ def run_evaluation(
     audit = None
     if spec.mode_audit_passes > 0:
         X = dataset.X if preprocessing is None else preprocessing.transform(dataset.X)
-        audit = mode_audit(module, X, dataset.y, kind, n_passes=spec.mode_audit_passes, device=device)
+        audit = mode_audit(module, X, dataset.y, kind, n_passes=spec.mode_audit_passes, device=device,
+                           threshold=spec.threshold, positive=positive)
     return EvaluationOutcome(
         spec=spec,
         dataset=dataset,
