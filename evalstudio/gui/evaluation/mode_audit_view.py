@@ -46,7 +46,8 @@ def audit_text(audit: ModeAudit) -> str:
 def gap_text(train_accuracy: float | None, heldout_accuracy: float | None) -> str:
     """The train vs held-out sentence."""
     if train_accuracy is None or heldout_accuracy is None:
-        return "Train vs held-out: evaluate the training rows and a held-out set to see the gap."
+        return ("Train vs held-out: train the model here with a validation fraction above 0 to compare "
+                "its accuracy on the rows it learned from with rows it never saw (the overfitting gap).")
     gap = train_accuracy - heldout_accuracy
     verdict = (
         "The model does much better on rows it was trained on: it has memorised part of the "
@@ -133,7 +134,10 @@ class ModeAuditPanel(QWidget):
             label.setPos(x, value or 0.0)
         values = [*accs.tolist(), audit.eval_accuracy, *(h for h in heights if h)]
         lo = max(0.0, min(values) - 0.05)
-        self.plot.getPlotItem().setYRange(lo, min(1.0, max(values) + 0.04), padding=0)
+        # Headroom above the highest value for its label and the legend; not capped at 1.0,
+        # which cut a perfect score's points in half and hid its label (seen on the wine demo).
+        top = max(values)
+        self.plot.getPlotItem().setYRange(lo, top + max(0.04, 0.3 * (top - lo)), padding=0)
         self.plot.getPlotItem().setXRange(-0.6, 3.8, padding=0)
         self.explanation.setText(audit_text(audit))
         self.gap.setText(gap_text(train_accuracy, heldout_accuracy))

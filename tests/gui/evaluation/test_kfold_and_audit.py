@@ -110,7 +110,29 @@ def test_mode_audit_panel_explains_spread_layers_and_gap(qtbot) -> None:
     assert "no Dropout or BatchNorm" in w.explanation.text()
     assert "gap is small" in w.gap.text()
     w.set_audit(_audit(), train_accuracy=None, heldout_accuracy=None)
-    assert "evaluate the training rows" in w.gap.text()
+    assert "train the model here with a validation fraction above 0" in w.gap.text()
+
+
+def test_mode_audit_shows_a_perfect_score_whole(qtbot) -> None:
+    """Wine demo: eval mode and most train-mode passes at 1.0 were cut at the top, label hidden."""
+    from PySide6.QtCore import QPointF
+
+    w = ModeAuditPanel()
+    qtbot.addWidget(w)
+    w.resize(800, 500)
+    w.show()
+    qtbot.waitExposed(w)
+    accs = np.array([1.0] * 9 + [0.9722])
+    w.set_audit(ModeAudit(1.0, accs, 0.845, 0.009, ("1: BatchNorm1d", "3: Dropout")))
+    qtbot.wait(10)
+    vb = w.plot.getPlotItem().vb
+    assert vb.viewRange()[1][1] > 1.0
+    label = w.labels[0]  # the eval-mode value
+    assert label.toPlainText() == "1.0000"
+    assert vb.sceneBoundingRect().contains(label.sceneBoundingRect())
+    legend = w.plot.getPlotItem().legend
+    top_point = vb.mapViewToScene(QPointF(0.0, 1.0))
+    assert not legend.sceneBoundingRect().contains(top_point)  # the legend does not hide the points
 
 
 def test_kfold_and_audit_plots_export(kfold, qtbot, tmp_path) -> None:
