@@ -96,6 +96,7 @@ def test_kfold_json_shape_and_predictions(files: dict[str, str], capsys: pytest.
     assert rc == 0
     text = capsys.readouterr().out
     assert "4-fold stratified cross-validation" in text and "accuracy:" in text and "(+/-" in text
+    assert "batches reshuffled every epoch" in text
     out = json.loads(Path("cv.json").read_text())
     assert [f["fold"] for f in out["folds"]] == [1, 2, 3, 4]
     for f in out["folds"]:
@@ -233,7 +234,8 @@ def test_val_fraction_and_val_data_are_exclusive(files: dict[str, str], capsys: 
 def test_batch_order_flags_reach_the_run(files: dict[str, str], capsys: pytest.CaptureFixture[str]) -> None:
     common = ("--model", files["model"], "--data", files["data"], "--epochs", "2", "--batch-size", "16",
               "--device", "cpu", "--quiet")
-    assert run_cli("kfold", *common, "--folds", "2", "--no-shuffle", "--drop-last", "--json", "k.json") == 0
+    assert run_cli("kfold", *common[:-1], "--folds", "2", "--no-shuffle", "--drop-last", "--json", "k.json") == 0
+    assert "batches in row order (last partial batch dropped)" in capsys.readouterr().out
     assert {k: json.loads(Path("k.json").read_text())["config"][k] for k in ("shuffle", "drop_last")} == \
         {"shuffle": False, "drop_last": True}
     assert run_cli("train", *common, "--out", "r", "--json", "t.json") == 0

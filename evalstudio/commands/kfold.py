@@ -9,7 +9,14 @@ from typing import Any
 import numpy as np
 
 from evalstudio.commands._common import format_report, format_table, write_json
-from evalstudio.commands.train import SHARED_OPTIONS, ProgressPrinter, add_training_args, config_from_args, prepare_model
+from evalstudio.commands.train import (
+    SHARED_OPTIONS,
+    ProgressPrinter,
+    add_training_args,
+    batch_order,
+    config_from_args,
+    prepare_model,
+)
 from evalstudio.core.atomic import atomic_write
 from evalstudio.core.errors import EvalStudioError
 
@@ -92,7 +99,8 @@ def summary_text(data: Any, config: Any, cv: Any, notes: list[str], positive: in
         f"data:   {data.source}  ({data.n_samples} rows, {data.n_features} features, target {data.target_name!r})",
         f"{len(cv.folds)}-fold stratified cross-validation (shuffled, seed {config.seed}); per fold a fresh model "
         f"seeded seed+fold-1; {config.epochs} epochs, batch {config.batch_size}, {config.optimizer} lr {config.lr:g}, "
-        f"{'standardised (fitted per fold on its training rows)' if config.standardize else 'raw'} features",
+        f"{'standardised (fitted per fold on its training rows)' if config.standardize else 'raw'} features, "
+        f"{batch_order(config)}",
     ]
     lines += [f"note:   {n}" for n in notes]
     rows = [(str(f.fold), str(f.n_train), str(f.n_test), *(f.metrics[k] for k in keys)) for f in cv.folds]

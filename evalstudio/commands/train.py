@@ -284,6 +284,12 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def batch_order(config: Any) -> str:
+    """How the run walks its rows, in words for the summary."""
+    order = "batches reshuffled every epoch" if config.shuffle else "batches in row order"
+    return order + (" (last partial batch dropped)" if config.drop_last else "")
+
+
 def history_table(history: Any, *, limit: int = 25) -> str:
     """Every epoch for short runs; for long ones evenly spaced epochs plus the last."""
     rows = list(history)
@@ -306,7 +312,7 @@ def summary_text(data: Any, config: Any, result: Any, report: Any, notes: list[s
         f"data:   {data.source}  ({data.n_samples} rows, {data.n_features} features, target {data.target_name!r})",
         f"trained {len(result.history)} epochs; loss for {result.output_kind} outputs; "
         f"optimizer {config.optimizer} lr {config.lr:g}, batch {config.batch_size}, "
-        f"{'standardised' if config.standardize else 'raw'} features, seed {config.seed}",
+        f"{'standardised' if config.standardize else 'raw'} features, {batch_order(config)}, seed {config.seed}",
     ]
     lines += [f"note:   {n}" for n in notes]
     lines += ["", history_table(result.history), ""]
@@ -320,4 +326,4 @@ def summary_text(data: Any, config: Any, result: Any, report: Any, notes: list[s
     return "\n".join(lines)
 
 
-__all__ = ["ProgressPrinter", "add_parser", "add_training_args", "config_from_args", "prepare_model", "run"]
+__all__ = ["ProgressPrinter", "add_parser", "add_training_args", "batch_order", "config_from_args", "prepare_model", "run"]
