@@ -381,6 +381,7 @@ class Controller(QObject):
 
     @Slot(str)
     def _on_cancelled(self, title: str) -> None:
+        self.status_changed.emit(f"{title} stopped")  # not "stopping …" for ever
         if title == "training":
             self.training_finished.emit(None, tuple(self.history))
             self._post("info", f"training stopped after {len(self.history)} finished epochs"

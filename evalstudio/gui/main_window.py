@@ -308,6 +308,8 @@ class MainWindow(QMainWindow):
 
     @Slot()
     def _on_training_started(self) -> None:
+        if self.message_area.level == "info":  # last run's "training finished…" would read as this run's
+            self.message_area.dismiss()
         self.training_plot.clear(total_epochs=int(self.training_panel.settings()["epochs"]))
         self.show_view(self.training_plot)
 

@@ -335,6 +335,8 @@ def _relay_callback(job: Job, total_epochs: int, folds: int = 1) -> Any:
             # Fraction of the whole job: folds x epochs x batches.
             done_epochs = (self.fold - 1) * total_epochs + (epoch - 1) + batch / max(n_batches, 1)
             where = f"epoch {epoch}/{total_epochs}"
+            if n_batches >= 1000:  # a long epoch (a big file): say how far into it
+                where += f" ({100 * batch // n_batches}% of its batches)"
             if folds > 1:
                 where = f"fold {self.fold}/{folds} · " + where
             job.report_progress(done_epochs, total_epochs * folds, where)

@@ -1,7 +1,10 @@
 """Throttled progress with an ETA: report when the whole percentage changes, not per batch.
 
 Orange's ``TaskState`` does the same: a training run of 100,000 batches must not post 100,000
-events to the GUI thread. Qt-free on purpose so it can be tested without an event loop.
+events to the GUI thread. A long job also reports at most once a ``heartbeat`` (1 s) while the
+percentage stands still: on a 1M-row file one percent of a 100-epoch run is a whole epoch, and
+"0%" with no ETA for minutes looks like a hang. Qt-free on purpose so it can be tested without
+an event loop.
 """
 
 from __future__ import annotations
@@ -29,20 +32,29 @@ class ProgressThrottle:
         Called when the integer percentage changes (and once at 100).
     clock : callable returning seconds, optional
         For tests; defaults to :func:`time.perf_counter`.
+    heartbeat : float or None, default 1.0
+        While the percentage stands still, report again (fresh ETA and text) after this many
+        seconds; None: only on percentage changes. At most ``101 + duration / heartbeat`` reports.
     """
 
+    #: Seconds of evidence after which an ETA is given even before 2 % is done.
+    ETA_AFTER_S = 3.0
+
     def __init__(
-        self, report: Callable[[int, float | None], None], *, clock: Callable[[], float] = time.perf_counter
+        self, report: Callable[[int, float | None], None], *, clock: Callable[[], float] = time.perf_counter,
+        heartbeat: float | None = 1.0,
     ) -> None:
         self._report = report
         self._clock = clock
+        self._heartbeat = heartbeat
         self._start = clock()
+        self._last_time = self._start
         self._last_percent = -1
         self.n_reports = 0
 
     def restart(self) -> None:
         """Start timing afresh (a new phase); the next update reports again."""
-        self._start = self._clock()
+        self._start = self._last_time = self._clock()
         self._last_percent = -1
 
     def update(self, done: float, total: float) -> bool:
@@ -51,12 +63,14 @@ class ProgressThrottle:
             return False
         fraction = min(max(done / total, 0.0), 1.0)
         percent = int(fraction * 100)
-        if percent == self._last_percent:
+        now = self._clock()
+        if percent == self._last_percent and (self._heartbeat is None or now - self._last_time < self._heartbeat):
             return False
-        self._last_percent = percent
-        elapsed = self._clock() - self._start
-        # An ETA from the first 1 % is noise; say nothing until there is some evidence.
-        eta = elapsed * (1.0 - fraction) / fraction if fraction >= 0.02 else None
+        self._last_percent, self._last_time = percent, now
+        elapsed = now - self._start
+        # An ETA from the first 1 % of a fast job is noise; say nothing until there is some evidence.
+        eta = elapsed * (1.0 - fraction) / fraction if fraction > 0 and (
+            fraction >= 0.02 or elapsed >= self.ETA_AFTER_S) else None
         self.n_reports += 1
         self._report(percent, eta)
         return True

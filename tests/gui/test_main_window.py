@@ -100,10 +100,12 @@ def test_stop_mid_run_cancels_and_the_app_can_train_again(qtbot, window):
     assert window.message_area.isVisible()
     assert window.message_area.text.startswith(f"training stopped after {len(c.history)} finished epochs")
     wait_idle(qtbot, window)
+    assert window.status_label.text() != "stopping training…"
     assert window.training_panel.train_button.isEnabled() and not window.training_panel.stop_button.isEnabled()
     window.training_panel.epochs.setValue(2)
     with qtbot.waitSignal(c.training_finished, timeout=60000) as blocker:
         window.train()
+        assert not window.message_area.isVisible()  # the stopped run's notice went with it
     assert blocker.args[0] is not None and window.training_plot.n_points == 2
 
 
