@@ -22,7 +22,10 @@ class EvalStudioError(Exception):
     def __init__(self, message: str, *, hint: str | None = None) -> None:
         self.message = message
         self.hint = hint
-        super().__init__(message if not hint else f"{message} {hint}")
+        # "ValueError: boom Fix the file" reads as one sentence: end the message before the hint.
+        end = message.rstrip()[-1:]
+        sep = ". " if end.isalnum() or end in ")'\"" else " "
+        super().__init__(message if not hint else f"{message.rstrip()}{sep}{hint}")
 
 
 class DataError(EvalStudioError):

@@ -47,7 +47,7 @@ def to_probabilities(out: "torch.Tensor", kind: OutputKind) -> "torch.Tensor":
 
 
 def check_scores(scores: "np.ndarray", kind: OutputKind, row_numbers: "np.ndarray | None" = None) -> None:
-    """Refuse class probabilities that are not finite, or that are not probabilities at all.
+    """Refuse outputs declared probabilities that are not probabilities at all.
 
     ``scores`` is what :func:`to_probabilities` gave, of shape (n_samples, n_classes). When the
     outputs were declared probabilities (``--outputs probabilities``) they are used as they are,
@@ -56,21 +56,14 @@ def check_scores(scores: "np.ndarray", kind: OutputKind, row_numbers: "np.ndarra
     Raises
     ------
     ModelError
-        Non-finite scores (naming the count and the first row), or declared probabilities outside
-        [0, 1] or whose rows do not sum to 1.
+        Declared probabilities outside [0, 1] or whose rows do not sum to 1.
     """
     import numpy as np
 
     from evalstudio.core.errors import ModelError
 
+    # Non-finite scores are the metrics' to refuse (evaluate_predictions names the first row).
     rows = np.arange(1, scores.shape[0] + 1) if row_numbers is None else np.asarray(row_numbers)
-    bad = ~np.isfinite(scores).all(axis=1)
-    if bad.any():
-        raise ModelError(
-            f"the model's outputs are not finite (NaN or infinite) for {int(bad.sum())} of {scores.shape[0]} rows; "
-            f"the first is row {int(rows[np.argmax(bad)])}.",
-            hint="Check the model and its checkpoint (weights with NaN, or an overflow on unscaled features).",
-        )
     if not kind.already_probabilities:
         return
     tol = 1e-3

@@ -1,4 +1,4 @@
-"""Outputs read as probabilities must be probabilities; a double sigmoid is flagged; NaN is refused."""
+"""Outputs read as probabilities must be probabilities; a double sigmoid is flagged."""
 
 from __future__ import annotations
 
@@ -37,12 +37,6 @@ def test_logits_declared_as_class_probabilities_are_refused() -> None:
         "the model's outputs were read as probabilities, but they do not sum to 1 in 1 rows (row 9 sums to 3.5). "
         "They look like logits: use --outputs logits (or auto) so evalstudio applies softmax."
     )
-
-
-def test_non_finite_outputs_name_the_count_and_first_row() -> None:
-    scores = probs([[0.1], [float("nan")], [float("nan")]], OutputKind.LOGIT)
-    with pytest.raises(ModelError, match=r"not finite \(NaN or infinite\) for 2 of 3 rows; the first is row 12\."):
-        check_scores(scores, OutputKind.LOGIT, np.array([11, 12, 13]))
 
 
 def test_a_second_sigmoid_over_probabilities_is_flagged() -> None:
