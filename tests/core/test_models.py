@@ -181,7 +181,8 @@ def test_exception_while_importing_names_file_line_and_exception(tmp_path: Path)
     with pytest.raises(ModelError) as err:
         load_model(f)
     msg = str(err.value)
-    assert msg == f"model file {str(f)!r} failed at line 2: ZeroDivisionError: division by zero. Fix the file and load it again (it is re-read every time)."
+    assert msg == (f"model file {str(f)!r} failed at line 2: ZeroDivisionError: division by zero. "
+                   "Fix the file and load it again (it is re-read every time).")
     assert "Traceback" not in msg
 
 
