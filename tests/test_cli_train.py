@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+import torch
 
 from evalstudio.cli import main
 from evalstudio.commands.train import ProgressPrinter
@@ -220,7 +221,11 @@ def test_val_data_and_early_stopping(files: dict[str, str], capsys: pytest.Captu
                  "--early-stopping", "2", "--min-delta", "5", "--device", "cpu", "--out", "r", "--json", "o.json", "--quiet")
     assert rc == 0
     out = json.loads(Path("o.json").read_text())
-    assert len(out["history"]) == 3 and out["stopped_early"] and out["best_epoch"] == 1
+    assert len(out["history"]) == 3 and out["stopped_early"] and "best at epoch 1" in out["stop_reason"]
+    # min_delta decides when to stop; best.pt is still the lowest val_loss of the run.
+    losses = [h["val_loss"] for h in out["history"]]
+    assert out["best_epoch"] == int(np.argmin(losses)) + 1 and out["best_score"] == min(losses)
+    assert torch.load("r/best.pt", weights_only=True)["epoch"] == out["best_epoch"]
     assert out["config"]["early_stopping"] == 2
 
 

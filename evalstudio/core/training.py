@@ -327,7 +327,9 @@ def _run_epochs(
         )
         state.history.append(em)
         score = getattr(em, monitor)
-        improved = is_improvement(score, state.best_score, mode=mode, min_delta=config.min_delta)
+        # best.pt holds the best score seen (as Lightning's ModelCheckpoint); min_delta is early
+        # stopping's notion of progress, so a lower val_loss below min_delta still becomes best.
+        improved = is_improvement(score, state.best_score, mode=mode)
         if improved:
             state.best_score, state.best_epoch, state.best_val_proba = float(score), epoch, p_va
         state.last_val_proba = p_va
