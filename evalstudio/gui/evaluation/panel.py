@@ -101,6 +101,10 @@ class EvaluationPanel(PanelExportMixin, QWidget):
         top.setStretchFactor(0, 4)
         top.setStretchFactor(1, 4)
         top.setStretchFactor(2, 2)
+        # Start proportions (Qt scales them to the width there is): the metrics column gets room
+        # for the per-class table's five columns on a wide window, less on a laptop.
+        top.setSizes([400, 400, 310])
+        self._top_splitter = top
         # The threshold drives every view above it, so it spans the full width beneath them.
         upper = QWidget()
         upper_layout = QVBoxLayout(upper)
