@@ -235,3 +235,32 @@ def test_without_a_display_the_demo_runs_headless_and_other_starts_explain(tmp_p
                           timeout=120, env=_no_display_env(), cwd=str(tmp_path))
     assert proc.returncode == 2
     assert proc.stderr.startswith("error: no display found (DISPLAY is not set), so the evalstudio window cannot open.")
+
+
+@pytest.mark.filterwarnings("ignore:`torch.jit:DeprecationWarning")  # torch 2.13 deprecates building TorchScript
+def test_torchscript_asks_once_and_weights_only_checkpoints_never_ask(qtbot, window, confirm, tmp_path):
+    import torch
+    from torch import nn
+
+    load_demo(qtbot, window)
+    asked = len(confirm.questions)  # the bundled demo asks nothing
+    assert asked == 0
+    # A weights-only state_dict (what torch.save(model.state_dict()) writes) runs no code: no question.
+    weights = tmp_path / "weights.pt"
+    torch.save(window.controller.model.loaded.module.state_dict(), weights)
+    window.open_files([str(weights)])
+    wait_idle(qtbot, window)
+    assert confirm.questions == [] and window.controller.checkpoint_path == str(weights)
+    # A TorchScript archive runs code: one question, then none for the same content.
+    window.model_panel.clear_checkpoint_button.click()  # its weights come with it
+    wait_idle(qtbot, window)
+    scripted = tmp_path / "scripted.pt"
+    torch.jit.trace(nn.Sequential(nn.Linear(8, 2)), torch.zeros(1, 8)).save(str(scripted))
+    window.open_files([str(scripted)])
+    wait_idle(qtbot, window)
+    assert [t for t, _ in confirm.questions] == ["This file runs code"]
+    assert "scripted.pt" in confirm.questions[0][1]
+    window.open_files([str(scripted)])
+    wait_idle(qtbot, window)
+    assert len(confirm.questions) == 1
+    assert window.controller.model is not None and window.controller.model_path == str(scripted)
