@@ -199,3 +199,16 @@ def test_bad_data_files_through_the_cli(
     lines = err.splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: ")
     assert expected.format(path=data) in lines[0]
+
+
+def test_threshold_on_a_multiclass_task_is_noted_not_ignored_silently(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    js = tmp_path / "w.json"
+    code, _, err = run_cli(capsys, "evaluate", "--demo", "wine", "--threshold", "0.3", "--quiet", "--json", str(js))
+    assert code == 0
+    assert err == ("note: --threshold applies to binary tasks; this one has 3 classes, so each row is predicted "
+                   "as its most probable class.\n")
+    assert json.loads(js.read_text())["threshold"] is None
+    code, _, err = run_cli(capsys, "evaluate", "--demo", "--threshold", "0.3", "--quiet")
+    assert code == 0 and err == ""

@@ -27,7 +27,7 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     p.add_argument("--demo", choices=("pima", "wine"), nargs="?", const="pima",
                    help="evaluate the bundled demo on its held-out rows, which its checkpoint never saw "
                         "(pima: binary, wine: 3 classes); other flags still apply")
-    p.add_argument("--threshold", type=float, default=0.5, help="decision threshold for binary tasks (default 0.5)")
+    p.add_argument("--threshold", type=float, default=None, help="decision threshold for binary tasks (default 0.5)")
     p.add_argument("--positive-class", metavar="NAME", help="binary: the positive class (default: the second)")
     p.add_argument("--batch-size", type=int, default=65536, help="rows per forward pass (default 65536)")
     p.add_argument("--mode-audit", type=int, nargs="?", const=10, default=0, metavar="N",
@@ -66,6 +66,9 @@ def run(args: argparse.Namespace) -> int:
             "no model given.",
             hint="Pass --model FILE.py or a TorchScript file (or --checkpoint with a whole pickled model and --trust-pickle).",
         )
+    threshold_given = args.threshold is not None
+    if not threshold_given:
+        args.threshold = 0.5
     if not 0.0 <= args.threshold <= 1.0:
         raise EvalStudioError(f"--threshold {args.threshold} is outside [0, 1].",
                               hint="Thresholds apply to probabilities; pass a value between 0 and 1.")
@@ -91,6 +94,9 @@ def run(args: argparse.Namespace) -> int:
         write_json(args.json, payload)
     if args.predictions:
         write_predictions_csv(args.predictions, out.predictions, predicted_labels(out))
+    if threshold_given and report.task == "multiclass":
+        sys.stderr.write(f"note: --threshold applies to binary tasks; this one has {len(report.classes)} classes, "
+                         "so each row is predicted as its most probable class.\n")
     if not args.quiet:
         print(summary_text(out))
     return 0
