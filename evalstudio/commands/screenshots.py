@@ -68,6 +68,7 @@ def take_screenshots(out: Path, *, epochs: int, folds: int, kfold_epochs: int, s
     from evalstudio.gui.main_window import MainWindow
     from evalstudio.gui.settings import AppSettings
 
+    _quiet_offscreen_warnings()
     app = QApplication.instance() or QApplication(["evalstudio-screenshots"])
     with tempfile.TemporaryDirectory(prefix="evalstudio-shots-") as tmp:
         settings = AppSettings(str(Path(tmp) / "settings.ini"))  # never the user's settings
@@ -115,6 +116,23 @@ def take_screenshots(out: Path, *, epochs: int, folds: int, kfold_epochs: int, s
         finally:
             shutdown_window(window)
     return written
+
+
+_NOISE = ("This plugin does not support propagateSizeHints()",)
+
+
+def _quiet_offscreen_warnings() -> None:
+    """Drop the offscreen platform's "does not support propagateSizeHints()" lines (one per window
+    shown, nothing the user can act on); every other Qt message still reaches stderr."""
+    import sys
+
+    from PySide6.QtCore import QtMsgType, qInstallMessageHandler
+
+    def handler(kind: QtMsgType, context: Any, message: str) -> None:
+        if message not in _NOISE:
+            sys.stderr.write(f"{message}\n")
+
+    qInstallMessageHandler(handler)
 
 
 def _grab(app: Any, window: Any, tab: Any, path: Path) -> Path:

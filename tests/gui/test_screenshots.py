@@ -13,12 +13,14 @@ def test_screenshots_command_writes_every_view(tmp_path, capsys):
     out = tmp_path / "shots"
     assert cli_main(["screenshots", str(out), "--epochs", "3", "--folds", "2", "--kfold-epochs", "2",
                      "--size", "1200x800"]) == 0
-    printed = capsys.readouterr().out.split()
-    for name in ("data.png", "model.png", "training.png"):
+    captured = capsys.readouterr()
+    printed = captured.out.split()
+    for name in ("data.png", "model.png", "training.png", "confusion.png", "roc.png", "metrics.png", "kfold.png"):
         path = out / name
         assert str(path) in printed
         image = QImage(str(path))
-        assert not image.isNull() and image.width() >= 1000, name
+        assert not image.isNull() and image.width() >= (1000 if name in ("data.png", "model.png", "training.png")
+                                                        else 200), name
         # Not a blank grab: a screenshot of the window has many colours.
         colours = {image.pixel(x, y) for x in range(0, image.width(), 23) for y in range(0, image.height(), 23)}
         assert len(colours) > 5, name
