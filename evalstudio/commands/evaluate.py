@@ -27,9 +27,9 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     p.add_argument("--demo", choices=("pima", "wine"), nargs="?", const="pima",
                    help="evaluate the bundled demo on its held-out rows, which its checkpoint never saw "
                         "(pima: binary, wine: 3 classes); other flags still apply")
-    p.add_argument("--threshold", type=float, default=None, help="decision threshold for binary tasks (default 0.5)")
+    p.add_argument("--threshold", type=float, default=None, metavar="T", help="decision threshold for binary tasks (default 0.5)")
     p.add_argument("--positive-class", metavar="NAME", help="binary: the positive class (default: the second)")
-    p.add_argument("--batch-size", type=int, default=65536, help="rows per forward pass (default 65536)")
+    p.add_argument("--batch-size", type=int, default=65536, metavar="N", help="rows per forward pass (default 65536)")
     p.add_argument("--mode-audit", type=int, nargs="?", const=10, default=0, metavar="N",
                    help="also run N passes in train mode (no gradients) and report their spread")
     p.add_argument("--json", metavar="OUT", help="write the results as JSON")
