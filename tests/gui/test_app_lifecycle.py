@@ -264,3 +264,16 @@ def test_torchscript_asks_once_and_weights_only_checkpoints_never_ask(qtbot, win
     wait_idle(qtbot, window)
     assert len(confirm.questions) == 1
     assert window.controller.model is not None and window.controller.model_path == str(scripted)
+
+
+def test_a_window_saved_on_a_bigger_screen_reopens_inside_this_one(qtbot, settings_path):
+    first = MainWindow(AppSettings(settings_path), confirm=ScriptedConfirm())
+    qtbot.addWidget(first)
+    first.show()
+    first.resize(1900, 1050)  # as on a 1920x1080 monitor
+    first.close()
+    assert AppSettings(settings_path).geometry() is not None
+    second = MainWindow(AppSettings(settings_path), confirm=ScriptedConfirm())
+    qtbot.addWidget(second)
+    room = second.screen().availableGeometry()  # the offscreen screen: 800x800
+    assert second.width() <= room.width() and second.height() <= room.height() - 40
