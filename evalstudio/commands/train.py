@@ -24,7 +24,10 @@ RESUME_OVERRIDES = ("epochs", "device", "early_stopping", "min_delta", "checkpoi
 
 
 def add_training_args(p: argparse.ArgumentParser, *, train: bool) -> None:
-    """Model, data and optimisation flags; defaults None so a given flag can be told from a default."""
+    """Model, data and optimisation flags; defaults None so a given flag can be told from a default.
+
+    ``train`` is kept for callers: train and kfold now take the same optimisation flags.
+    """
     from evalstudio.core.train_config import LR_SCHEDULES, OPTIMIZERS, TrainConfig
 
     d = TrainConfig()
