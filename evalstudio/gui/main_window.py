@@ -94,8 +94,10 @@ class MainWindow(QMainWindow):
         central = QWidget()
         layout = QVBoxLayout(central)
         layout.setContentsMargins(6, 6, 6, 0)
-        layout.addWidget(self.message_area)
+        # Messages appear below the work area, not above it: a message arriving at the top pushed
+        # every button down ~37 px as the user reached for one (seen under Xvfb: K-fold clicked, Train hit).
         layout.addWidget(split, 1)
+        layout.addWidget(self.message_area)
         self.setCentralWidget(central)
 
         self.status_label = QLabel("Ready. Open a CSV file and a model, or start with `evalstudio --demo`.")

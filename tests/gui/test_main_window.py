@@ -199,3 +199,13 @@ def test_results_in_the_evaluation_tab_never_widen_the_window_past_the_screen(qt
     stop = window.training_panel.stop_button
     right_edge = stop.mapTo(window, stop.rect().topRight()).x()
     assert 0 < right_edge < window.width()
+
+
+def test_a_message_does_not_move_the_buttons(qtbot, window):
+    load_demo(qtbot, window)
+    button = window.training_panel.train_button
+    before = button.mapTo(window, button.rect().topLeft())
+    window.message_area.show_message("info", "a notice")
+    qtbot.waitUntil(window.message_area.isVisible)
+    qtbot.wait(20)
+    assert button.mapTo(window, button.rect().topLeft()) == before
