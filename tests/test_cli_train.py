@@ -70,6 +70,7 @@ def test_train_json_shape_and_checkpoints(files: dict[str, str], capsys: pytest.
     best_val_loss = out["history"][out["best_epoch"] - 1]["val_loss"]
     assert out["metrics"]["log_loss"] == pytest.approx(best_val_loss, rel=1e-4)
     assert out["classes"] == ["no", "yes"] and out["config"]["epochs"] == 3
+    assert out["metrics_epoch"] == out["best_epoch"]
 
 
 def test_train_prints_a_summary(files: dict[str, str], capsys: pytest.CaptureFixture[str]) -> None:
@@ -77,6 +78,7 @@ def test_train_prints_a_summary(files: dict[str, str], capsys: pytest.CaptureFix
                    "--out", "run") == 0
     out = capsys.readouterr().out
     assert "trained 2 epochs" in out and "best epoch" in out and "confusion matrix" in out
+    assert "validation (best model, epoch " in out
 
 
 def test_resume_through_the_cli_equals_one_run(files: dict[str, str], capsys: pytest.CaptureFixture[str]) -> None:

@@ -277,6 +277,7 @@ def run(args: argparse.Namespace) -> int:
             "best_checkpoint": _relative(result.best_checkpoint),
             "last_checkpoint": _relative(result.last_checkpoint),
             "metrics": dict(report.metrics) if report is not None else {},
+            "metrics_epoch": result.val_epoch,
             "monitor": result.monitor, "mode": result.mode, "best_score": result.best_score,
             "stopped_early": result.stopped_early, "stop_reason": result.stop_reason,
             "config": config.to_dict(), "output_kind": kind.value, "classes": list(data.classes),
@@ -325,7 +326,8 @@ def summary_text(data: Any, config: Any, result: Any, report: Any, notes: list[s
         lines.append(f"best epoch {result.best_epoch} by {result.monitor} ({result.mode}) = {result.best_score:.4f}")
     lines.append(f"checkpoints: best {result.best_checkpoint}, last {result.last_checkpoint}")
     if report is not None:
-        lines += ["", "validation (best model):", format_report(report)]
+        which = "best" if result.val_epoch == result.best_epoch else "last"
+        lines += ["", f"validation ({which} model, epoch {result.val_epoch}):", format_report(report)]
     return "\n".join(lines)
 
 

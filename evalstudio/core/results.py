@@ -57,6 +57,9 @@ class TrainResult:
     preprocessing: Any = None  # evalstudio.core.preprocessing.Standardizer | None
     output_kind: str = ""
     notes: tuple[str, ...] = ()
+    # The epoch whose model ``val_predictions`` come from (the best one, or the last when no
+    # best model could be scored); None without validation.
+    val_epoch: int | None = None
 
 
 @dataclass(frozen=True)

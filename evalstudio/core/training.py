@@ -256,7 +256,17 @@ def fit(
             hint="Use a smaller --batch-size, or --device cpu.",
         )
 
+    if state.best_val_proba is None and state.best_epoch is not None and Xva is not None:
+        # A resumed run whose best epoch came before the resume: score best.pt, not the last model.
+        if state.best_path is not None:
+            state.best_val_proba = _best_file_proba(module, state.best_path, Xva, kind)
+        if state.best_val_proba is None:
+            notes.append(f"validation metrics are the last epoch's: the best epoch ({state.best_epoch}) came before "
+                         "the resume and its best.pt is not in the output folder")
     proba = state.best_val_proba if state.best_val_proba is not None else state.last_val_proba
+    val_epoch = None
+    if proba is not None and state.history:
+        val_epoch = state.best_epoch if state.best_val_proba is not None else state.history[-1].epoch
     val_pred = None
     if val_set is not None and proba is not None:
         val_pred = Predictions(val_set.y, proba.cpu().numpy(), data.classes, val_set.row_numbers)
@@ -264,7 +274,7 @@ def fit(
         history=tuple(state.history), monitor=monitor, mode=mode, best_epoch=state.best_epoch,
         best_score=state.best_score, best_checkpoint=state.best_path, last_checkpoint=state.last_path,
         stopped_early=stopped, stop_reason=reason, classes=data.classes, val_predictions=val_pred,
-        preprocessing=scaler, output_kind=kind.value, notes=tuple(notes),
+        preprocessing=scaler, output_kind=kind.value, notes=tuple(notes), val_epoch=val_epoch,
     )
     cb.on_train_end(result)
     return result
@@ -348,6 +358,24 @@ def _run_epochs(
         if stop:
             return True, reason
     return False, ""
+
+
+def _best_file_proba(
+    module: "torch.nn.Module", path: str, X: "torch.Tensor", kind: OutputKind
+) -> "torch.Tensor | None":
+    """Validation probabilities of the weights in checkpoint ``path``; ``module`` is left as it was."""
+    import torch
+
+    try:
+        best = torch.load(path, map_location="cpu", weights_only=True)["model_state_dict"]
+    except Exception:  # a missing or unreadable best.pt only costs the best model's metrics
+        return None
+    current = cpu_state_dict(module)
+    try:
+        module.load_state_dict(best)
+        return predict_proba_tensor(module, X, kind)
+    finally:
+        module.load_state_dict(current)
 
 
 def _depends_on_total(config: TrainConfig) -> bool:

@@ -400,3 +400,28 @@ def test_raising_the_total_on_resume_stretches_a_schedule_that_follows_it(tmp_pa
     resumed = fit(make_model(), data, resume_config(ckpt, epochs=6), output_kind=OutputKind.LOGIT, resume=ckpt)
     assert [h.lr for h in resumed.history[3:]] == pytest.approx(planned[3:], rel=1e-9, abs=1e-15)
     assert any("now spans 6 epochs" in n for n in resumed.notes)
+
+
+def test_a_resumed_run_reports_the_best_models_validation_even_when_it_predates_the_resume(tmp_path: Any) -> None:
+    """The best epoch came before the resume and nothing after beat it: val_predictions must be
+    best.pt's, not the last model's (they were the last model's, labelled "best model")."""
+    data = make_dataset()
+    fit(seeded(make_model, 0), data, replace(CFG, epochs=3), output_kind=OutputKind.LOGIT, out_dir=tmp_path)
+    ckpt = read_checkpoint(tmp_path / "last.pt")
+    best_file = read_checkpoint(tmp_path / "best.pt")
+    ckpt["best_score"] = -1.0  # no later epoch can beat it
+    res = fit(make_model(), data, resume_config(ckpt, epochs=5), output_kind=OutputKind.LOGIT, out_dir=tmp_path,
+              resume=ckpt)
+    assert res.best_epoch == best_file["epoch"] and len(res.history) == 5 and res.val_epoch == res.best_epoch
+    assert res.val_predictions is not None
+    best_model = make_model()
+    best_model.load_state_dict(best_file["model_state_dict"])
+    _, va = split_validation(data, CFG.val_fraction, CFG.seed)
+    expected = predict_scores(best_model, res.preprocessing.transform(data.X[va]), OutputKind.LOGIT)
+    np.testing.assert_allclose(res.val_predictions.y_score, expected, rtol=1e-5, atol=1e-6)
+
+    # Resumed into another folder, best.pt is not at hand: the last model is scored, and said so.
+    other = fit(make_model(), data, resume_config(ckpt, epochs=4), output_kind=OutputKind.LOGIT,
+                out_dir=tmp_path / "elsewhere", resume=ckpt)
+    assert other.val_epoch == 4 and other.best_epoch == best_file["epoch"]
+    assert any("validation metrics are the last epoch's" in n for n in other.notes)
