@@ -89,6 +89,9 @@ def test_mode_audit_names_stochastic_layers(tmp_path: Path, capsys: pytest.Captu
     assert any("Dropout" in s for s in audit["stochastic_layers"])
     assert any("BatchNorm" in s for s in audit["stochastic_layers"])
     assert audit["max_abs_score_diff"] > 0
+    accs = np.array(audit["train_mode_accuracies"])
+    assert audit["max_accuracy_gap"] == pytest.approx(np.abs(accs - audit["eval_accuracy"]).max())
+    assert f"train mode vs eval mode: accuracy off by up to {audit['max_accuracy_gap']:.4f}" in out
     assert "act differently in train mode" in out
 
 
