@@ -86,22 +86,28 @@ def check_scores(scores: "np.ndarray", kind: OutputKind, row_numbers: "np.ndarra
         )
 
 
-def output_notes(scores: "np.ndarray", kind: OutputKind) -> list[str]:
-    """Warnings about how the outputs were read, from the class probabilities (n_samples, n_classes).
+def output_notes(raw: "np.ndarray", kind: OutputKind) -> list[str]:
+    """Warnings about how the outputs were read, from raw model outputs of shape (n_rows, n_outputs).
 
-    A single output read as a logit whose every value already lies in [0, 1] (sigmoid(raw) within
-    [0.5, sigmoid(1)]) is most likely a probability from ``torch.sigmoid`` inside ``forward()``:
-    a second sigmoid would squeeze every score into [0.5, 0.73] and predict nearly everything positive.
+    Outputs read as logits that are already probabilities (``torch.sigmoid`` or ``softmax`` inside
+    ``forward()``, which the last-layer check cannot see) get squashed a second time: a second
+    sigmoid puts every score in [0.5, 0.73] and predicts nearly everything positive; a second
+    softmax flattens the probabilities (log loss and thresholds change, accuracy does not).
     """
     import numpy as np
 
-    if kind is not OutputKind.LOGIT or scores.shape[0] == 0:
+    if kind.already_probabilities or raw.size == 0 or not np.isfinite(raw).all():
         return []
-    p = scores[:, 1]
-    if float(p.min()) >= 0.5 - 1e-7 and float(p.max()) <= 1.0 / (1.0 + np.exp(-1.0)) + 1e-7:
+    in_unit = float(raw.min()) >= 0.0 and float(raw.max()) <= 1.0
+    if kind is OutputKind.LOGIT and in_unit:
         return [
             "warning: every raw output lies in [0, 1], so they may already be probabilities (sigmoid inside "
             "forward()) and the sigmoid evalstudio applied squeezes them into [0.5, 0.73]; if so, pass "
             "--outputs probabilities"
+        ]
+    if kind is OutputKind.LOGITS and in_unit and np.allclose(raw.sum(axis=1), 1.0, atol=1e-4):
+        return [
+            "warning: every row of raw outputs already sums to 1, so they may already be probabilities (softmax "
+            "inside forward()) and the softmax evalstudio applied flattens them; if so, pass --outputs probabilities"
         ]
     return []

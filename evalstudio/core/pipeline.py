@@ -154,7 +154,7 @@ def run_evaluation(
         module, dataset, kind, device=device, preprocessing=preprocessing, batch_size=spec.batch_size
     )
     check_scores(predictions.y_score, kind, predictions.row_numbers)
-    notes.extend(output_notes(predictions.y_score, kind))
+    notes.extend(output_notes(_raw_sample(module, dataset, preprocessing, device), kind))
     positive = positive_index(dataset.classes, spec.positive_class)
     report = evaluate_predictions(predictions, threshold=spec.threshold, positive=positive)
     audit = None
@@ -178,6 +178,20 @@ def run_evaluation(
         notes=tuple(notes),
         seconds=time.perf_counter() - t0,
     )
+
+
+def _raw_sample(module: Any, dataset: "Dataset", preprocessing: "Standardizer | None", device: Any) -> Any:
+    """Raw outputs (n, n_outputs) of the first rows (at most 1024), in eval mode without gradients."""
+    import numpy as np
+    import torch
+
+    from evalstudio.core.evaluate import eval_mode, forward_in_batches
+
+    X = dataset.X[:1024] if preprocessing is None else preprocessing.transform(dataset.X[:1024])
+    Xt = torch.as_tensor(np.ascontiguousarray(X, dtype=np.float32)).to(device)
+    with eval_mode(module), torch.inference_mode():
+        raw = forward_in_batches(module, Xt).float().cpu().numpy()
+    return raw.reshape(raw.shape[0], -1)
 
 
 def with_threshold(outcome: EvaluationOutcome, threshold: float) -> EvaluationOutcome:

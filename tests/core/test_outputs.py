@@ -39,11 +39,16 @@ def test_logits_declared_as_class_probabilities_are_refused() -> None:
     )
 
 
-def test_a_second_sigmoid_over_probabilities_is_flagged() -> None:
+def test_probabilities_read_as_logits_are_flagged() -> None:
     # Raw outputs already in [0, 1] (sigmoid inside forward()) read as logits.
     squeezed = probs([[0.0], [0.2], [1.0]], OutputKind.LOGIT)
     assert squeezed[:, 1].min() == pytest.approx(0.5) and squeezed[:, 1].max() == pytest.approx(0.7310586)
-    (note,) = output_notes(squeezed, OutputKind.LOGIT)
+    (note,) = output_notes(np.array([[0.0], [0.2], [1.0]]), OutputKind.LOGIT)
     assert note.startswith("warning: every raw output lies in [0, 1]") and "--outputs probabilities" in note
-    assert output_notes(probs([[-0.1], [0.2]], OutputKind.LOGIT), OutputKind.LOGIT) == []
-    assert output_notes(squeezed, OutputKind.PROBABILITY) == []
+    assert output_notes(np.array([[-0.1], [0.2]]), OutputKind.LOGIT) == []
+    assert output_notes(np.array([[0.0], [0.2]]), OutputKind.PROBABILITY) == []
+    # Rows that are distributions already (softmax inside forward()) read as logits.
+    (note,) = output_notes(np.array([[0.2, 0.8], [1.0, 0.0], [0.5, 0.5]]), OutputKind.LOGITS)
+    assert note.startswith("warning: every row of raw outputs already sums to 1")
+    assert output_notes(np.array([[0.2, 0.7], [1.0, 0.0]]), OutputKind.LOGITS) == []
+    assert output_notes(np.array([[0.2, 0.8]]), OutputKind.PROBABILITIES) == []
