@@ -148,3 +148,32 @@ def make_scheduler(optimizer: "torch.optim.Optimizer", config: TrainConfig) -> A
             optimizer, mode=config.mode, factor=config.lr_gamma, patience=config.plateau_patience
         )
     return None
+
+
+def schedule_depends_on_total(config: TrainConfig) -> bool:
+    """Whether the schedule's shape follows ``epochs`` (cosine; step with its default step size)."""
+    return config.lr_schedule == "cosine" or (config.lr_schedule == "step" and not config.lr_step_size)
+
+
+def replay_schedule(optimizer: Any, scheduler: Any, config: TrainConfig, epochs_done: int) -> None:
+    """Put ``scheduler`` (and the optimiser's learning rate) where a run planned for
+    ``config.epochs`` from the start would be after ``epochs_done`` epochs.
+
+    A resume that raises ``--epochs`` would otherwise continue a cosine that already reached 0
+    (and climbs back up) or steps at the old total's pace.
+    """
+    import warnings
+
+    import torch
+
+    probe = torch.nn.Parameter(torch.zeros(1))
+    fresh_opt = make_optimizer([probe], replace(config, lr=float(optimizer.param_groups[0].get("initial_lr", config.lr))))
+    fresh = make_scheduler(fresh_opt, config)
+    with warnings.catch_warnings():
+        # Only the schedule is replayed; no optimiser step is due.
+        warnings.simplefilter("ignore", UserWarning)
+        for _ in range(epochs_done):
+            fresh.step()
+    scheduler.load_state_dict(fresh.state_dict())
+    for group in optimizer.param_groups:
+        group["lr"] = fresh_opt.param_groups[0]["lr"]

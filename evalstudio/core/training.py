@@ -13,7 +13,7 @@ from __future__ import annotations
 import gc
 import math
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -31,7 +31,13 @@ from evalstudio.core.predictions import Predictions
 from evalstudio.core.preprocessing import Standardizer
 from evalstudio.core.results import EpochMetrics, TrainResult
 from evalstudio.core.splits import batch_bounds, split_validation
-from evalstudio.core.train_config import TrainConfig, make_optimizer, make_scheduler
+from evalstudio.core.train_config import (
+    TrainConfig,
+    make_optimizer,
+    make_scheduler,
+    replay_schedule,
+    schedule_depends_on_total,
+)
 
 if TYPE_CHECKING:
     import torch
@@ -212,8 +218,8 @@ def fit(
         if scheduler is not None and resume.get("scheduler_state_dict"):
             scheduler.load_state_dict(resume["scheduler_state_dict"])
             planned = int((resume.get("config") or {}).get("epochs", config.epochs))
-            if planned != config.epochs and _depends_on_total(config):
-                _replay_schedule(optimizer, scheduler, config, int(resume["epoch"]))
+            if planned != config.epochs and schedule_depends_on_total(config):
+                replay_schedule(optimizer, scheduler, config, int(resume["epoch"]))
                 notes.append(f"the {config.lr_schedule} learning-rate schedule now spans {config.epochs} epochs "
                              f"(epochs 1-{resume['epoch']} followed the {planned}-epoch plan they were run with)")
         restore_rng(resume["rng_state"], generator)
@@ -376,35 +382,6 @@ def _best_file_proba(
         return predict_proba_tensor(module, X, kind)
     finally:
         module.load_state_dict(current)
-
-
-def _depends_on_total(config: TrainConfig) -> bool:
-    """Whether the schedule's shape follows ``epochs`` (cosine; step with its default step size)."""
-    return config.lr_schedule == "cosine" or (config.lr_schedule == "step" and not config.lr_step_size)
-
-
-def _replay_schedule(optimizer: Any, scheduler: Any, config: TrainConfig, epochs_done: int) -> None:
-    """Put ``scheduler`` (and the optimiser's learning rate) where a run planned for
-    ``config.epochs`` from the start would be after ``epochs_done`` epochs.
-
-    A resume that raises ``--epochs`` would otherwise continue a cosine that already reached 0
-    (and climbs back up) or steps at the old total's pace.
-    """
-    import warnings
-
-    import torch
-
-    probe = torch.nn.Parameter(torch.zeros(1))
-    fresh_opt = make_optimizer([probe], replace(config, lr=float(optimizer.param_groups[0].get("initial_lr", config.lr))))
-    fresh = make_scheduler(fresh_opt, config)
-    with warnings.catch_warnings():
-        # Only the schedule is replayed; no optimiser step is due.
-        warnings.simplefilter("ignore", UserWarning)
-        for _ in range(epochs_done):
-            fresh.step()
-    scheduler.load_state_dict(fresh.state_dict())
-    for group in optimizer.param_groups:
-        group["lr"] = fresh_opt.param_groups[0]["lr"]
 
 
 def _save(
