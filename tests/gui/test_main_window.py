@@ -133,6 +133,9 @@ def test_bad_csv_shows_its_message_and_the_app_still_works(qtbot, window, tmp_pa
     assert window.current_view() is window.evaluation_panel
     assert window.evaluation_panel.title_label.text() == "pima-indians-diabetes.csv: all 768 rows"
     assert outcome.audit is not None
+    # What the evaluation noted is said in the window (a 768-row file: every row audited, no sample note).
+    assert window.message_area.text == "evaluation notes: " + "; ".join(outcome.notes)
+    assert "standardisation from the checkpoint applied" in window.message_area.text
 
 
 def test_a_failing_training_job_shows_its_message_and_does_not_stay_running(qtbot, window):
