@@ -215,3 +215,23 @@ def test_threshold_on_a_multiclass_task_is_noted_not_ignored_silently(
     assert json.loads(js.read_text())["threshold"] is None
     code, _, err = run_cli(capsys, "evaluate", "--demo", "--threshold", "0.3", "--quiet")
     assert code == 0 and err == ""
+
+
+def test_file_with_one_class_is_scored_against_the_checkpoints_classes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Positives only: the evalstudio checkpoint knows both classes, so the rows are still scored."""
+    holdout = pd.read_csv(DEMO / "pima-holdout.csv")
+    positives = tmp_path / "positives.csv"
+    holdout[holdout["target"] == 1].to_csv(positives, index=False)
+    js = tmp_path / "p.json"
+    code, out, err = run_cli(capsys, "evaluate", "--demo", "--data", str(positives), "--json", str(js))
+    assert code == 0, err
+    data = json.loads(js.read_text())
+    assert data["classes"] == ["0", "1"]
+    cm = np.array(data["confusion_matrix"])
+    assert cm[0].sum() == 0 and cm[1].sum() == 54
+    assert data["metrics"]["recall"] == pytest.approx(cm[1, 1] / 54)
+    # Without a checkpoint that names the classes, one class is still an error.
+    code, _, err = run_cli(capsys, "evaluate", "--model", str(DEMO / "pima_model.py"), "--data", str(positives))
+    assert code == 2 and "single class" in err

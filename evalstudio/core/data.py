@@ -22,6 +22,10 @@ from evalstudio.core.errors import DataError
 TARGET_NAMES = ("target", "label", "class", "y", "outcome")
 
 
+class SingleClassError(DataError):
+    """The label column holds one class only (fine for scoring when the classes are known)."""
+
+
 @dataclass(frozen=True)
 class Dataset:
     """A tabular classification dataset.
@@ -269,7 +273,7 @@ def load_csv(
                 y = np.searchsorted(present, y).astype(np.int64)
 
     if classes is None and len(out_classes) < 2:
-        raise DataError(
+        raise SingleClassError(
             f"the target column {target_name!r} of {fmt.path} has a single class ({out_classes[0]!r} "
             f"in all {len(y)} rows{' left after dropping rows' if len(y) < len(label_missing) else ''}); "
             "a classifier needs at least two.",

@@ -76,6 +76,20 @@ def positive_index(classes: tuple[str, ...], positive_class: str | None) -> int:
     return classes.index(positive_class)
 
 
+def _checkpoint_classes(spec: EvaluationSpec) -> tuple[str, ...]:
+    """The class names stored in the spec's checkpoint, or () when it has none or cannot be read."""
+    if not spec.checkpoint_path:
+        return ()
+    from evalstudio.core.errors import EvalStudioError
+    from evalstudio.core.models import load_checkpoint
+
+    try:
+        ckpt = load_checkpoint(spec.checkpoint_path, trust_pickle=spec.trust_pickle)
+    except EvalStudioError:
+        return ()  # the caller re-raises the data error; the checkpoint's own error comes later
+    return tuple(ckpt.classes or ())
+
+
 def run_evaluation(
     spec: EvaluationSpec,
     *,
@@ -83,7 +97,7 @@ def run_evaluation(
     loaded_model: Any = None,
 ) -> EvaluationOutcome:
     """Load what ``spec`` names (unless given), evaluate honestly and compute the report."""
-    from evalstudio.core.data import load_csv
+    from evalstudio.core.data import SingleClassError, load_csv
     from evalstudio.core.device import resolve_device
     from evalstudio.core.evaluate import evaluate_dataset, mode_audit
     from evalstudio.core.metrics import evaluate_predictions
@@ -97,7 +111,15 @@ def run_evaluation(
     if dataset is None:
         if not spec.data_path:
             raise DataError("no dataset given.", hint="Pass a CSV file with --data.")
-        dataset = load_csv(spec.data_path, target=spec.target, drop_missing=spec.drop_missing)
+        try:
+            dataset = load_csv(spec.data_path, target=spec.target, drop_missing=spec.drop_missing)
+        except SingleClassError:
+            # One class in the file (say, positives only) is fine to score when the checkpoint
+            # knows every class it was trained on.
+            known = _checkpoint_classes(spec)
+            if not known:
+                raise
+            dataset = load_csv(spec.data_path, target=spec.target, drop_missing=spec.drop_missing, classes=known)
 
     loaded, ckpt, key_report = load_for_evaluation(
         spec.model_path,
