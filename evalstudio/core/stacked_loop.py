@@ -224,7 +224,8 @@ def fit_stacked(
             histories[i].append(em)
             score = getattr(em, monitor)
             fold_va = p_va[i, : nva[i]].clone() if p_va is not None else None
-            if is_improvement(score, best_score[i], mode=mode, min_delta=config.min_delta):
+            # The best epoch is the best score seen, as in fit(); min_delta only drives early stopping.
+            if is_improvement(score, best_score[i], mode=mode):
                 best_score[i], best_epoch[i], best_proba[i] = float(score), epoch, fold_va
             last_proba[i] = fold_va
             sched = schedulers[i]
