@@ -33,6 +33,10 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     add_training_args(p, train=False)
     p.add_argument("--folds", type=int, default=5, metavar="K", help="number of folds (default 5)")
     p.add_argument("--predictions", metavar="OUT.csv", help="write every row's out-of-fold probabilities")
+    p.add_argument("--fold-training", choices=("auto", "stacked", "sequential"), default="auto",
+                   help="auto (default): train the folds together when the model allows it (same per-fold "
+                        "results, several times faster), else one after another; stacked: insist; "
+                        "sequential: one fold after another")
     return p
 
 
@@ -46,7 +50,9 @@ def run(args: argparse.Namespace) -> int:
     factory, data, kind, notes = prepare_model(args, data)
     positive = positive_index(data.classes, args.positive_class)
     callbacks = [] if args.quiet else [ProgressPrinter(folds=args.folds)]
-    cv = cross_validate(factory, data, config, output_kind=kind, k=args.folds, callbacks=callbacks, positive=positive)
+    stacked = {"auto": "auto", "stacked": True, "sequential": False}[args.fold_training]
+    cv = cross_validate(factory, data, config, output_kind=kind, k=args.folds, callbacks=callbacks, positive=positive,
+                        stacked=stacked)
     if args.json:
         write_json(args.json, cv_json(cv, notes))
     if args.predictions:
