@@ -108,6 +108,8 @@ def summary_text(data: Any, config: Any, cv: Any, notes: list[str], positive: in
         f"{'standardised (fitted per fold on its training rows)' if config.standardize else 'raw'} features, "
         f"{batch_order(config)}",
     ]
+    if cv.config.get("fold_training"):
+        lines.append(f"folds trained: {cv.config['fold_training']}")
     lines += [f"note:   {n}" for n in notes]
     rows = [(str(f.fold), str(f.n_train), str(f.n_test), *(f.metrics[k] for k in keys)) for f in cv.folds]
     rows.append(("mean", "", "", *(cv.summary[k]["mean"] for k in keys)))
