@@ -216,6 +216,28 @@ def test_fine_tune_starts_from_the_checkpoint_weights(files: dict[str, str], cap
     assert fresh["history"][0]["val_loss"] != pytest.approx(first["history"][-1]["val_loss"], rel=1e-3)
 
 
+def test_fine_tune_keeps_the_checkpoints_scaler(files: dict[str, str], capsys: pytest.CaptureFixture[str]) -> None:
+    """New data on another scale: the starting weights keep seeing inputs scaled as they learned them."""
+    import pandas as pd
+
+    common = ("--model", files["model"], "--device", "cpu", "--quiet")
+    assert run_cli("train", *common, "--data", files["data"], "--epochs", "2", "--out", "a") == 0
+    frame = pd.read_csv(files["data"])
+    features = [c for c in frame.columns if c != frame.columns[-1]]
+    frame[features] = frame[features] * 3.0 + 7.0
+    frame.to_csv("shifted.csv", index=False)
+    assert run_cli("train", *common, "--data", "shifted.csv", "--checkpoint", "a/last.pt", "--epochs", "1",
+                   "--out", "b", "--json", "b.json") == 0
+    a = torch.load("a/last.pt", weights_only=True)["preprocessing"]
+    b = torch.load("b/last.pt", weights_only=True)["preprocessing"]
+    assert torch.equal(a["mean"], b["mean"]) and torch.equal(a["scale"], b["scale"])
+    assert any("standardisation reused from the starting checkpoint" in n for n in json.loads(Path("b.json").read_text())["notes"])
+    # Without a starting checkpoint the scaler is fitted on the new training rows.
+    assert run_cli("train", *common, "--data", "shifted.csv", "--epochs", "1", "--out", "c") == 0
+    c = torch.load("c/last.pt", weights_only=True)["preprocessing"]
+    assert not torch.allclose(a["mean"], c["mean"])
+
+
 def test_val_data_and_early_stopping(files: dict[str, str], capsys: pytest.CaptureFixture[str]) -> None:
     lines = Path(files["data"]).read_text().splitlines()
     Path("val.csv").write_text("\n".join(lines[:1] + lines[1:21]) + "\n")

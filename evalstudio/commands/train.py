@@ -179,6 +179,10 @@ def prepare_model(
             apply_checkpoint(module, init, strict=not args.non_strict)
         return module
 
+    # The scaler the starting weights were trained with (train reuses it; k-fold fits one per fold,
+    # since a checkpoint's scaler may have seen a fold's held-out rows).
+    factory.preprocessing = init.preprocessing if init is not None else None  # type: ignore[attr-defined]
+
     probe = factory()
     check_input_width(probe, data.feature_names)
     kind = infer_output_kind(probe, data.n_features, data.n_classes)
@@ -264,8 +268,13 @@ def run(args: argparse.Namespace) -> int:
         out_dir = Path("runs") / time.strftime("train-%Y%m%d-%H%M%S")
     callbacks = [] if args.quiet else [ProgressPrinter()]
     module = seeded(factory, config.seed)
+    start_scaler = None
+    if getattr(factory, "preprocessing", None):  # fine-tuning from an evalstudio checkpoint
+        from evalstudio.core.preprocessing import Standardizer
+
+        start_scaler = Standardizer.from_state(factory.preprocessing)
     result = fit(module, data, config, output_kind=kind, val_data=val, callbacks=callbacks, out_dir=out_dir,
-                 resume=resume)
+                 resume=resume, preprocessing=start_scaler)
     report = None
     if result.val_predictions is not None:
         report = evaluate_predictions(result.val_predictions, positive=positive)

@@ -88,6 +88,7 @@ def fit(
     cancel: CancelToken | None = None,
     out_dir: str | Path | None = None,
     resume: dict[str, Any] | None = None,
+    preprocessing: Standardizer | None = None,
 ) -> TrainResult:
     """Train ``module`` in place and return the run's history and checkpoints.
 
@@ -113,6 +114,10 @@ def fit(
     resume : dict, optional
         A checkpoint from :func:`evalstudio.core.checkpoint.read_checkpoint`; training continues
         after its epoch up to ``config.epochs`` in total, exactly as if never interrupted.
+    preprocessing : Standardizer, optional
+        Fine-tuning: the transform the starting weights were trained with (from their
+        checkpoint), used instead of fitting a new one when ``config.standardize`` is on, so the
+        weights keep seeing inputs on the scale they learned.
 
     Raises
     ------
@@ -156,6 +161,9 @@ def fit(
 
     if resume is not None and resume.get("preprocessing") is not None:
         scaler: Standardizer | None = Standardizer.from_state(resume["preprocessing"])
+    elif resume is None and config.standardize and preprocessing is not None:
+        scaler = preprocessing
+        notes.append("standardisation reused from the starting checkpoint (fitted on its training rows)")
     elif resume is None and config.standardize:
         scaler = Standardizer.fit(train_set.X)
     else:
