@@ -17,6 +17,8 @@ the target, so a crash or SIGKILL mid-save leaves the previous file loadable.
 
 from __future__ import annotations
 
+import contextlib
+
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -40,6 +42,11 @@ def save_checkpoint(path: str | os.PathLike[str], payload: dict[str, Any]) -> Pa
     import torch
 
     target = Path(path)
+    # A save killed mid-write (power cut, SIGKILL) leaves its temp file behind; the trainer is the
+    # only writer of its run folder, so the next save of the same name clears those leftovers.
+    for stale in target.parent.glob(f".{target.name}.*.tmp"):
+        with contextlib.suppress(OSError):
+            stale.unlink()
     with atomic_write(target, "wb") as fh:
         torch.save(payload, fh)
     return target

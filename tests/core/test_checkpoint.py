@@ -72,6 +72,9 @@ def test_sigkill_mid_save_leaves_the_previous_file_loadable(tmp_path: Path) -> N
     # The interrupted save's temp file is what is left over: the kill really hit mid-save.
     leftovers = [p.name for p in tmp_path.iterdir() if p.name != "last.pt"]
     assert len(leftovers) == 1 and leftovers[0].startswith(".last.pt.") and leftovers[0].endswith(".tmp")
+    # The next save of that name (a resumed run) clears the leftover.
+    save_checkpoint(tmp_path / "last.pt", {"format": FORMAT, "epoch": 2})
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["last.pt"]
 
 
 @pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs POSIX signals")
