@@ -210,11 +210,15 @@ class LoadModelJob(Job):
         trust_pickle: bool = False,
         strict: bool = True,
         entry: str | None = None,
+        feature_names: "tuple[str, ...] | None" = None,
     ) -> None:
         super().__init__()
         self.model_path, self.checkpoint_path = model_path, checkpoint_path
         self.n_features, self.n_classes = n_features, n_classes
         self.trust_pickle, self.strict, self.entry = trust_pickle, strict, entry
+        # The data's columns: a checkpoint trained on another width is then explained by name
+        # ("the checkpoint expects 8 features; the CSV has 7 (columns: ...)").
+        self.feature_names = tuple(feature_names) if feature_names is not None else None
 
     def work(self) -> ModelInfo | PickleConsentNeeded:
         from evalstudio.core.models import UnsafeCheckpointError, load_for_evaluation
@@ -223,6 +227,7 @@ class LoadModelJob(Job):
             loaded_tuple = load_for_evaluation(
                 self.model_path, self.checkpoint_path, entry=self.entry, trust_pickle=self.trust_pickle,
                 strict=self.strict, n_features=self.n_features, n_classes=self.n_classes,
+                feature_names=self.feature_names,
             )
         except UnsafeCheckpointError as exc:
             if self.trust_pickle or not exc.unsafe_globals:
@@ -266,20 +271,46 @@ def audit_rows(n_samples: int, max_rows: int = AUDIT_MAX_ROWS, *, seed: int = 0)
 class EvaluateJob(Job):
     """:func:`evalstudio.core.pipeline.run_evaluation` on the loaded data and model, then the mode audit.
 
-    The evaluation covers every row; the train vs eval mode audit
-    (:func:`evalstudio.core.evaluate.mode_audit`) runs after it on at most ``audit_max_rows``
-    rows (see :func:`audit_rows`), and the outcome's notes say so when it was a sample.
+    What is scored: every row of ``dataset``; or, with ``rows`` (file row numbers, as
+    ``Predictions.row_numbers``), only those rows of it (a freshly trained model's validation
+    rows); or, with ``data_path``, that CSV instead (a checkpoint's held-out file).
+    The train vs eval mode audit (:func:`evalstudio.core.evaluate.mode_audit`) runs after it on
+    at most ``audit_max_rows`` of the scored rows (see :func:`audit_rows`), with the report's
+    threshold and positive class, and the outcome's notes say so when it was a sample.
     """
 
     title = "evaluating"
 
     def __init__(self, dataset: "Dataset", model: ModelInfo, *, device: str = "cpu", target: str | None = None,
                  drop_missing: bool = False, mode_audit_passes: int = 10,
-                 audit_max_rows: int = AUDIT_MAX_ROWS) -> None:
+                 audit_max_rows: int = AUDIT_MAX_ROWS, threshold: float = 0.5, positive_class: str | None = None,
+                 batch_size: int = 65536, rows: Any = None, data_path: str | None = None) -> None:
         super().__init__()
         self.dataset, self.model = dataset, model
         self.device, self.target, self.drop_missing = device, target, drop_missing
         self.mode_audit_passes, self.audit_max_rows = mode_audit_passes, audit_max_rows
+        self.threshold, self.positive_class, self.batch_size = float(threshold), positive_class, int(batch_size)
+        self.rows, self.data_path = rows, data_path
+
+    def _scored_dataset(self) -> "Dataset | None":
+        """The loaded dataset, or its ``rows``; None when ``data_path`` is to be read instead."""
+        import numpy as np
+
+        from evalstudio.core.errors import DataError
+
+        if self.data_path:
+            return None
+        if self.rows is None:
+            return self.dataset
+        wanted = np.asarray(self.rows, dtype=np.int64)
+        positions = np.flatnonzero(np.isin(self.dataset.row_numbers, wanted))
+        if positions.size != np.unique(wanted).size:
+            raise DataError(
+                f"{np.unique(wanted).size - positions.size} of the {np.unique(wanted).size} rows to score are not in "
+                "the loaded data.",
+                hint="Load the CSV the model was trained on again, or evaluate all rows of the new file.",
+            )
+        return self.dataset.subset(positions)
 
     def work(self) -> Any:
         from dataclasses import replace
@@ -287,12 +318,16 @@ class EvaluateJob(Job):
         from evalstudio.core.evaluate import mode_audit
         from evalstudio.core.pipeline import EvaluationSpec, run_evaluation
 
+        dataset = self._scored_dataset()
         spec = EvaluationSpec(
-            data_path=self.dataset.source or None, model_path=self.model.model_path,
+            # A subset must not be re-read from its file (run_evaluation re-reads data_path to map classes).
+            data_path=self.data_path or (self.dataset.source if self.rows is None else None) or None,
+            model_path=self.model.model_path,
             checkpoint_path=self.model.checkpoint_path, target=self.target or self.dataset.target_name,
             drop_missing=self.drop_missing, device=self.device, mode_audit_passes=0,
+            threshold=self.threshold, positive_class=self.positive_class, batch_size=self.batch_size,
         )
-        outcome = run_evaluation(spec, dataset=self.dataset, loaded_model=self.model.loaded_tuple)
+        outcome = run_evaluation(spec, dataset=dataset, loaded_model=self.model.loaded_tuple)
         if self.mode_audit_passes <= 0:
             return outcome
         self.check_cancelled()
@@ -301,8 +336,11 @@ class EvaluateJob(Job):
         X = data.X[rows]
         if outcome.preprocessing is not None:
             X = outcome.preprocessing.transform(X)
+        # The report's decision rule, so the audit's eval-mode accuracy is the accuracy shown.
+        threshold = outcome.report.threshold if data.n_classes == 2 else None
         audit = mode_audit(outcome.loaded.module, X, data.y[rows], outcome.output_kind,
-                           n_passes=self.mode_audit_passes, device=outcome.device)
+                           n_passes=self.mode_audit_passes, device=outcome.device,
+                           batch_size=self.batch_size, threshold=threshold, positive=outcome.positive)
         notes = outcome.notes
         if rows.shape[0] < data.n_samples:
             notes += (f"train vs eval mode audit: {self.mode_audit_passes} passes on a random {rows.shape[0]:,} "

@@ -139,3 +139,48 @@ def test_evaluate_scores_every_row_and_audits_a_capped_sample(qtbot, runner, dem
     (kind, full), = run(qtbot, runner, EvaluateJob(data, model))
     assert full.audit.eval_accuracy == pytest.approx(float(np.mean(predicted == data.y)), abs=1e-6)
     assert not any("audit" in n for n in full.notes)
+
+
+CKPT = str(resource_path("demo", "pima_checkpoint.pt"))
+HOLDOUT = str(resource_path("demo", "pima-holdout.csv"))
+
+
+def test_load_model_names_the_csv_columns_when_the_checkpoint_was_trained_on_another_width(qtbot, runner):
+    names = ("a", "b", "c", "d", "e", "f", "g")  # the demo checkpoint was trained on 8 columns
+    (kind, message), = run(qtbot, runner, LoadModelJob(MODEL, CKPT, n_features=7, n_classes=2, feature_names=names))
+    assert kind == "failed"
+    assert "the checkpoint expects 8 features" in message
+    assert "the CSV has 7 (columns: a, b, c, d, e, f, g)" in message
+
+
+def test_the_mode_audit_follows_the_reports_threshold_and_positive_class(qtbot, runner, demo):
+    data, _ = demo
+    (kind, model), = run(qtbot, runner, LoadModelJob(MODEL, CKPT, n_features=8, n_classes=2,
+                                                     feature_names=data.feature_names))
+    assert kind == "succeeded"
+    (kind, out), = run(qtbot, runner, EvaluateJob(data, model, threshold=0.7, positive_class="0", mode_audit_passes=2))
+    assert kind == "succeeded"
+    assert out.report.threshold == 0.7 and out.positive == 0
+    from sklearn.metrics import accuracy_score
+
+    p0 = out.predictions.y_score[:, 0]
+    y_pred = np.where(p0 >= np.float32(0.7), 0, 1)
+    assert out.report.metrics["accuracy"] == pytest.approx(accuracy_score(data.y, y_pred))
+    # The audit's eval-mode accuracy is the report's accuracy (P(0) >= 0.7), not the argmax one.
+    assert out.audit.eval_accuracy == pytest.approx(out.report.metrics["accuracy"], abs=1e-6)
+    argmax_acc = accuracy_score(data.y, out.predictions.y_score.argmax(1))
+    assert out.audit.eval_accuracy != pytest.approx(argmax_acc, abs=1e-6)
+
+
+def test_evaluate_scores_only_the_rows_or_the_file_it_is_given(qtbot, runner, demo):
+    data, model = demo
+    wanted = data.row_numbers[::5][::-1]  # any order
+    (kind, out), = run(qtbot, runner, EvaluateJob(data, model, rows=wanted, mode_audit_passes=0))
+    assert kind == "succeeded"
+    assert sorted(out.predictions.row_numbers.tolist()) == sorted(wanted.tolist())
+    (kind, out), = run(qtbot, runner, EvaluateJob(data, model, data_path=HOLDOUT, mode_audit_passes=0))
+    assert kind == "succeeded"
+    assert out.predictions.n_samples == 154 and out.dataset.source.endswith("pima-holdout.csv")
+    (kind, message), = run(qtbot, runner, EvaluateJob(data, model, rows=np.array([1, 10_000]), mode_audit_passes=0))
+    assert kind == "failed"
+    assert "1 of the 2 rows to score are not in the loaded data" in message
