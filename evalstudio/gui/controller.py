@@ -15,6 +15,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Signal, Slot
 
+from evalstudio.gui.eval_plan import EvalPlan, HeldOutFile, TrainedRun, plan_evaluation, report_settings
 from evalstudio.gui.settings import AppSettings
 from evalstudio.workers.job import Job
 from evalstudio.workers.jobs import (
@@ -46,6 +47,11 @@ class Controller(QObject):
     kfold_started(k, classes), fold_added(FoldResult), kfold_finished(CVResult)
     recent_files_changed(kind, paths)
     pickle_consent_needed(path, unsafe_globals) -- a pickled checkpoint waits for the user's trust
+
+    Which rows Evaluate scores is :func:`evalstudio.gui.eval_plan.plan_evaluation`'s decision (a
+    freshly trained model: its validation rows; the demo checkpoint: its held-out file).
+    ``report_context`` / ``kfold_report_context`` hold (settings, files) for the HTML report of the
+    predictions last shown / of the last k-fold run; ``kfold_dataset`` is the data k-fold ran on.
     """
 
     dataset_changed = Signal(object)
@@ -97,6 +103,14 @@ class Controller(QObject):
         self.evaluation: Any = None
         self.cv_result: Any = None
         self.folds: list[Any] = []
+        self.heldout: HeldOutFile | None = None
+        self.trained: TrainedRun | None = None
+        self._train_settings: dict[str, Any] = {}
+        self._eval_plan: EvalPlan | None = None
+        self._eval_context: dict[str, Any] = {}
+        self.report_context: tuple[dict[str, Any], dict[str, str]] | None = None
+        self.kfold_report_context: tuple[dict[str, Any], dict[str, str]] | None = None
+        self.kfold_dataset: Any = None
         self.messages: list[tuple[str, str]] = []
         self._queue: list[tuple[str, JobFactory]] = []
         self._run_dirs: list[str] = []
@@ -183,13 +197,31 @@ class Controller(QObject):
         return LoadModelJob(
             self.model_path, self.checkpoint_path, trust_pickle=self.trust_pickle,
             n_features=d.n_features if d is not None else None, n_classes=d.n_classes if d is not None else None,
+            feature_names=tuple(d.feature_names) if d is not None else None,
         )
+
+    def set_heldout_file(self, data_path: str, checkpoint_path: str, heldout_path: str) -> None:
+        """``checkpoint_path`` was trained on rows of ``data_path``; ``heldout_path`` holds rows it never
+        saw. While both are loaded, Evaluate scores the held-out file (the demo's pairing)."""
+        self.heldout = HeldOutFile(data_path, checkpoint_path, heldout_path)
+
+    def evaluation_plan(self) -> EvalPlan:
+        """What Evaluate would score now (see :mod:`evalstudio.gui.eval_plan`)."""
+        d = self.dataset
+        ckpt = self.model.checkpoint_path if self.model is not None else self.checkpoint_path
+        return plan_evaluation(self.data_path, d.n_samples if d is not None else 0, ckpt,
+                               trained=self.trained, heldout=self.heldout)
+
+    def _files(self, data_file: str | None) -> dict[str, str]:
+        files = {"data": data_file, "model": self.model_path, "checkpoint": self.checkpoint_path}
+        return {role: str(p) for role, p in files.items() if p}
 
     # -- intents: runs --------------------------------------------------------------------------
     def train(self, settings: dict[str, Any]) -> bool:
         if not self._ready_to_run("train"):
             return False
         self.settings.set_training_settings(settings)
+        self._train_settings = {k: v for k, v in settings.items() if k != "folds"}
         run_dir = tempfile.mkdtemp(prefix="evalstudio-run-")
         job = TrainJob(self.dataset, self.model, settings, run_dir)  # type: ignore[arg-type]
         if not self.runner.start(job):
@@ -205,9 +237,16 @@ class Controller(QObject):
     def evaluate(self, settings: dict[str, Any]) -> bool:
         if not self._ready_to_run("evaluate"):
             return False
-        job = EvaluateJob(self.dataset, self.model, device=str(settings.get("device", "cpu")),  # type: ignore[arg-type]
-                          target=self.dataset.target_name, drop_missing=self.drop_missing)
-        return self.runner.start(job)
+        plan = self.evaluation_plan()
+        device = str(settings.get("device", "cpu"))
+        job = EvaluateJob(self.dataset, self.model, device=device,  # type: ignore[arg-type]
+                          target=self.dataset.target_name, drop_missing=self.drop_missing, **plan.job_kwargs)
+        if not self.runner.start(job):
+            return False
+        self._eval_plan = plan
+        self._eval_context = report_settings(plan, device=device, batch_size=job.batch_size,
+                                             checkpoint=self.model.checkpoint)  # type: ignore[union-attr]
+        return True
 
     def kfold(self, settings: dict[str, Any]) -> bool:
         if not self._ready_to_run("run k-fold cross-validation"):
@@ -218,6 +257,12 @@ class Controller(QObject):
             return False
         self.folds = []
         self.cv_result = None
+        self.kfold_dataset = self.dataset
+        self.kfold_report_context = (
+            {"evaluation": "pooled out-of-fold predictions", "device": str(settings.get("device", "cpu")),
+             **{f"training {k}": v for k, v in settings.items() if k != "device"}},
+            self._files(self.data_path) | {"checkpoint": ""},
+        )
         self.kfold_started.emit(int(settings.get("folds", 5)), tuple(self.dataset.classes))
         return True
 
@@ -339,8 +384,17 @@ class Controller(QObject):
                 if result.best_epoch is not None and result.best_score is not None else "no best epoch"
             self._post("info", f"training finished after {len(result.history)} epochs; {best}"
                        + (f"; {result.stop_reason}" if result.stop_reason else ""))
-            if result.val_predictions is not None:
-                self.predictions_shown.emit(result.val_predictions, "validation rows, best epoch", None)
+            ckpts = tuple(p for p in (result.best_checkpoint, result.last_checkpoint) if p)
+            val = result.val_predictions
+            self.trained = TrainedRun(self.data_path or "", ckpts, val.row_numbers if val is not None else None,
+                                      dict(self._train_settings))
+            if val is not None:
+                self.report_context = (
+                    {"rows scored": "validation rows", "device": str(self._train_settings.get("device", "cpu")),
+                     **{f"training {k}": v for k, v in self._train_settings.items() if k != "device"}},
+                    self._files(self.data_path) | {"checkpoint": ckpts[0] if ckpts else ""},
+                )
+                self.predictions_shown.emit(val, "validation rows, best epoch", None)
             ckpt = result.best_checkpoint or result.last_checkpoint
             if ckpt:
                 # Evaluate from now on uses the trained weights (and their standardisation).
@@ -349,15 +403,19 @@ class Controller(QObject):
                 self._queue.insert(0, ("loading the trained model", self._model_job))
         elif title == "evaluating":
             self.evaluation = result
+            plan = self._eval_plan or self.evaluation_plan()
+            self.report_context = (dict(self._eval_context), self._files(plan.data_file))
             self.evaluation_finished.emit(result)
-            self.predictions_shown.emit(
-                result.predictions, f"{os.path.basename(self.data_path or '')}: all {result.predictions.n_samples:,} rows",
-                result.dataset)
+            self.predictions_shown.emit(result.predictions, plan.title.format(n=result.predictions.n_samples),
+                                        result.dataset)
             acc = result.report.metrics.get("accuracy")
             self.status_changed.emit(f"evaluated {result.predictions.n_samples:,} rows"
                                      + (f": accuracy {acc:.3f}" if acc is not None else ""))
-            if result.notes:  # e.g. standardisation applied, classes mapped, the audit's sample
-                self._post("info", "evaluation notes: " + "; ".join(result.notes))
+            # One message (the area shows the last): which rows were scored, then what the evaluation noted.
+            said = ([plan.note] if plan.note else []) + (
+                ["evaluation notes: " + "; ".join(result.notes)] if result.notes else [])  # e.g. standardisation
+            if said:
+                self._post("info", "\n".join(said))
         elif title == "k-fold cross-validation":
             self.cv_result = result
             self.kfold_finished.emit(result)

@@ -132,6 +132,12 @@ class EvaluationTabs(QObject):
             kwargs: dict[str, Any] = {"title": title}
             if dataset is not None:
                 kwargs.update(features=dataset.X, feature_names=dataset.feature_names)
+            context = getattr(self._window.controller, "report_context", None)
+            if context is not None and hasattr(self.evaluation_panel, "set_report_context"):
+                # The HTML report's settings (device, batch size, training settings) and the files
+                # behind these predictions (the held-out file when that is what was scored).
+                settings, files = context
+                self.evaluation_panel.set_report_context(settings=settings, files=files)
             self.evaluation_panel.set_predictions(predictions, **kwargs)
         else:
             self.evaluation_panel.show_text(f"{title}: {predictions.n_samples:,} rows evaluated.")
@@ -157,7 +163,18 @@ class EvaluationTabs(QObject):
     @Slot(object)
     def finish_kfold(self, result: Any) -> None:
         if self.has_kfold_panel:
-            self.kfold_panel.set_result(result)
+            c = self._window.controller
+            data = getattr(c, "kfold_dataset", None)
+            context = getattr(c, "kfold_report_context", None)
+            pooled = getattr(self.kfold_panel, "pooled", None)
+            if context is not None and pooled is not None and hasattr(pooled, "set_report_context"):
+                settings, files = context
+                pooled.set_report_context(settings=settings, files={k: v for k, v in files.items() if v})
+            if data is not None:  # the pooled rows table shows each row's features
+                self.kfold_panel.set_result(result, features=data.X, feature_names=data.feature_names,
+                                            feature_rows=data.row_numbers)
+            else:
+                self.kfold_panel.set_result(result)
         else:
             lines = [f"{name}: {v['mean']:.4f} ± {v['std']:.4f}" for name, v in result.summary.items()]
             self.kfold_panel.show_text(f"{len(result.folds)} folds\n" + "\n".join(lines))

@@ -77,6 +77,21 @@ def _plot(x_label: str, y_label: str, *, legend: bool = True) -> pg.PlotWidget:
     return w
 
 
+def _pooled_features(
+    row_numbers: np.ndarray, features: np.ndarray | None, names: Sequence[str], feature_rows: np.ndarray | None
+) -> dict[str, object]:
+    """``features=`` / ``feature_names=`` for the pooled panel, in the pooled rows' order (or nothing)."""
+    if features is None:
+        return {}
+    rows = np.arange(1, features.shape[0] + 1) if feature_rows is None else np.asarray(feature_rows)
+    order = np.argsort(rows, kind="stable")
+    at = np.searchsorted(rows[order], row_numbers)
+    at = np.clip(at, 0, max(rows.size - 1, 0))
+    if rows.size == 0 or not np.array_equal(rows[order][at], row_numbers):
+        return {}  # not the dataset these predictions came from: no features rather than wrong ones
+    return {"features": features[order[at]], "feature_names": tuple(names)}
+
+
 class KFoldPanel(QWidget):
     """Live k-fold results, their summary, ROC per fold and the pooled evaluation."""
 
@@ -221,8 +236,20 @@ class KFoldPanel(QWidget):
         self._draw_fold_chart()
         self.status.setText(f"Cross-validation: {len(self._folds)} of {self._n_folds} folds done.")
 
-    def set_result(self, cv: CVResult) -> None:
-        """The finished run: the core's summary, ROC per fold, the pooled evaluation."""
+    def set_result(
+        self,
+        cv: CVResult,
+        *,
+        features: np.ndarray | None = None,
+        feature_names: Sequence[str] = (),
+        feature_rows: np.ndarray | None = None,
+    ) -> None:
+        """The finished run: the core's summary, ROC per fold, the pooled evaluation.
+
+        ``features`` (n_rows, n_features) of the dataset the folds were cut from, with that
+        dataset's ``feature_rows`` (file row numbers, ``Dataset.row_numbers``), fill the pooled rows
+        table: each pooled prediction is matched to its row by row number.
+        """
         self._cv = cv
         if len(self._folds) != len(cv.folds) or self._n_folds != len(cv.folds):
             self.start(len(cv.folds), cv.pooled_predictions.classes, positive=self._positive)
@@ -235,6 +262,7 @@ class KFoldPanel(QWidget):
             cv.pooled_predictions,
             title=f"Pooled out-of-fold predictions: {cv.pooled_predictions.n_samples} rows, {k} folds",
             positive=self._positive,
+            **_pooled_features(cv.pooled_predictions.row_numbers, features, feature_names, feature_rows),
         )
         self.status.setText(f"Cross-validation: {k} folds done.")
 

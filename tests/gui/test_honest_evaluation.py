@@ -1,0 +1,119 @@
+"""Evaluate in the window scores rows the model never learned from, and says which rows it scored.
+
+The demo checkpoint was trained on 80 % of the demo CSV: Evaluate scores the other 20 %
+(pima-holdout.csv). A model trained in the window is scored on its run's validation rows. The
+HTML report carries the settings; the pooled k-fold rows carry their features.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PySide6.QtCore import Qt
+from sklearn.metrics import accuracy_score, roc_auc_score
+
+from evalstudio.core.data import load_csv
+from evalstudio.resources import resource_path
+from tests.gui.conftest import load_demo, wait_idle
+
+HOLDOUT = str(resource_path("demo", "pima-holdout.csv"))
+
+
+def _click_evaluate(qtbot, window):
+    with qtbot.waitSignal(window.controller.evaluation_finished, timeout=60000) as blocker:
+        qtbot.mouseClick(window.training_panel.evaluate_button, Qt.MouseButton.LeftButton)
+    wait_idle(qtbot, window)
+    return blocker.args[0]
+
+
+def test_evaluate_on_the_demo_scores_the_rows_its_checkpoint_never_saw(qtbot, window, tmp_path):
+    load_demo(qtbot, window)
+    outcome = _click_evaluate(qtbot, window)
+    held = load_csv(HOLDOUT)
+    pred = outcome.predictions
+    assert pred.n_samples == held.n_samples == 154
+    assert np.array_equal(pred.y_true, held.y)
+    # The numbers shown are sklearn's on the held-out rows.
+    panel = window.evaluation_panel
+    assert panel.report.metrics["accuracy"] == pytest.approx(
+        accuracy_score(held.y, (pred.y_score[:, 1] >= np.float32(0.5)).astype(int)))
+    assert panel.report.metrics["roc_auc"] == pytest.approx(roc_auc_score(held.y, pred.y_score[:, 1]))
+    # ... and the window says which rows they are.
+    assert panel.title_label.text() == "pima-holdout.csv: the 154 held-out rows pima_checkpoint.pt never saw"
+    said = window.message_area.text
+    assert "Evaluate scored pima-holdout.csv, rows pima_checkpoint.pt never saw" in said
+    assert "standardisation from the checkpoint applied" in said  # the evaluation's own notes still shown
+    # The report names the held-out file as the data and carries the settings in effect.
+    html = panel.export_report(tmp_path / "report.html").read_text(encoding="utf-8")
+    assert "pima-holdout.csv" in html and "pima-indians-diabetes.csv" not in html
+    for key in ("rows scored", "held-out file", "device", "evaluation batch size", "training epochs",
+                "training lr", "training val_fraction", "checkpoint epoch", "threshold", "positive class"):
+        assert f">{key}<" in html, key
+    # Train and K-fold still use the whole demo CSV.
+    assert window.controller.dataset.n_samples == 768
+
+
+def test_evaluate_after_training_scores_the_runs_validation_rows(qtbot, window, tmp_path):
+    load_demo(qtbot, window)
+    tp = window.training_panel
+    tp.epochs.setValue(3)
+    tp.batch_size.setValue(32)
+    tp.val_fraction.setValue(0.25)
+    with qtbot.waitSignal(window.controller.training_finished, timeout=60000) as blocker:
+        qtbot.mouseClick(tp.train_button, Qt.MouseButton.LeftButton)
+    result = blocker.args[0]
+    wait_idle(qtbot, window)
+    val = result.val_predictions
+    assert val is not None and val.n_samples == 192
+    outcome = _click_evaluate(qtbot, window)
+    pred = outcome.predictions
+    # Exactly the validation rows, scored by the trained model as training scored them.
+    order_eval, order_val = np.argsort(pred.row_numbers), np.argsort(val.row_numbers)
+    assert np.array_equal(pred.row_numbers[order_eval], val.row_numbers[order_val])
+    assert np.allclose(pred.y_score[order_eval], val.y_score[order_val], atol=1e-5)
+    assert window.evaluation_panel.title_label.text() == (
+        "pima-indians-diabetes.csv: the 192 validation rows of the training run (held out from training)")
+    assert "not on all 768 rows of pima-indians-diabetes.csv" in window.message_area.text
+    html = window.evaluation_panel.export_report(tmp_path / "trained.html").read_text(encoding="utf-8")
+    assert ">training epochs<" in html and ">validation rows<" in html
+
+
+def test_pooled_kfold_rows_show_their_features(qtbot, window, tmp_path):
+    load_demo(qtbot, window)
+    tp = window.training_panel
+    tp.epochs.setValue(1)
+    tp.folds.setValue(2)
+    with qtbot.waitSignal(window.controller.kfold_finished, timeout=60000) as blocker:
+        qtbot.mouseClick(tp.kfold_button, Qt.MouseButton.LeftButton)
+    cv = blocker.args[0]
+    wait_idle(qtbot, window)
+    data = window.controller.dataset
+    pooled = window.kfold_panel.pooled
+    assert pooled.predictions.n_samples == 768  # k-fold ran on the whole demo CSV
+    with qtbot.waitSignal(pooled.confusion.cell_clicked):
+        qtbot.mouseClick(pooled.confusion.plot.viewport(), Qt.MouseButton.LeftButton,
+                         pos=pooled.confusion.cell_viewport_pos(1, 1))
+    model = pooled.rows.model
+    assert model.rowCount() > 0
+    assert model.header[:9] == ("Row", *data.feature_names)
+    by_row = {int(r): i for i, r in enumerate(data.row_numbers)}
+    for r in range(min(model.rowCount(), 20)):
+        values = model.row_values(r)
+        assert values[1:9] == pytest.approx(data.X[by_row[values[0]]].tolist())
+    assert cv.pooled_predictions.row_numbers.tolist() == data.row_numbers.tolist()
+    html = pooled.export_report(tmp_path / "kfold.html").read_text(encoding="utf-8")
+    assert ">training folds<" in html and ">pooled out-of-fold predictions<" in html
+
+
+def test_a_checkpoint_for_another_width_names_the_csv_columns(qtbot, window, tmp_path):
+    load_demo(qtbot, window)
+    narrow = tmp_path / "seven.csv"
+    lines = open(resource_path("demo", "pima-indians-diabetes.csv"), encoding="utf-8").read().splitlines()
+    narrow.write_text("\n".join(",".join(line.split(",")[1:]) for line in lines) + "\n", encoding="utf-8")
+    window.open_data(str(narrow))
+    wait_idle(qtbot, window)
+    assert window.controller.dataset.n_features == 7
+    assert window.controller.model is None
+    text = window.message_area.text
+    assert "the checkpoint expects 8 features" in text
+    assert "the CSV has 7 (columns: PlGlcConc, BloodP" in text
