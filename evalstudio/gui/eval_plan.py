@@ -56,6 +56,7 @@ class EvalPlan:
     note: str = ""
     kind: str = "all rows"  # "validation rows" | "held-out file" | "all rows" | "all rows, trained on"
     training_settings: dict[str, Any] = field(default_factory=dict)
+    before: str = ""  # what Evaluate will score, said before the click (the button's tooltip)
 
 
 def plan_evaluation(
@@ -77,6 +78,7 @@ def plan_evaluation(
                 f"Evaluate scored the trained model on the {len(trained.val_rows):,} validation rows its training "
                 f"held out, not on all {n_rows:,} rows of {name} (the others trained it).",
                 "validation rows", trained.settings,
+                f"the trained model on the {len(trained.val_rows):,} validation rows its training held out",
             )
         return EvalPlan(
             {}, f"{name}: all {{n:,}} rows, INCLUDING the rows the model was trained on (optimistic)",
@@ -84,6 +86,7 @@ def plan_evaluation(
             "The model was trained on every row of this file (validation fraction 0), so these numbers are "
             "optimistic. Set a validation fraction and train again, or evaluate on a file it never saw.",
             "all rows, trained on", trained.settings,
+            f"all {n_rows:,} rows of {name}, including the rows the model was trained on",
         )
     if heldout is not None and same_file(checkpoint_path, heldout.checkpoint) and same_file(data_path, heldout.data) \
             and os.path.isfile(heldout.heldout):
@@ -95,9 +98,10 @@ def plan_evaluation(
             heldout.heldout,
             f"Evaluate scored {held}, rows {ckpt} never saw: it was trained on the other rows of {name}, "
             f"so scoring {name} would be optimistic. Train and K-fold use {name} (they hold rows out themselves).",
-            "held-out file",
+            "held-out file", {},
+            f"{held}, the rows {ckpt} never saw ({name} holds the rows it was trained on)",
         )
-    return EvalPlan({}, f"{name}: all {{n:,}} rows", data_path or "")
+    return EvalPlan({}, f"{name}: all {{n:,}} rows", data_path or "", before=f"all {n_rows:,} rows of {name}")
 
 
 def checkpoint_training_settings(checkpoint: Any) -> dict[str, Any]:

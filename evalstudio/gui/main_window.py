@@ -300,6 +300,9 @@ class MainWindow(QMainWindow):
         c = self.controller
         self.training_panel.set_state(busy=c.busy, can_train=c.can_train, can_evaluate=c.can_evaluate,
                                       has_checkpoint=c.best_checkpoint is not None)
+        # Say before the click which rows Evaluate will score (held-out file, validation rows, all rows).
+        self.training_panel.evaluate_button.setToolTip(
+            "Evaluate scores " + c.evaluation_plan().before if c.can_evaluate else "Load data and a model to evaluate.")
 
     @Slot(int, str)
     def _on_progress(self, percent: int, text: str) -> None:

@@ -65,6 +65,8 @@ def test_evaluate_after_training_scores_the_runs_validation_rows(qtbot, window, 
     wait_idle(qtbot, window)
     val = result.val_predictions
     assert val is not None and val.n_samples == 192
+    assert tp.evaluate_button.toolTip() == (
+        "Evaluate scores the trained model on the 192 validation rows its training held out")
     outcome = _click_evaluate(qtbot, window)
     pred = outcome.predictions
     # Exactly the validation rows, scored by the trained model as training scored them.
@@ -117,3 +119,35 @@ def test_a_checkpoint_for_another_width_names_the_csv_columns(qtbot, window, tmp
     text = window.message_area.text
     assert "the checkpoint expects 8 features" in text
     assert "the CSV has 7 (columns: PlGlcConc, BloodP" in text
+
+
+def test_the_evaluate_button_says_which_rows_it_will_score(qtbot, window):
+    load_demo(qtbot, window)
+    assert window.training_panel.evaluate_button.toolTip() == (
+        "Evaluate scores pima-holdout.csv, the rows pima_checkpoint.pt never saw "
+        "(pima-indians-diabetes.csv holds the rows it was trained on)")
+    window.controller.heldout = None  # without the pairing: every row, and the button says so
+    window._refresh_actions()
+    assert window.training_panel.evaluate_button.toolTip() == "Evaluate scores all 768 rows of pima-indians-diabetes.csv"
+
+
+def test_plan_labels_every_case(tmp_path):
+    from evalstudio.gui.eval_plan import HeldOutFile, TrainedRun, plan_evaluation
+
+    data, other, ckpt, held = (tmp_path / n for n in ("d.csv", "o.csv", "c.pt", "h.csv"))
+    for f in (data, other, ckpt, held):
+        f.write_text("x")
+    # Trained here without validation rows: all rows, labelled optimistic.
+    run = TrainedRun(str(data), (str(ckpt),), None, {"epochs": 3})
+    plan = plan_evaluation(str(data), 50, str(ckpt), trained=run)
+    assert plan.job_kwargs == {} and plan.title.format(n=50) == (
+        "d.csv: all 50 rows, INCLUDING the rows the model was trained on (optimistic)")
+    assert "Set a validation fraction and train again" in plan.note
+    assert plan.before == "all 50 rows of d.csv, including the rows the model was trained on"
+    # The trained model on another file: that file's rows, plainly.
+    assert plan_evaluation(str(other), 9, str(ckpt), trained=run).title.format(n=9) == "o.csv: all 9 rows"
+    # A held-out pairing applies only to its own checkpoint and data.
+    pair = HeldOutFile(str(data), str(ckpt), str(held))
+    assert plan_evaluation(str(data), 50, str(ckpt), heldout=pair).job_kwargs == {"data_path": str(held)}
+    assert plan_evaluation(str(other), 50, str(ckpt), heldout=pair).job_kwargs == {}
+    assert plan_evaluation(str(data), 50, str(tmp_path / "x.pt"), heldout=pair).job_kwargs == {}
