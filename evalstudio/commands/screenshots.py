@@ -156,5 +156,6 @@ def _evaluation_views(out: Path, c: Any) -> list[Path]:
     return list(write_evaluation_screenshots(
         out, predictions=outcome.predictions, features=outcome.dataset.X,
         feature_names=outcome.dataset.feature_names, cv=c.cv_result,
-        title=f"Pima diabetes demo: the model trained here, evaluated on all {outcome.predictions.n_samples} rows",
+        title="Pima diabetes demo: the model trained here, evaluated on "
+        + c.evaluation_plan().title.format(n=outcome.predictions.n_samples),
     ))
