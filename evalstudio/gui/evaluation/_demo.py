@@ -93,3 +93,21 @@ def demo_cv_result(*, k: int = 5, multiclass: bool = False, epochs: int = 12):
     pooled_report = evaluate_predictions(pooled)
     return CVResult(tuple(folds), summarize([f.metrics for f in folds]), pooled, dict(pooled_report.metrics),
                     pooled_report.confusion_matrix)
+
+
+def preview_curve_view(attr: str) -> None:
+    """Run one curve view of a demo :class:`EvaluationPanel` alone (``attr``: "roc" or "pr").
+
+    The view is taken out of the panel's tab (a child of a hidden window never shows); the
+    panel still links its point: drag it and the threshold follows.
+    """
+    from evalstudio.gui.evaluation.panel import EvaluationPanel
+
+    ensure_app()
+    panel = EvaluationPanel()
+    panel.set_predictions(demo_predictions(), title="Demo")
+    panel.set_threshold(0.35)
+    view = getattr(panel, attr)
+    panel.curve_tabs.removeTab(panel.curve_tabs.indexOf(view))
+    view.setParent(None)
+    run_preview(view)

@@ -64,19 +64,9 @@ class PrecisionRecallView(CurvePlot):
 
 
 def main() -> None:  # pragma: no cover - manual preview
-    from evalstudio.gui.evaluation._demo import ensure_app, demo_predictions, run_preview
-    from evalstudio.gui.evaluation.panel import EvaluationPanel
+    from evalstudio.gui.evaluation._demo import preview_curve_view
 
-    ensure_app()
-    panel = EvaluationPanel()
-    panel.set_predictions(demo_predictions(), title="Demo")
-    panel.set_threshold(0.35)
-    # Out of the panel's tab (a child of a hidden window never shows); the panel still links the
-    # point: drag it and the threshold follows.
-    view = panel.pr
-    panel.curve_tabs.removeTab(panel.curve_tabs.indexOf(view))
-    view.setParent(None)
-    run_preview(view)
+    preview_curve_view("pr")
 
 
 if __name__ == "__main__":  # pragma: no cover

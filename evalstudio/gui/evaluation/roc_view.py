@@ -61,19 +61,9 @@ class RocView(CurvePlot):
 
 
 def main() -> None:  # pragma: no cover - manual preview
-    from evalstudio.gui.evaluation._demo import ensure_app, demo_predictions, run_preview
-    from evalstudio.gui.evaluation.panel import EvaluationPanel
+    from evalstudio.gui.evaluation._demo import preview_curve_view
 
-    ensure_app()
-    panel = EvaluationPanel()
-    panel.set_predictions(demo_predictions(), title="Demo")
-    panel.set_threshold(0.35)
-    # Out of the panel's tab (a child of a hidden window never shows); the panel still links the
-    # point: drag it and the threshold follows.
-    view = panel.roc
-    panel.curve_tabs.removeTab(panel.curve_tabs.indexOf(view))
-    view.setParent(None)
-    run_preview(view)
+    preview_curve_view("roc")
 
 
 if __name__ == "__main__":  # pragma: no cover
