@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from PySide6.QtCore import QObject, Slot
 
 from evalstudio.resources import resource_path
 import numpy as np
@@ -17,47 +16,14 @@ from evalstudio.workers.jobs import (
     TrainJob,
     audit_rows,
 )
-from evalstudio.workers.runner import JobRunner
+from tests.workers.conftest import Recorder
 
 CSV = str(resource_path("demo", "pima-indians-diabetes.csv"))
 MODEL = str(resource_path("demo", "pima_model.py"))
 
 
-class Sink(QObject):
-    def __init__(self, runner: JobRunner) -> None:
-        super().__init__()
-        self.events: list[tuple[str, object]] = []
-        runner.reported.connect(self.on_reported)
-        runner.succeeded.connect(self.on_succeeded)
-        runner.failed.connect(self.on_failed)
-        runner.cancelled.connect(self.on_cancelled)
-
-    @Slot(str, object)
-    def on_reported(self, kind: str, payload: object) -> None:
-        self.events.append((kind, payload))
-
-    @Slot(str, object)
-    def on_succeeded(self, title: str, result: object) -> None:
-        self.events.append(("succeeded", result))
-
-    @Slot(str, str)
-    def on_failed(self, title: str, message: str) -> None:
-        self.events.append(("failed", message))
-
-    @Slot(str)
-    def on_cancelled(self, title: str) -> None:
-        self.events.append(("cancelled", title))
-
-
-@pytest.fixture
-def runner(qtbot):
-    r = JobRunner()
-    yield r
-    r.shutdown(30000)
-
-
 def run(qtbot, runner, job, timeout=60000):
-    sink = Sink(runner)
+    sink = Recorder(runner)
     with qtbot.waitSignal(runner.job_finished, timeout=timeout):
         assert runner.start(job)
     return sink.events
@@ -92,7 +58,7 @@ def test_training_reports_each_epoch_in_order_then_succeeds(qtbot, runner, demo,
 
 def test_training_cancel_stops_within_the_run(qtbot, runner, demo, tmp_path):
     data, model = demo
-    sink = Sink(runner)
+    sink = Recorder(runner)
     job = TrainJob(data, model, {"epochs": 10000, "batch_size": 4, "device": "cpu"}, str(tmp_path))
     with qtbot.waitSignal(runner.job_finished, timeout=60000):
         runner.start(job)
