@@ -9,7 +9,6 @@ import pytest
 from evalstudio.core.errors import DataError
 from evalstudio.workers.heartbeat import Heartbeat
 from evalstudio.workers.job import Job
-from evalstudio.workers.runner import JobRunner
 from tests.workers.conftest import Recorder
 
 
