@@ -1,8 +1,9 @@
 """Load a CSV dataset into float32 features and integer class codes.
 
 :func:`load_csv` is the one entry point: it sniffs the file (:mod:`evalstudio.core.csv_format`),
-reads it with pyarrow (:mod:`evalstudio.core.csv_read`) and checks it with vectorised operations,
-so no Python loop runs over the rows. Every problem raises a
+reads a clean numeric file in parallel pieces straight into the feature matrix
+(:mod:`evalstudio.core.csv_fast`) and any other file with pyarrow (:mod:`evalstudio.core.csv_read`),
+and checks it with vectorised operations, so no Python loop runs over the rows. Every problem raises a
 :class:`~evalstudio.core.errors.DataError` that names the column, the count and the first row.
 
 Row numbers in messages and in :attr:`Dataset.row_numbers` count data rows from 1 (the header
@@ -14,10 +15,15 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from evalstudio.core.errors import DataError
+
+if TYPE_CHECKING:
+    from evalstudio.core.csv_format import CsvFormat
+    from evalstudio.core.csv_read import Problems
 
 TARGET_NAMES = ("target", "label", "class", "y", "outcome")
 
@@ -181,57 +187,24 @@ def load_csv(
         non-numeric features; missing or infinite values (unless ``drop_missing``); a single
         class; a label not in ``classes``.
     """
-    import pyarrow as pa
-
+    from evalstudio.core.csv_fast import read_numeric
     from evalstudio.core.csv_format import is_number, sniff_csv
-    from evalstudio.core.csv_read import LIST_MAX, Problems, encode_labels, feature_matrix, locate, read_table
+    from evalstudio.core.csv_read import Problems, locate
 
     fmt = sniff_csv(path, delimiter=delimiter)
     target_name, why = choose_target(fmt.columns, target, path=fmt.path, has_header=fmt.has_header)
     features = [c for c in fmt.columns if c != target_name]
-    types = {c: pa.float32() for c in features}
-    types[target_name] = pa.string()
-    try:
-        table, fmt, read_notes = read_table(fmt, types)
-        as_text = False
-    except pa.ArrowInvalid:
-        # Some feature cell is not a number: read the features as text to say which and where.
-        try:
-            table, fmt, read_notes = read_table(fmt, {c: pa.string() for c in fmt.columns})
-        except (pa.ArrowException, OSError) as exc:
-            raise DataError(
-                f"cannot read {fmt.path} as CSV: {exc}.", hint="Check that it is a plain CSV text file."
-            ) from None
-        as_text = True
-    except (pa.ArrowException, OSError) as exc:  # e.g. the file went away after sniffing
-        raise DataError(
-            f"cannot read {fmt.path} as CSV: {exc}.", hint="Check that it is a plain CSV text file."
-        ) from None
-    if table.num_rows == 0:
-        raise DataError(
-            f"{fmt.path} has a header row ({', '.join(fmt.columns[:8])}) but no data rows.",
-            hint="Choose a CSV file with data rows below the header.",
+    fast = read_numeric(fmt, features, target_name, classes)
+    if fast is not None:
+        X, y, out_classes = fast.X, fast.y, fast.classes
+        read_notes: list[str] = []
+        problems = Problems()
+        label_missing = np.zeros(len(y), dtype=bool)
+        notes_index = _index_column_warning(X, features, unnamed=fmt.unnamed)
+    else:
+        X, y, out_classes, label_missing, problems, fmt, read_notes, notes_index = _read_full(
+            fmt, features, target_name, classes
         )
-
-    problems = Problems()
-    X = feature_matrix(table, features, fmt, as_text=as_text, problems=problems)
-    if problems.non_numeric:
-        at = locate(fmt, [first for _, _, first, _ in problems.non_numeric])
-        described = [
-            f"{name!r} ({count} value{'s' if count != 1 else ''} such as {example[:30]!r}; first at {at(first)})"
-            for name, count, first, example in problems.non_numeric[:LIST_MAX]
-        ]
-        if len(problems.non_numeric) > LIST_MAX:
-            described.append(f"... ({len(problems.non_numeric)} columns in all)")
-        s = "s" if len(described) > 1 else ""
-        raise DataError(
-            f"non-numeric feature column{s} in {fmt.path}: {', '.join(described)}. Features must be numbers.",
-            hint=f"Encode those values as numbers or remove the column{s}; if it is the label, "
-            "choose it as the target.",
-        )
-    notes_index = _index_column_warning(X, features, unnamed=fmt.unnamed)
-    y, out_classes, label_missing = encode_labels(table.column(target_name), target_name, classes, fmt, problems)
-    del table
     notes = [*fmt.notes, *read_notes, f"target: {target_name!r} ({why})"]
     if notes_index:
         notes.append(notes_index)
@@ -308,3 +281,57 @@ def load_csv(
         source=str(path),
         notes=tuple(notes),
     )
+
+
+def _read_full(
+    fmt: CsvFormat, features: list[str], target_name: str, classes: Sequence[str] | None
+) -> tuple[np.ndarray, np.ndarray, tuple[str, ...], np.ndarray, Problems, CsvFormat, list[str], str]:
+    """The full pyarrow read: any file, every problem named with its row and line."""
+    import pyarrow as pa
+
+    from evalstudio.core.csv_read import LIST_MAX, Problems, encode_labels, feature_matrix, locate, read_table
+
+    types = {c: pa.float32() for c in features}
+    types[target_name] = pa.string()
+    try:
+        table, fmt, read_notes = read_table(fmt, types)
+        as_text = False
+    except pa.ArrowInvalid:
+        # Some feature cell is not a number: read the features as text to say which and where.
+        try:
+            table, fmt, read_notes = read_table(fmt, {c: pa.string() for c in fmt.columns})
+        except (pa.ArrowException, OSError) as exc:
+            raise DataError(
+                f"cannot read {fmt.path} as CSV: {exc}.", hint="Check that it is a plain CSV text file."
+            ) from None
+        as_text = True
+    except (pa.ArrowException, OSError) as exc:  # e.g. the file went away after sniffing
+        raise DataError(
+            f"cannot read {fmt.path} as CSV: {exc}.", hint="Check that it is a plain CSV text file."
+        ) from None
+    if table.num_rows == 0:
+        raise DataError(
+            f"{fmt.path} has a header row ({', '.join(fmt.columns[:8])}) but no data rows.",
+            hint="Choose a CSV file with data rows below the header.",
+        )
+
+    problems = Problems()
+    X = feature_matrix(table, features, fmt, as_text=as_text, problems=problems)
+    if problems.non_numeric:
+        at = locate(fmt, [first for _, _, first, _ in problems.non_numeric])
+        described = [
+            f"{name!r} ({count} value{'s' if count != 1 else ''} such as {example[:30]!r}; first at {at(first)})"
+            for name, count, first, example in problems.non_numeric[:LIST_MAX]
+        ]
+        if len(problems.non_numeric) > LIST_MAX:
+            described.append(f"... ({len(problems.non_numeric)} columns in all)")
+        s = "s" if len(described) > 1 else ""
+        raise DataError(
+            f"non-numeric feature column{s} in {fmt.path}: {', '.join(described)}. Features must be numbers.",
+            hint=f"Encode those values as numbers or remove the column{s}; if it is the label, "
+            "choose it as the target.",
+        )
+    notes_index = _index_column_warning(X, features, unnamed=fmt.unnamed)
+    y, out_classes, label_missing = encode_labels(table.column(target_name), target_name, classes, fmt, problems)
+    del table
+    return X, y, out_classes, label_missing, problems, fmt, read_notes, notes_index
