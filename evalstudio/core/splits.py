@@ -47,3 +47,21 @@ def batch_bounds(n: int, batch_size: int, *, drop_last: bool = False) -> list[tu
     if len(bounds) > 1 and bounds[-1][1] - bounds[-1][0] == 1:
         bounds[-2:] = [(bounds[-2][0], n)]
     return bounds
+
+
+def batch_groups(
+    bounds: list[tuple[int, int]], max_rows: int
+) -> list[tuple[int, int, list[tuple[int, int]]]]:
+    """Consecutive batches grouped into runs of at most ``max_rows`` rows (one batch at least).
+
+    Returns ``(first row, end row, batches)`` per group; the groups cover ``bounds`` in order.
+    """
+    groups: list[tuple[int, int, list[tuple[int, int]]]] = []
+    for lo, hi in bounds:
+        if groups and hi - groups[-1][0] <= max_rows and groups[-1][1] == lo:
+            g_lo, _, members = groups[-1]
+            members.append((lo, hi))
+            groups[-1] = (g_lo, hi, members)
+        else:
+            groups.append((lo, hi, [(lo, hi)]))
+    return groups

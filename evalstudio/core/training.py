@@ -30,7 +30,7 @@ from evalstudio.core.outputs import OutputKind
 from evalstudio.core.predictions import Predictions
 from evalstudio.core.preprocessing import Standardizer
 from evalstudio.core.results import EpochMetrics, TrainResult
-from evalstudio.core.splits import batch_bounds, split_validation
+from evalstudio.core.splits import batch_bounds, batch_groups, split_validation
 from evalstudio.core.train_config import (
     TrainConfig,
     make_optimizer,
@@ -45,6 +45,8 @@ if TYPE_CHECKING:
     from evalstudio.core.data import Dataset
 
 # Without validation rows a val_* monitor falls back to its honest training-set twin.
+# Rows gathered at once for a run of batches (bounds the extra memory of one permuted copy).
+_GATHER_BYTES = 32 << 20
 _NO_VAL_MONITOR = {"val_loss": "train_eval_loss", "val_accuracy": "train_accuracy"}
 
 
@@ -305,42 +307,55 @@ def _run_epochs(
     import torch
 
     n, n_batches = Xtr.shape[0], len(bounds)
+    # The loss's targets in the output's dtype once, not a cast per batch (BCE takes floats).
+    y_loss = ytr.to(torch.float32) if kind in (OutputKind.LOGIT, OutputKind.PROBABILITY) else ytr
+    groups = batch_groups(bounds, max(1, _GATHER_BYTES // max(1, Xtr.element_size() * Xtr.shape[1])))
     for epoch in range(start_epoch, config.epochs + 1):
         t0 = time.perf_counter()
         lr = float(optimizer.param_groups[0]["lr"])
         module.train()
         # A fresh seeded permutation per epoch; or the rows in their order (the first tutorial's loop).
-        perm = (torch.randperm(n, generator=generator).to(Xtr.device) if config.shuffle
-                else torch.arange(n, device=Xtr.device))
+        perm = torch.randperm(n, generator=generator).to(Xtr.device) if config.shuffle else None
         # Batch losses stay on the device: one host sync per epoch, not one per batch.
-        losses = torch.zeros(n_batches, device=Xtr.device)
-        for b, (lo, hi) in enumerate(bounds):
-            if cancel.is_set():
-                exc = Cancelled(f"training cancelled during epoch {epoch} (batch {b + 1} of {n_batches})")
-                exc.history = tuple(state.history)  # type: ignore[attr-defined]
-                raise exc
-            idx = perm[lo:hi]
-            loss = loss_fn(module(Xtr[idx]), ytr[idx])
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            losses[b] = loss.detach()
-            cb.on_batch_end(epoch, b + 1, n_batches)
-        sizes = torch.tensor([hi - lo for lo, hi in bounds], dtype=losses.dtype, device=losses.device)
+        losses: list[torch.Tensor] = []
+        b = 0
+        for g_lo, g_hi, members in groups:
+            # The permuted rows of a few hundred batches gathered at once; each batch is then a
+            # view (the same rows, in the same order, as gathering batch by batch).
+            if perm is None:
+                Xg, yg = Xtr[g_lo:g_hi], y_loss[g_lo:g_hi]
+            else:
+                idx = perm[g_lo:g_hi]
+                Xg, yg = Xtr[idx], y_loss[idx]
+            for lo, hi in members:
+                if cancel.is_set():
+                    exc = Cancelled(f"training cancelled during epoch {epoch} (batch {b + 1} of {n_batches})")
+                    exc.history = tuple(state.history)  # type: ignore[attr-defined]
+                    raise exc
+                loss = loss_fn(module(Xg[lo - g_lo : hi - g_lo]), yg[lo - g_lo : hi - g_lo])
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                optimizer.step()
+                losses.append(loss.detach())
+                b += 1
+                cb.on_batch_end(epoch, b, n_batches)
+            del Xg, yg
+        losses_t = torch.stack(losses).to(torch.float32)
+        sizes = torch.tensor([hi - lo for lo, hi in bounds], dtype=losses_t.dtype, device=losses_t.device)
 
         # Honest numbers: eval mode, inference mode, the whole set at once.
         p_tr = predict_proba_tensor(module, Xtr, kind)
-        parts = [(losses * sizes).sum() / sizes.sum(), (p_tr.argmax(1) == ytr).float().mean(), loss_from_probabilities(p_tr, ytr)]
+        parts = [(losses_t * sizes).sum() / sizes.sum(), (p_tr.argmax(1) == ytr).float().mean(), loss_from_probabilities(p_tr, ytr)]
         p_va = None
         if Xva is not None and yva is not None:
             p_va = predict_proba_tensor(module, Xva, kind)
             parts += [loss_from_probabilities(p_va, yva), (p_va.argmax(1) == yva).float().mean()]
-        finite = torch.isfinite(losses)
+        finite = torch.isfinite(losses_t)
         values = torch.stack(parts).tolist()  # the epoch's one host sync
         if not bool(finite.all()):
             b = int((~finite).nonzero()[0])
             raise TrainingError(
-                f"the training loss became {losses[b].item()} at epoch {epoch}, batch {b + 1} of {n_batches}; "
+                f"the training loss became {losses_t[b].item()} at epoch {epoch}, batch {b + 1} of {n_batches}; "
                 "training stopped and the last good checkpoint was kept.",
                 hint="Lower --lr, turn on --standardize, or check the data for extreme values.",
             )

@@ -368,6 +368,49 @@ def test_in_order_batches_reproduce_the_first_tutorials_loop() -> None:
     assert not torch.equal(shuffled[0].weight, theirs[0].weight)
 
 
+@pytest.mark.parametrize("gather_bytes", [32 << 20, 200])
+def test_shuffled_batches_are_the_seeded_permutation_slices(monkeypatch: pytest.MonkeyPatch, gather_bytes: int) -> None:
+    """fit gathers the permuted rows of many batches at once; the batches must still be exactly
+    ``X[perm[lo:hi]]`` of the run's seeded permutation, so the weights equal a plain loop's.
+    200 bytes forces a new gather every few batches (groups that end mid-epoch)."""
+    import evalstudio.core.training as training
+
+    monkeypatch.setattr(training, "_GATHER_BYTES", gather_bytes)
+    data = make_dataset(n=77, shift=1.0)
+    cfg = TrainConfig(epochs=2, batch_size=8, lr=1e-2, seed=11, device="cpu", val_fraction=0.0,
+                      standardize=False, shuffle=True)
+    ours = seeded(lambda: make_model(dropout=0.0), 4)
+    fit(ours, data, cfg, output_kind=OutputKind.LOGIT)
+
+    theirs = seeded(lambda: make_model(dropout=0.0), 4)
+    X, y = torch.tensor(data.X), torch.tensor(data.y, dtype=torch.float32)
+    opt = torch.optim.Adam(theirs.parameters(), lr=1e-2)
+    gen = torch.Generator()
+    gen.manual_seed(11)
+    for _ in range(2):
+        perm = torch.randperm(77, generator=gen)
+        for lo, hi in batch_bounds(77, 8):
+            idx = perm[lo:hi]
+            loss = nn.functional.binary_cross_entropy_with_logits(theirs(X[idx]).reshape(-1), y[idx])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+    for a, b in zip(ours.state_dict().values(), theirs.state_dict().values()):
+        torch.testing.assert_close(a, b, rtol=1e-6, atol=1e-7)
+
+
+def test_batch_groups_cover_the_batches_in_order() -> None:
+    from evalstudio.core.splits import batch_groups
+
+    bounds = batch_bounds(101, 10)
+    for max_rows in (1, 10, 25, 1000):
+        groups = batch_groups(bounds, max_rows)
+        assert [b for _, _, members in groups for b in members] == bounds
+        for g_lo, g_hi, members in groups:
+            assert (g_lo, g_hi) == (members[0][0], members[-1][1])
+            assert g_hi - g_lo <= max(max_rows, members[0][1] - members[0][0])
+
+
 def test_an_interrupted_cosine_run_resumes_exactly(tmp_path: Any) -> None:
     """A 6-epoch run cancelled in epoch 4 and resumed equals the uninterrupted 6-epoch run."""
     data = make_dataset()
