@@ -56,22 +56,41 @@ def _child(mode: str, path: Path) -> dict[str, Any]:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def _pandas_version() -> str:
+    import pandas
+
+    return str(pandas.__version__)
+
+
+def _summary(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Median seconds and largest peak of repeated fresh-process runs."""
+    return {**runs[0], "seconds": float(np.median([r["seconds"] for r in runs])),
+            "peak_delta_bytes": max(r["peak_delta_bytes"] for r in runs), "runs": runs}
+
+
 def csv_loading(scale: dict[str, Any]) -> list[Item]:
     """Item 6: load_csv vs pandas.read_csv defaults on n rows x 30 floats + label."""
     n = scale["csv_rows"]
     path = write_csv(n, 30)
-    ours, pandas = _child("evalstudio-csv", path), _child("pandas-csv", path)
+    # Fresh processes, alternating, `repeats` of each: the median time, the largest peak.
+    runs: dict[str, list[dict[str, Any]]] = {"evalstudio-csv": [], "pandas-csv": []}
+    for _ in range(max(1, scale["repeats"])):
+        for mode in runs:
+            runs[mode].append(_child(mode, path))
+    ours, pandas = (_summary(runs[mode]) for mode in runs)
     matrix = n * 30 * 4
     mem_ratio = ours["peak_delta_bytes"] / matrix
     ratio = pandas["seconds"] / ours["seconds"]
     return [Item(
         "6-csv-load", "CSV loading",
         f"{n:,} rows x 30 float columns + label ({path.stat().st_size / 1e6:.0f} MB), each in a fresh process: "
-        "load_csv vs pandas.read_csv()", "s", ours["seconds"], pandas["seconds"], "pandas.read_csv defaults", ratio,
+        "load_csv vs pandas.read_csv() (median of alternating runs)", "s", ours["seconds"], pandas["seconds"], "pandas.read_csv defaults", ratio,
         "no slower than pandas; peak memory <= 3x the float32 feature matrix", ratio >= 1.0 and mem_ratio <= 3.0,
         note=f"load_csv {ours['seconds']:.2f} s vs pandas {pandas['seconds']:.2f} s ({1 / ratio:.2f}x the time); "
              f"peak memory {ours['peak_delta_bytes'] / 1e6:.0f} MB = {mem_ratio:.2f}x the float32 matrix "
-             f"({matrix / 1e6:.0f} MB); pandas peaked at {pandas['peak_delta_bytes'] / 1e6:.0f} MB",
+             f"({matrix / 1e6:.0f} MB); pandas peaked at {pandas['peak_delta_bytes'] / 1e6:.0f} MB (its file is "
+             "memory-mapped, and the mapped pages count in its resident set); "
+             f"pandas {_pandas_version()} itself parses in parallel threads on files over 5 MB",
         details={"ours": ours, "pandas": pandas, "matrix_bytes": matrix, "peak_vs_matrix": mem_ratio},
     )]
 

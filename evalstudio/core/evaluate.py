@@ -43,9 +43,17 @@ def forward_in_batches(
     """Raw outputs for every row of ``X`` (already on the module's device), no host sync."""
     import torch
 
-    if X.shape[0] <= batch_size:
+    n = X.shape[0]
+    if n <= batch_size:
         return module(X)
-    return torch.cat([module(X[i : i + batch_size]) for i in range(0, X.shape[0], batch_size)])
+    # Each batch's outputs written into one buffer: no list of pieces beside their concatenation.
+    first = module(X[:batch_size])
+    out = torch.empty((n, *first.shape[1:]), dtype=first.dtype, device=first.device)
+    out[:batch_size] = first
+    del first
+    for i in range(batch_size, n, batch_size):
+        out[i : i + batch_size] = module(X[i : i + batch_size])
+    return out
 
 
 def predict_proba_tensor(

@@ -38,9 +38,10 @@ def to_probabilities(out: "torch.Tensor", kind: OutputKind) -> "torch.Tensor":
 
     if kind.single_column:
         p1 = out.reshape(-1)
-        if kind is OutputKind.LOGIT:
-            p1 = torch.sigmoid(p1)
-        return torch.stack([1.0 - p1, p1], dim=1)
+        proba = torch.empty((p1.shape[0], 2), dtype=p1.dtype, device=p1.device)
+        proba[:, 1] = torch.sigmoid(p1) if kind is OutputKind.LOGIT else p1
+        proba[:, 0] = 1.0 - proba[:, 1]
+        return proba
     if kind is OutputKind.LOGITS:
         return torch.softmax(out, dim=1)
     return out
