@@ -57,7 +57,11 @@ def _dataloader_epoch(model: Any, opt: Any, X: Any, y: Any, batch_size: int, dev
 
 
 def _slice_epoch(model: Any, opt: Any, X: Any, y: Any, batch_size: int) -> None:
-    """The same loop with batches as index slices of a randperm (fit's inner loop, bare)."""
+    """The same loop with each batch gathered as ``X[perm[lo:hi]]`` (no callbacks, no eval pass).
+
+    ``fit`` gathers the permuted rows of many batches at once and slices views, the same rows
+    in the same order (tested), so this is the per-batch-gather version of its inner loop.
+    """
     import torch
     import torch.nn.functional as F
 
@@ -108,7 +112,8 @@ def epoch_time(scale: dict[str, Any]) -> list[Item]:
             f"{n:,} rows x 8 features on {dev}, tutorial model, Adam: seconds per epoch of core fit (its epoch includes the "
             "honest eval-mode pass over the training rows) vs DataLoader(TensorDataset, shuffle=True)",
             "s/epoch", t_fit, t_dl, "DataLoader loop", ratio, target, met,
-            note=f"bare index-slice loop (fit's inner loop alone): {t_sl:.3f} s/epoch, {t_dl / t_sl:.2f}x the DataLoader",
+            note=f"a bare loop gathering each batch by index (no callbacks, no eval pass): {t_sl:.3f} s/epoch, "
+                 f"{t_dl / t_sl:.2f}x the DataLoader",
             details={"bare_slice_seconds": t_sl, "bare_slice_ratio": t_dl / t_sl},
         ))
     return items

@@ -208,7 +208,7 @@ def read_numeric(
         return None
     try:
         return _read(fd, fmt, features, target, classes, piece_bytes, workers or _worker_count(), parser_factory)
-    except (_NotPlain, ValueError, TypeError, OverflowError, UnicodeDecodeError, KeyError, OSError):
+    except (_NotPlain, ValueError, TypeError, OverflowError, UnicodeDecodeError, KeyError, OSError, ImportError):
         return None
     except Exception as exc:  # pandas.errors.ParserError and friends
         if type(exc).__module__.startswith("pandas"):
