@@ -200,6 +200,8 @@ def read_numeric(
 
     ``None`` means: let the full reader take this file (it reports every problem precisely).
     """
+    if not hasattr(os, "pread"):  # Windows: the full reader (correct, slower)
+        return None
     if not fmt.encoding.lower().replace("_", "-").startswith(("utf-8", "utf8", "cp1252", "ascii")):
         return None
     try:

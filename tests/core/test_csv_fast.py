@@ -214,3 +214,12 @@ def test_load_csv_takes_the_fast_path_for_clean_files(tmp_path: Path, monkeypatc
     np.testing.assert_array_equal(data.X, X)
     np.testing.assert_array_equal(data.row_numbers, np.arange(1, 501))
     assert data.classes == ("0", "1")
+
+
+def test_without_pread_the_full_reader_loads_the_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Windows has no os.pread: the fast path steps aside instead of failing."""
+    X, y = _rows(50, 3, seed=7)
+    path = _write(tmp_path / "d.csv", X, y)
+    monkeypatch.delattr(csv_fast.os, "pread")
+    assert _fast(path) is None
+    np.testing.assert_array_equal(load_csv(path).X, X)
