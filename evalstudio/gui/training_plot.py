@@ -24,7 +24,18 @@ def _plot(title: str, ylabel: str, legend_offset: tuple[int, int] = (-10, 10)) -
     w.setLabel("bottom", "epoch")
     w.setLabel("left", ylabel)
     w.getAxis("left").enableAutoSIPrefix(False)  # "loss (x0.001)" reads worse than 0.45
-    w.showGrid(x=True, y=True, alpha=0.2)
+    # The horizontal grid lines come from a hidden right axis whose rendering is cached: drawn
+    # by the (uncached) left axis they cost ~8 ms of every repaint offscreen, which the GUI
+    # thread paid at each epoch while training (measured: 13.5 -> 3.5 ms per epoch for both plots).
+    w.showGrid(x=True, y=False, alpha=0.2)
+    w.showAxis("right")
+    grid = w.getAxis("right")
+    grid.setStyle(showValues=False, tickLength=0)
+    grid.setWidth(0)
+    grid.setGrid(int(0.2 * 255))
+    grid.setTickPen(w.getAxis("left").pen())  # the grid's colour, as the left axis would draw it
+    grid.setPen(pg.mkPen(None))  # and no axis line down the right edge
+    grid.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
     w.addLegend(offset=legend_offset, labelTextColor="k", brush=pg.mkBrush(255, 255, 255, 200))
     w.setMenuEnabled(False)
     # Axis labels are replayed from a QPicture on every paint (~6 ms each offscreen); caching the
