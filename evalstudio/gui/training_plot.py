@@ -66,6 +66,10 @@ class TrainingCurvesPlot(QWidget):
         # A margin past 0 and 1 so pyqtgraph does not hide the end labels as overflowing.
         self.acc_plot.setYRange(-0.06, 1.06, padding=0)
         self.acc_plot.enableAutoRange(y=False)
+        self.loss_plot.enableAutoRange(y=False)  # set per epoch in _redraw
+        # ... until the person zooms or pans it (as auto-range would stop); a new run follows again.
+        self._loss_axis_follows = True
+        self.loss_plot.getViewBox().sigRangeChangedManually.connect(self._stop_following)
         self.total_epochs: int | None = None
         self.caption = QLabel("Train a model to see its curves here.")
         self.caption.setWordWrap(True)
@@ -93,6 +97,7 @@ class TrainingCurvesPlot(QWidget):
             else:
                 plot.enableAutoRange(x=True)
         self.best_epoch = None
+        self._loss_axis_follows = True
         for curve in (self.train_loss, self.val_loss, self.train_acc, self.val_acc):
             curve.setData([], [])
         for line in self.best_lines:
@@ -123,6 +128,9 @@ class TrainingCurvesPlot(QWidget):
             if epoch is not None:
                 line.setValue(epoch)
 
+    def _stop_following(self, *_: Any) -> None:
+        self._loss_axis_follows = False
+
     def curve_data(self, name: str) -> tuple[np.ndarray, np.ndarray]:
         """The (x, y) arrays a curve shows: "train_loss", "val_loss", "train_acc" or "val_acc"."""
         x, y = getattr(self, name).getData()
@@ -138,8 +146,16 @@ class TrainingCurvesPlot(QWidget):
             y = np.array([v for v in vals if v is not None], dtype=float)
             return epochs[keep] if len(h) else epochs, y
 
-        self.train_loss.setData(*column("train_eval_loss"))
-        self.val_loss.setData(*column("val_loss"))
+        train_loss, val_loss = column("train_eval_loss"), column("val_loss")
+        self.train_loss.setData(*train_loss)
+        self.val_loss.setData(*val_loss)
+        # The loss axis follows the data, set here rather than by pyqtgraph's auto-range, which
+        # finds the new range while painting and so paints every epoch twice.
+        losses = np.concatenate([train_loss[1], val_loss[1]])
+        losses = losses[np.isfinite(losses)]
+        if losses.size and self._loss_axis_follows:
+            lo, hi = float(losses.min()), float(losses.max())
+            self.loss_plot.setYRange(lo, hi if hi > lo else lo + 1e-3, padding=0.05)
         self.train_acc.setData(*column("train_accuracy"))
         self.val_acc.setData(*column("val_accuracy"))
         if h:

@@ -46,3 +46,27 @@ def test_accuracy_plot_draws_a_horizontal_grid_line_at_each_tick_and_no_right_fr
     assert runs >= 3, f"expected grid lines at 0.4, 0.6, 0.8 and 1.0 (the legend covers the lower ones), found {runs}"
     # The last column of the data area is background or grid, never a dark axis line.
     assert (area[:, -1] >= 200).all()
+
+
+def _epoch(e: int, loss: float) -> SimpleNamespace:
+    return SimpleNamespace(epoch=e, train_eval_loss=loss, val_loss=loss * 1.1, train_loss=loss,
+                           train_accuracy=0.7, val_accuracy=0.6)
+
+
+def test_loss_axis_follows_the_losses_until_the_person_zooms(qtbot) -> None:
+    w = TrainingCurvesPlot()
+    qtbot.addWidget(w)
+    w.show()
+    w.clear(total_epochs=5)
+    for e, loss in enumerate([0.9, 0.5, 0.3], start=1):
+        w.add_epoch(_epoch(e, loss))
+        lo, hi = w.loss_plot.getViewBox().viewRange()[1]
+        assert lo < loss and hi > 0.9 * 1.1 - 1e-9  # every loss so far is in view
+    view = w.loss_plot.getViewBox()
+    view.setYRange(0.25, 0.35, padding=0)
+    view.sigRangeChangedManually.emit([False, True])  # as a wheel zoom or drag does
+    w.add_epoch(_epoch(4, 0.2))
+    assert view.viewRange()[1] == [0.25, 0.35]  # the person's zoom stays
+    w.clear(total_epochs=5)
+    w.add_epoch(_epoch(1, 2.0))
+    assert view.viewRange()[1][1] > 2.0  # a new run follows its losses again
