@@ -98,22 +98,44 @@ def stall(epochs: int) -> dict:
     window.training_panel.epochs.setValue(epochs)
     window.training_panel.batch_size.setValue(16)
     runs = []
+    epoch_times: list[float] = []
+    c.epoch_added.connect(lambda *a: epoch_times.append(time.perf_counter()))
     for _ in range(2):
         done: list[object] = []
+        epoch_times.clear()
         c.training_finished.connect(lambda *a: done.append(1))
         hb = Heartbeat(interval_ms=10)
+        t_start = time.perf_counter()
         hb.start()
         window.train()
         _wait(app, lambda: bool(done), 300)
         hb.stop()
         _wait(app, lambda: not c.busy and not c._queue, 60)
-        runs.append({"max_stall_ms": hb.max_stall_ms, "ticks": hb.n_ticks, "epochs": len(c.history)})
+        runs.append({"max_stall_ms": hb.max_stall_ms, "ticks": hb.n_ticks, "epochs": len(c.history),
+                     **_stall_phases(hb.gaps_ms, t_start, epoch_times, hb.interval_ms)})
     c.shutdown(30000)
     window.close()
     window.deleteLater()
     app.processEvents()
     return {"idle_max_stall_ms": idle.max_stall_ms, "runs": runs,
             "best_max_stall_ms": min(r["max_stall_ms"] for r in runs)}
+
+
+def _stall_phases(gaps_ms: list[float], t_start: float, epoch_times: list[float], interval_ms: int) -> dict:
+    """Largest stall before the first epoch arrived, while epochs streamed, and after the last one.
+
+    A gap belongs to the phase in which it ended (tick times are rebuilt from the gaps).
+    """
+    out = {"start_max_stall_ms": 0.0, "streaming_max_stall_ms": 0.0, "end_max_stall_ms": 0.0}
+    if not epoch_times:
+        return out
+    t = t_start
+    for gap in gaps_ms:
+        t += gap / 1000.0
+        phase = "start" if t <= epoch_times[0] else "end" if t > epoch_times[-1] else "streaming"
+        key = f"{phase}_max_stall_ms"
+        out[key] = max(out[key], gap - interval_ms)
+    return out
 
 
 def start() -> None:
