@@ -44,9 +44,9 @@ if TYPE_CHECKING:
 
     from evalstudio.core.data import Dataset
 
-# Without validation rows a val_* monitor falls back to its honest training-set twin.
 # Rows gathered at once for a run of batches (bounds the extra memory of one permuted copy).
 _GATHER_BYTES = 32 << 20
+# Without validation rows a val_* monitor falls back to its honest training-set twin.
 _NO_VAL_MONITOR = {"val_loss": "train_eval_loss", "val_accuracy": "train_accuracy"}
 
 
