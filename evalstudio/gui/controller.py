@@ -13,7 +13,7 @@ import tempfile
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QObject, QTimer, Signal, Slot
+from PySide6.QtCore import QObject, Signal, Slot
 
 from evalstudio.gui.eval_plan import EvalPlan, HeldOutFile, TrainedRun, plan_evaluation, report_settings
 from evalstudio.gui.settings import AppSettings
@@ -307,10 +307,9 @@ class Controller(QObject):
         return True
 
     def _enqueue(self, what: str, factory: JobFactory) -> None:
-        if self.runner.busy or self._queue:  # behind what is already waiting its turn
+        if self.runner.busy:
             self._queue.append((what, factory))
-            ahead = self.runner.current_title or self._queue[0][0]
-            self.status_changed.emit(f"queued: {what} (after {ahead})")
+            self.status_changed.emit(f"queued: {what} (after {self.runner.current_title})")
             return
         job = factory()
         if job is not None:
@@ -454,13 +453,6 @@ class Controller(QObject):
 
     @Slot(str)
     def _on_job_finished(self, title: str) -> None:
-        # The next queued job starts on the event loop's next turn: the finished job's results
-        # (curves, tables) are handled in this turn, and the window gets to repaint and answer
-        # input between the two instead of in one long turn.
-        QTimer.singleShot(0, self, self._start_queued)
-
-    @Slot()
-    def _start_queued(self) -> None:
         while self._queue and not self.runner.busy:
             what, factory = self._queue.pop(0)
             job = factory()
