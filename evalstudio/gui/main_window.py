@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QMessageBox,
     QProgressBar,
+    QSizePolicy,
     QScrollArea,
     QSplitter,
     QTabWidget,
@@ -101,6 +102,9 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(central)
 
         self.status_label = QLabel("Ready. Open a CSV file and a model, or start with `evalstudio --demo`.")
+        # Its text changes with every progress report; an Ignored width keeps those changes from
+        # asking the whole window for a new layout (and a repaint) each time.
+        self.status_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.progress = QProgressBar()
         self.progress.setRange(0, 100)
         self.progress.setMaximumWidth(220)

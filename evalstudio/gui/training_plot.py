@@ -73,6 +73,9 @@ class TrainingCurvesPlot(QWidget):
         self.total_epochs: int | None = None
         self.caption = QLabel("Train a model to see its curves here.")
         self.caption.setWordWrap(True)
+        # Room for two lines from the start: a caption that wraps onto a second line mid-run would
+        # otherwise shrink both plots (a full re-layout and repaint of each) while epochs stream.
+        self.caption.setMinimumHeight(2 * self.caption.fontMetrics().lineSpacing() + 4)
         layout = QVBoxLayout(self)
         layout.addWidget(self.loss_plot, 1)
         layout.addWidget(self.acc_plot, 1)

@@ -70,3 +70,19 @@ def test_loss_axis_follows_the_losses_until_the_person_zooms(qtbot) -> None:
     w.clear(total_epochs=5)
     w.add_epoch(_epoch(1, 2.0))
     assert view.viewRange()[1][1] > 2.0  # a new run follows its losses again
+
+
+def test_a_caption_that_wraps_to_two_lines_does_not_resize_the_plots(qtbot) -> None:
+    """Each epoch rewrites the caption; if its height followed the text, both plots would be laid
+    out and repainted again whenever it wrapped (a stall while epochs stream)."""
+    w = TrainingCurvesPlot()
+    qtbot.addWidget(w)
+    w.resize(420, 600)
+    w.show()
+    w.caption.setText("epoch 1")
+    qtbot.wait(20)
+    before = (w.loss_plot.height(), w.acc_plot.height())
+    w.caption.setText("epoch 12 · train loss 0.4603 · train acc 0.785 · val loss 0.4447 · val acc 0.781 | best epoch 9")
+    qtbot.wait(20)
+    assert w.caption.heightForWidth(w.caption.width()) > w.caption.fontMetrics().lineSpacing()  # it does wrap
+    assert (w.loss_plot.height(), w.acc_plot.height()) == before
