@@ -110,6 +110,12 @@ def _limit_note(slowdown: float) -> str:
         "costs more than this small model's forward pass")
 
 
+def _synthetic_scores(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """30 % positives; float32 scores in [0, 1], higher for positives, with many ties at 0 and 1."""
+    y = rng.random(n) < 0.3
+    return y, np.clip(rng.normal(0.35 + 0.3 * y, 0.2), 0, 1).astype(np.float32)
+
+
 def threshold_lookup(scale: dict[str, Any]) -> list[Item]:
     """Item 3: one slider position through the ThresholdTable vs recounting with sklearn."""
     from sklearn.metrics import confusion_matrix
@@ -119,8 +125,7 @@ def threshold_lookup(scale: dict[str, Any]) -> list[Item]:
     items = []
     rng = np.random.default_rng(0)
     for n in scale["threshold_sizes"]:
-        y = rng.random(n) < 0.3
-        s = np.clip(rng.normal(0.35 + 0.3 * y, 0.2), 0, 1).astype(np.float32)
+        y, s = _synthetic_scores(rng, n)
         t0 = time.perf_counter()
         table = ThresholdTable.from_scores(y, s)
         t_build = time.perf_counter() - t0
@@ -156,8 +161,7 @@ def roc_auc(scale: dict[str, Any]) -> list[Item]:
     items = []
     rng = np.random.default_rng(1)
     for n in scale["roc_sizes"]:
-        y = rng.random(n) < 0.3
-        s = np.clip(rng.normal(0.35 + 0.3 * y, 0.2), 0, 1).astype(np.float32)
+        y, s = _synthetic_scores(rng, n)
         reps = 1 if n >= 5_000_000 else 3
         out: dict[str, Any] = {}
 

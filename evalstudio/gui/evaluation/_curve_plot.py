@@ -22,6 +22,20 @@ PALETTE = [
 ]
 
 
+def style_plot(plot: pg.PlotWidget, x_label: str, y_label: str) -> pg.PlotItem:
+    """The evaluation views' plot look: no buttons or menu, black axes, a light grid, labels."""
+    pi = plot.getPlotItem()
+    pi.hideButtons()
+    pi.setMenuEnabled(False)
+    pi.setLabel("bottom", x_label)
+    pi.setLabel("left", y_label)
+    pi.showGrid(x=True, y=True, alpha=0.25)
+    for name in ("left", "bottom"):
+        pi.getAxis(name).setPen("k")
+        pi.getAxis(name).setTextPen("k")
+    return pi
+
+
 class CurvePlot(QWidget):
     """A square [0, 1] x [0, 1] plot with named curves and a draggable operating point.
 
@@ -37,16 +51,8 @@ class CurvePlot(QWidget):
     def __init__(self, x_label: str, y_label: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.plot = pg.PlotWidget(background="w")
-        pi = self.plot.getPlotItem()
-        pi.hideButtons()
-        pi.setMenuEnabled(False)
+        pi = style_plot(self.plot, x_label, y_label)
         pi.setMouseEnabled(False, False)
-        pi.setLabel("bottom", x_label)
-        pi.setLabel("left", y_label)
-        pi.showGrid(x=True, y=True, alpha=0.25)
-        for name in ("left", "bottom"):
-            pi.getAxis(name).setPen("k")
-            pi.getAxis(name).setTextPen("k")
         # Rates live in [0, 1]: fixed ranges, so nothing jumps while the threshold moves.
         pi.disableAutoRange()
         pi.setXRange(0, 1, padding=0.02)

@@ -33,7 +33,7 @@ from PySide6.QtWidgets import (
 from evalstudio.core.report import METRIC_LABELS, auc_band
 from evalstudio.core.results import CVResult, FoldResult
 from evalstudio.gui.evaluation import _core
-from evalstudio.gui.evaluation._curve_plot import PALETTE, CurvePlot
+from evalstudio.gui.evaluation._curve_plot import PALETTE, CurvePlot, style_plot
 from evalstudio.gui.evaluation.metrics_view import format_value
 from evalstudio.gui.evaluation.panel import EvaluationPanel
 
@@ -60,15 +60,7 @@ def _item(text: str, *, bold: bool = False) -> QTableWidgetItem:
 
 def _plot(x_label: str, y_label: str, *, legend: bool = True) -> pg.PlotWidget:
     w = pg.PlotWidget(background="w")
-    pi = w.getPlotItem()
-    pi.hideButtons()
-    pi.setMenuEnabled(False)
-    pi.setLabel("bottom", x_label)
-    pi.setLabel("left", y_label)
-    pi.showGrid(x=True, y=True, alpha=0.25)
-    for name in ("left", "bottom"):
-        pi.getAxis(name).setPen("k")
-        pi.getAxis(name).setTextPen("k")
+    pi = style_plot(w, x_label, y_label)
     pi.getAxis("left").enableAutoSIPrefix(False)
     if legend:
         box = pi.addLegend(offset=(-10, 10), labelTextColor="k")
