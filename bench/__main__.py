@@ -95,7 +95,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: unknown item(s) {', '.join(unknown)}; the items are {', '.join(ITEMS)}.", file=sys.stderr)
         return 2
     torch.set_num_threads(max(1, args.threads))
-    from evalstudio.core.device import resolve_device
+    from evalstudio.core.models.device import resolve_device
     from evalstudio.core.errors import EvalStudioError
 
     try:

@@ -29,15 +29,15 @@ def main(argv: list[str]) -> int:
     import pandas as pd
     import pyarrow.csv  # noqa: F401
 
-    from evalstudio.core.data import load_csv
+    from evalstudio.core.data.dataset import load_csv
 
     extra: dict[str, object] = {}
     if mode == "evaluate-csv":
         import torch
 
-        from evalstudio.core.evaluate import evaluate_dataset
-        from evalstudio.core.metrics import evaluate_predictions
-        from evalstudio.core.outputs import OutputKind
+        from evalstudio.core.evaluation.predict import evaluate_dataset
+        from evalstudio.core.evaluation.metrics import evaluate_predictions
+        from evalstudio.core.models.outputs import OutputKind
 
         torch.set_num_threads(1)
         torch.manual_seed(0)

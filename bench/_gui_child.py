@@ -32,7 +32,7 @@ def slider(n: int) -> dict:
     import numpy as np
     from PySide6.QtWidgets import QApplication
 
-    from evalstudio.core.predictions import Predictions
+    from evalstudio.core.evaluation.predictions import Predictions
     from evalstudio.gui.evaluation.panel import EvaluationPanel
 
     app = QApplication.instance() or QApplication([])

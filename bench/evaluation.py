@@ -42,10 +42,10 @@ def eval_throughput(scale: dict[str, Any]) -> list[Item]:
     """Item 1: rows/s of the core evaluator vs the tutorial loop and vs one bare forward pass."""
     import torch
 
-    from evalstudio.core.evaluate import predict_scores
-    from evalstudio.core.metrics import evaluate_predictions
-    from evalstudio.core.outputs import OutputKind
-    from evalstudio.core.predictions import Predictions
+    from evalstudio.core.evaluation.predict import predict_scores
+    from evalstudio.core.evaluation.metrics import evaluate_predictions
+    from evalstudio.core.models.outputs import OutputKind
+    from evalstudio.core.evaluation.predictions import Predictions
 
     n_tut, reps, dev = scale["tutorial_rows"], scale["repeats"], scale.get("device", "cpu")
     items = []
@@ -120,7 +120,7 @@ def threshold_lookup(scale: dict[str, Any]) -> list[Item]:
     """Item 3: one slider position through the ThresholdTable vs recounting with sklearn."""
     from sklearn.metrics import confusion_matrix
 
-    from evalstudio.core.thresholds import ThresholdTable
+    from evalstudio.core.evaluation.thresholds import ThresholdTable
 
     items = []
     rng = np.random.default_rng(0)
@@ -156,7 +156,7 @@ def roc_auc(scale: dict[str, Any]) -> list[Item]:
     """Item 4: ROC curve + AUC (and a plotting curve) vs sklearn roc_curve + roc_auc_score."""
     from sklearn.metrics import roc_auc_score, roc_curve
 
-    from evalstudio.core.thresholds import ThresholdTable
+    from evalstudio.core.evaluation.thresholds import ThresholdTable
 
     items = []
     rng = np.random.default_rng(1)

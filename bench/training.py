@@ -33,7 +33,7 @@ class _Wrapped:  # built lazily below: torch is imported inside the items only
 
 
 def _synthetic(n: int, seed: int = 0) -> Any:
-    from evalstudio.core.data import Dataset
+    from evalstudio.core.data.dataset import Dataset
 
     rng = np.random.default_rng(seed)
     X = rng.normal(size=(n, 8)).astype(np.float32)
@@ -80,9 +80,9 @@ def epoch_time(scale: dict[str, Any]) -> list[Item]:
     """Item 2: seconds per epoch of core ``fit`` vs a DataLoader loop, same model/optimiser/batch."""
     import torch
 
-    from evalstudio.core.outputs import OutputKind
-    from evalstudio.core.train_config import TrainConfig
-    from evalstudio.core.training import fit
+    from evalstudio.core.models.outputs import OutputKind
+    from evalstudio.core.training.config import TrainConfig
+    from evalstudio.core.training.loop import fit
 
     n, epochs, reps, dev = scale["train_rows"], scale["train_epochs"], scale["repeats"], scale.get("device", "cpu")
     data = _synthetic(n)
@@ -126,16 +126,16 @@ def kfold_stacked(scale: dict[str, Any]) -> list[Item]:
     import torch
     import torch.nn as nn
 
-    from evalstudio.core.data import load_csv
-    from evalstudio.core.kfold import fold_indices
-    from evalstudio.core.outputs import OutputKind
-    from evalstudio.core.stacked import fit_folds
+    from evalstudio.core.data.dataset import load_csv
+    from evalstudio.core.training.kfold import fold_indices
+    from evalstudio.core.models.outputs import OutputKind
+    from evalstudio.core.training.stacked import fit_folds
     from evalstudio.resources import resource_path
 
     data = load_csv(str(resource_path("demo", "pima-indians-diabetes.csv")))
     splits = fold_indices(data.y, 5, 0)
     sets = [data.subset(tr) for tr, _ in splits]
-    from evalstudio.core.train_config import TrainConfig
+    from evalstudio.core.training.config import TrainConfig
 
     epochs, dev = scale["kfold_epochs"], str(scale.get("device", "cpu"))
     cfg = TrainConfig(epochs=epochs, batch_size=10, val_fraction=0.0, device=dev)

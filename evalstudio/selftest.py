@@ -2,7 +2,7 @@
 
 The self-test runs the whole product path on the bundled Pima demo: it loads the CSV and the
 demo model through the core, trains two epochs (checkpoints written to a temporary folder),
-evaluates the trained checkpoint through :func:`evalstudio.core.pipeline.run_evaluation` exactly
+evaluates the trained checkpoint through :func:`evalstudio.core.evaluation.pipeline.run_evaluation` exactly
 as the CLI and the GUI do, prints the metrics, and finally draws a pyqtgraph plot on Qt's
 offscreen platform. In a PyInstaller build this catches what freezing breaks: a module or a
 shared library left out, resources not found, Qt plugins missing.
@@ -24,8 +24,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from evalstudio.core.pipeline import EvaluationOutcome
-    from evalstudio.core.results import TrainResult
+    from evalstudio.core.evaluation.pipeline import EvaluationOutcome
+    from evalstudio.core.training.results import TrainResult
 
 DEMO_CSV = "pima-indians-diabetes.csv"
 DEMO_MODEL = "pima_model.py"
@@ -187,7 +187,7 @@ def run_self_test(*, epochs: int = EPOCHS, qt: bool = True, out: Callable[[str],
     out(f"torch {_step('import torch', import_torch)}")
 
     def load_data() -> Any:
-        from evalstudio.core.data import load_csv
+        from evalstudio.core.data.dataset import load_csv
 
         return load_csv(csv_path)
 
@@ -196,7 +196,7 @@ def run_self_test(*, epochs: int = EPOCHS, qt: bool = True, out: Callable[[str],
     out(f"data: {data.n_samples} rows, {data.n_features} features, target {data.target_name!r} ({counts})")
 
     def load() -> tuple[Any, Any]:
-        from evalstudio.core.models import infer_output_kind, load_model
+        from evalstudio.core.models.loading import infer_output_kind, load_model
 
         loaded = load_model(model_path, n_features=data.n_features, n_classes=data.n_classes)
         return loaded, infer_output_kind(loaded.module, data.n_features, data.n_classes)
@@ -207,8 +207,8 @@ def run_self_test(*, epochs: int = EPOCHS, qt: bool = True, out: Callable[[str],
     with tempfile.TemporaryDirectory(prefix="evalstudio-selftest-") as tmp:
 
         def train() -> "TrainResult":
-            from evalstudio.core.train_config import TrainConfig
-            from evalstudio.core.training import fit, seeded
+            from evalstudio.core.training.config import TrainConfig
+            from evalstudio.core.training.loop import fit, seeded
 
             config = TrainConfig(epochs=epochs, batch_size=32, seed=SEED, device="cpu", val_fraction=0.2)
             module = seeded(loaded.builder, SEED) if loaded.builder is not None else loaded.module
@@ -225,7 +225,7 @@ def run_self_test(*, epochs: int = EPOCHS, qt: bool = True, out: Callable[[str],
             )
 
         def evaluate(checkpoint: Path) -> "EvaluationOutcome":
-            from evalstudio.core.pipeline import EvaluationSpec, run_evaluation
+            from evalstudio.core.evaluation.pipeline import EvaluationSpec, run_evaluation
 
             spec = EvaluationSpec(data_path=str(csv_path), model_path=str(model_path),
                                   checkpoint_path=str(checkpoint), device="cpu")

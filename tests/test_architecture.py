@@ -23,8 +23,8 @@ def test_import_contracts_hold() -> None:
 def test_core_imports_without_qt() -> None:
     code = (
         "import sys, importlib, pkgutil, evalstudio.core as c\n"
-        "for m in pkgutil.iter_modules(c.__path__):\n"
-        "    importlib.import_module('evalstudio.core.' + m.name)\n"
+        "for m in pkgutil.walk_packages(c.__path__, 'evalstudio.core.'):\n"
+        "    importlib.import_module(m.name)\n"
         "bad = [m for m in sys.modules if m.startswith(('PySide6', 'pyqtgraph'))]\n"
         "assert not bad, bad\n"
     )
@@ -46,3 +46,82 @@ def test_workers_import_qtcore_only() -> None:
                 if name.startswith("PySide6.") and not name.startswith("PySide6.QtCore"):
                     offenders.append(f"{path.name}: {name}")
     assert not offenders, offenders
+
+
+def import_cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Strongly connected components of more than one module (Tarjan, iterative)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    cycles: list[list[str]] = []
+    counter = 0
+    for root in sorted(graph):
+        if root in index:
+            continue
+        work = [(root, iter(sorted(graph.get(root, ()))))]
+        index[root] = low[root] = counter
+        counter += 1
+        stack.append(root)
+        on_stack.add(root)
+        while work:
+            node, children = work[-1]
+            child = next(children, None)
+            if child is not None:
+                if child not in index:
+                    index[child] = low[child] = counter
+                    counter += 1
+                    stack.append(child)
+                    on_stack.add(child)
+                    work.append((child, iter(sorted(graph.get(child, ())))))
+                elif child in on_stack:
+                    low[node] = min(low[node], index[child])
+                continue
+            work.pop()
+            if work:
+                low[work[-1][0]] = min(low[work[-1][0]], low[node])
+            if low[node] == index[node]:
+                component = []
+                while True:
+                    member = stack.pop()
+                    on_stack.discard(member)
+                    component.append(member)
+                    if member == node:
+                        break
+                if len(component) > 1:
+                    cycles.append(sorted(component))
+    return cycles
+
+
+def test_the_cycle_finder_finds_cycles() -> None:
+    graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}, "e": {"e2"}, "e2": {"e"}, "f": set()}
+    assert sorted(import_cycles(graph)) == [["a", "b", "c"], ["e", "e2"]]
+    assert import_cycles({"a": {"b"}, "b": set()}) == []
+
+
+def test_no_import_circles_anywhere_in_the_package() -> None:
+    """Every import counts, including ones inside functions and under TYPE_CHECKING."""
+    grimp = pytest.importorskip("grimp")
+    g = grimp.build_graph("evalstudio", include_external_packages=False)
+    graph = {m: set(g.find_modules_directly_imported_by(m)) for m in g.modules}
+    assert import_cycles(graph) == []
+
+
+#: Core modules allowed past MAX_CORE_LINES say why in their first lines ("Longer than ... because").
+MAX_CORE_LINES = 450
+
+
+def test_core_modules_are_short_or_say_why() -> None:
+    long = []
+    for path in sorted((ROOT / "evalstudio" / "core").rglob("*.py")):
+        lines = path.read_text(encoding="utf-8").splitlines()
+        if len(lines) > MAX_CORE_LINES and "longer than" not in "\n".join(lines[:15]).lower():
+            long.append(f"{path.relative_to(ROOT)}: {len(lines)} lines")
+    assert not long, long
+
+
+def test_each_core_subpackage_says_what_it_is_for() -> None:
+    for pkg in ("data", "models", "evaluation", "training"):
+        init = ROOT / "evalstudio" / "core" / pkg / "__init__.py"
+        doc = init.read_text(encoding="utf-8").strip()
+        assert doc.startswith('"""') and len(doc) > 60, pkg

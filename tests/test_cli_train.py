@@ -14,7 +14,7 @@ import torch
 
 from evalstudio.cli import main
 from evalstudio.commands.train import ProgressPrinter
-from evalstudio.core.results import EpochMetrics
+from evalstudio.core.training.results import EpochMetrics
 
 MODEL = """
 import torch.nn as nn
@@ -147,8 +147,8 @@ def test_resume_needs_the_new_total(files: dict[str, str], capsys: pytest.Captur
 
 
 def test_progress_shows_epoch_fold_and_eta() -> None:
-    from evalstudio.core.callbacks import RunInfo
-    from evalstudio.core.train_config import TrainConfig
+    from evalstudio.core.training.callbacks import RunInfo
+    from evalstudio.core.training.config import TrainConfig
 
     stream = io.StringIO()
     p = ProgressPrinter(stream, after=0.0, every=0.0)
@@ -168,8 +168,8 @@ def test_eta_leaves_out_the_time_spent_loading(monkeypatch: pytest.MonkeyPatch) 
     """Seen in a real run: 'fold 1/5 epoch 1/25 ... ETA 8:04' for a run that took 15 s, because
     the clock started before torch was imported and the CSV read."""
     from evalstudio.commands import train as train_cmd
-    from evalstudio.core.callbacks import RunInfo
-    from evalstudio.core.train_config import TrainConfig
+    from evalstudio.core.training.callbacks import RunInfo
+    from evalstudio.core.training.config import TrainConfig
 
     clock = [100.0]
     monkeypatch.setattr(train_cmd.time, "perf_counter", lambda: clock[0])

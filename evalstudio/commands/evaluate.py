@@ -52,7 +52,7 @@ def demo_paths(name: str) -> dict[str, str]:
 
 def run(args: argparse.Namespace) -> int:
     from evalstudio.core.errors import EvalStudioError
-    from evalstudio.core.pipeline import EvaluationSpec, run_evaluation
+    from evalstudio.core.evaluation.pipeline import EvaluationSpec, run_evaluation
 
     if args.demo:
         paths = demo_paths(args.demo)

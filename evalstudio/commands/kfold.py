@@ -41,9 +41,9 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    from evalstudio.core.data import load_csv
-    from evalstudio.core.kfold import cross_validate
-    from evalstudio.core.pipeline import positive_index
+    from evalstudio.core.data.dataset import load_csv
+    from evalstudio.core.evaluation.pipeline import positive_index
+    from evalstudio.core.training.kfold import cross_validate
 
     config = config_from_args(args, SHARED_OPTIONS, val_fraction=0.0)
     data = load_csv(args.data, target=args.target, drop_missing=args.drop_missing)
@@ -98,7 +98,7 @@ def write_oof_csv(path: str, cv: Any) -> None:
 
 
 def summary_text(data: Any, config: Any, cv: Any, notes: list[str], positive: int) -> str:
-    from evalstudio.core.metrics import evaluate_predictions
+    from evalstudio.core.evaluation.metrics import evaluate_predictions
 
     keys = [k for k in SHOWN if k in cv.summary]
     lines = [

@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from evalstudio.commands._common import add_data_args, format_report, format_table, write_json
-from evalstudio.core.callbacks import Callback, RunInfo
 from evalstudio.core.errors import TrainingError
+from evalstudio.core.training.callbacks import Callback, RunInfo
 
 # CLI flag -> TrainConfig field, for the options both commands share.
 SHARED_OPTIONS = ("epochs", "batch_size", "lr", "optimizer", "weight_decay", "lr_schedule", "standardize", "seed",
@@ -28,7 +28,7 @@ def add_training_args(p: argparse.ArgumentParser, *, train: bool) -> None:
 
     ``train`` is kept for callers: train and kfold now take the same optimisation flags.
     """
-    from evalstudio.core.train_config import LR_SCHEDULES, OPTIMIZERS, TrainConfig
+    from evalstudio.core.training.config import LR_SCHEDULES, OPTIMIZERS, TrainConfig
 
     d = TrainConfig()
     p.add_argument("--model", metavar="PATH", required=True,
@@ -83,7 +83,7 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
 
 def config_from_args(args: argparse.Namespace, names: tuple[str, ...], base: Any = None, **extra: Any) -> Any:
     """A TrainConfig from the flags that were given, on top of ``base`` (default: the defaults)."""
-    from evalstudio.core.train_config import TrainConfig
+    from evalstudio.core.training.config import TrainConfig
 
     given = {n: getattr(args, n) for n in names if getattr(args, n, None) is not None}
     if base is None:
@@ -148,11 +148,11 @@ def prepare_model(
     """Load --model (and --checkpoint) -> (fresh-model factory, data, output kind, notes).
 
     The factory builds a fresh module from the model file (or copies a TorchScript module) and
-    copies the --checkpoint weights into it; call it under :func:`evalstudio.core.training.seeded`.
+    copies the --checkpoint weights into it; call it under :func:`evalstudio.core.training.loop.seeded`.
     ``data`` is reloaded with the checkpoint's class order when an evalstudio checkpoint has one.
     """
-    from evalstudio.core.data import load_csv
-    from evalstudio.core.models import (
+    from evalstudio.core.data.dataset import load_csv
+    from evalstudio.core.models.loading import (
         apply_checkpoint,
         check_input_width,
         infer_output_kind,
@@ -201,14 +201,14 @@ def tune_cpu_threads(module: Any, device: str) -> None:
     """
     import torch
 
-    from evalstudio.core.device import resolve_device
+    from evalstudio.core.models.device import resolve_device
 
     if resolve_device(device).type == "cpu" and sum(p.numel() for p in module.parameters()) < 100_000:
         torch.set_num_threads(1)
 
 
 def positive_index(classes: tuple[str, ...], name: str | None) -> int:
-    from evalstudio.core.pipeline import positive_index as _positive
+    from evalstudio.core.evaluation.pipeline import positive_index as _positive
 
     return _positive(classes, name)
 
@@ -225,11 +225,11 @@ def _relative(path: str | None) -> str | None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from evalstudio.core.checkpoint import read_checkpoint
-    from evalstudio.core.data import load_csv
-    from evalstudio.core.metrics import evaluate_predictions
-    from evalstudio.core.train_config import TrainConfig
-    from evalstudio.core.training import fit, seeded
+    from evalstudio.core.data.dataset import load_csv
+    from evalstudio.core.evaluation.metrics import evaluate_predictions
+    from evalstudio.core.models.checkpoint_format import read_checkpoint
+    from evalstudio.core.training.config import TrainConfig
+    from evalstudio.core.training.loop import fit, seeded
 
     notes: list[str] = []
     resume = read_checkpoint(args.resume) if args.resume else None
@@ -270,7 +270,7 @@ def run(args: argparse.Namespace) -> int:
     module = seeded(factory, config.seed)
     start_scaler = None
     if getattr(factory, "preprocessing", None):  # fine-tuning from an evalstudio checkpoint
-        from evalstudio.core.preprocessing import Standardizer
+        from evalstudio.core.data.preprocessing import Standardizer
 
         start_scaler = Standardizer.from_state(factory.preprocessing)
     result = fit(module, data, config, output_kind=kind, val_data=val, callbacks=callbacks, out_dir=out_dir,

@@ -1,4 +1,11 @@
-"""Qt-free core: data, models, evaluation, metrics, training, cross-validation.
+"""Qt-free core, in four layers that only look down (checked by import-linter, see pyproject.toml):
 
-Nothing in here imports PySide6, pyqtgraph or the front ends (checked by import-linter).
+- :mod:`~evalstudio.core.training` -- the loop, its configuration, callbacks, splits, k-fold
+- :mod:`~evalstudio.core.evaluation` -- predicting, metrics, thresholds, curves, reports
+- :mod:`~evalstudio.core.models` -- model files, checkpoints (evalstudio's format), devices
+- :mod:`~evalstudio.core.data` -- CSV sniffing and reading, the dataset, preprocessing
+
+and under them all :mod:`~evalstudio.core.errors` (the error types every layer raises) and
+:mod:`~evalstudio.core.atomic` (crash-safe file writes). Nothing in here imports PySide6,
+pyqtgraph or the front ends.
 """

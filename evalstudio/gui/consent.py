@@ -25,7 +25,7 @@ def runs_code(path: str) -> bool:
     p = Path(path)
     if p.suffix.lower() == ".py":
         return True
-    from evalstudio.core.file_kinds import TEXT, TORCHSCRIPT, sniff
+    from evalstudio.core.data.file_kinds import TEXT, TORCHSCRIPT, sniff
 
     try:
         kind = sniff(p).kind

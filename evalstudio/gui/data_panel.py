@@ -30,7 +30,7 @@ from evalstudio.gui.class_balance import ClassBalancePlot
 from evalstudio.gui.table_model import DatasetTableModel
 
 if TYPE_CHECKING:
-    from evalstudio.core.data import Dataset
+    from evalstudio.core.data.dataset import Dataset
 
 CSV_FILTER = "CSV files (*.csv *.tsv *.txt *.data);;All files (*)"
 

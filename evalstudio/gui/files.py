@@ -9,7 +9,7 @@ DATA_SUFFIXES = (".csv", ".tsv", ".txt", ".data")
 
 def classify_file(path: str) -> str:
     """"data", "model" or "checkpoint", by content (extension only breaks ties for text)."""
-    from evalstudio.core import file_kinds
+    from evalstudio.core.data import file_kinds
 
     suffix = os.path.splitext(path)[1].lower()
     try:

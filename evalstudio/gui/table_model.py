@@ -1,4 +1,4 @@
-"""A lazy table over a :class:`~evalstudio.core.data.Dataset`: cells are read from its arrays on demand.
+"""A lazy table over a :class:`~evalstudio.core.data.dataset.Dataset`: cells are read from its arrays on demand.
 
 Nothing is copied into Qt items, so a 1M-row file costs what its float32 matrix costs; the view
 asks only for the cells on screen.
@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
 
 if TYPE_CHECKING:
-    from evalstudio.core.data import Dataset
+    from evalstudio.core.data.dataset import Dataset
 
 _Index = QModelIndex | QPersistentModelIndex
 

@@ -108,7 +108,7 @@ class TrainingCurvesPlot(QWidget):
         self.caption.setText("Training…")
 
     def add_epoch(self, m: Any) -> None:
-        """Append one :class:`~evalstudio.core.results.EpochMetrics`."""
+        """Append one :class:`~evalstudio.core.training.results.EpochMetrics`."""
         self._history.append(m)
         self._redraw()
 
@@ -174,7 +174,7 @@ if __name__ == "__main__":  # pragma: no cover -- python -m evalstudio.gui.train
 
     from PySide6.QtWidgets import QApplication
 
-    from evalstudio.core.results import EpochMetrics
+    from evalstudio.core.training.results import EpochMetrics
 
     app = QApplication(sys.argv)
     view = TrainingCurvesPlot()

@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING, Any
 from evalstudio.workers.job import Job
 
 if TYPE_CHECKING:
-    from evalstudio.core.data import Dataset
-    from evalstudio.core.results import EpochMetrics, FoldResult
+    from evalstudio.core.data.dataset import Dataset
+    from evalstudio.core.training.results import EpochMetrics, FoldResult
 
 
 # ---------------------------------------------------------------------------------------------
@@ -27,7 +27,7 @@ class DeviceList:
 
 
 class DevicesJob(Job):
-    """Find CPU, CUDA devices (name, memory) and MPS: :func:`evalstudio.core.device.available_devices`.
+    """Find CPU, CUDA devices (name, memory) and MPS: :func:`evalstudio.core.models.device.available_devices`.
 
     It runs first, at start-up, and also imports what the first training and evaluation would
     otherwise import mid-run (torch's optimiser machinery, scikit-learn): a C extension being
@@ -42,7 +42,7 @@ class DevicesJob(Job):
         self.warm_up = warm_up
 
     def work(self) -> DeviceList:
-        from evalstudio.core.device import available_devices
+        from evalstudio.core.models.device import available_devices
 
         found = available_devices()
         note = "" if len(found) > 1 else "No GPU found: training and evaluation run on the CPU."
@@ -58,8 +58,8 @@ def _warm_up_imports(job: Job) -> None:
 
     # torch.optim imports torch._dynamo on the first optimiser built (~3 s, GIL-heavy).
     torch.optim.Adam([torch.zeros(1, requires_grad=True)])
-    for name in ("sklearn.model_selection", "sklearn.metrics", "evalstudio.core.training", "evalstudio.core.pipeline",
-                 "evalstudio.core.metrics", "evalstudio.core.report", "evalstudio.core.kfold"):
+    for name in ("sklearn.model_selection", "sklearn.metrics", "evalstudio.core.training.loop", "evalstudio.core.evaluation.pipeline",
+                 "evalstudio.core.evaluation.metrics", "evalstudio.core.evaluation.report", "evalstudio.core.training.kfold"):
         job.check_cancelled()
         try:
             importlib.import_module(name)
@@ -72,7 +72,7 @@ def _warm_up_imports(job: Job) -> None:
 
 
 class LoadDataJob(Job):
-    """:func:`evalstudio.core.data.load_csv` in the background (a big CSV takes seconds)."""
+    """:func:`evalstudio.core.data.dataset.load_csv` in the background (a big CSV takes seconds)."""
 
     title = "loading data"
 
@@ -81,7 +81,7 @@ class LoadDataJob(Job):
         self.path, self.target, self.drop_missing = path, target, drop_missing
 
     def work(self) -> "Dataset":
-        from evalstudio.core.data import load_csv
+        from evalstudio.core.data.dataset import load_csv
 
         return load_csv(self.path, target=self.target, drop_missing=self.drop_missing)
 
@@ -97,7 +97,7 @@ class ModelInfo:
     Attributes
     ----------
     loaded_tuple : (LoadedModel, Checkpoint | None, KeyMatchReport | None) -- as
-        :func:`evalstudio.core.models.load_for_evaluation` returns it (the evaluation job reuses it)
+        :func:`evalstudio.core.models.loading.load_for_evaluation` returns it (the evaluation job reuses it)
     headline : str -- one line: what was loaded, its parameter count
     report_text : str -- summary, layers that differ in train mode, key matching, notes
     has_builder : bool -- a fresh model can be built (training and k-fold need one)
@@ -128,7 +128,7 @@ def describe_model(
     loaded: Any, ckpt: Any, key_report: Any, checkpoint_path: str | None
 ) -> tuple[str, str, tuple[str, ...]]:
     """(headline, report text, layers that act differently in train mode); runs in the worker."""
-    from evalstudio.core.models import model_summary
+    from evalstudio.core.models.loading import model_summary
 
     module = loaded.module
     summary = model_summary(module)
@@ -196,7 +196,7 @@ class PickleConsentNeeded:
 
 
 class LoadModelJob(Job):
-    """:func:`evalstudio.core.models.load_for_evaluation`, then the load report in words."""
+    """:func:`evalstudio.core.models.loading.load_for_evaluation`, then the load report in words."""
 
     title = "loading the model"
 
@@ -221,7 +221,7 @@ class LoadModelJob(Job):
         self.feature_names = tuple(feature_names) if feature_names is not None else None
 
     def work(self) -> ModelInfo | PickleConsentNeeded:
-        from evalstudio.core.models import UnsafeCheckpointError, load_for_evaluation
+        from evalstudio.core.models.loading import UnsafeCheckpointError, load_for_evaluation
 
         try:
             loaded_tuple = load_for_evaluation(
@@ -269,12 +269,12 @@ def audit_rows(n_samples: int, max_rows: int = AUDIT_MAX_ROWS, *, seed: int = 0)
 
 
 class EvaluateJob(Job):
-    """:func:`evalstudio.core.pipeline.run_evaluation` on the loaded data and model, then the mode audit.
+    """:func:`evalstudio.core.evaluation.pipeline.run_evaluation` on the loaded data and model, then the mode audit.
 
     What is scored: every row of ``dataset``; or, with ``rows`` (file row numbers, as
     ``Predictions.row_numbers``), only those rows of it (a freshly trained model's validation
     rows); or, with ``data_path``, that CSV instead (a checkpoint's held-out file).
-    The train vs eval mode audit (:func:`evalstudio.core.evaluate.mode_audit`) runs after it on
+    The train vs eval mode audit (:func:`evalstudio.core.evaluation.predict.mode_audit`) runs after it on
     at most ``audit_max_rows`` of the scored rows (see :func:`audit_rows`), with the report's
     threshold and positive class, and the outcome's notes say so when it was a sample.
     """
@@ -315,8 +315,8 @@ class EvaluateJob(Job):
     def work(self) -> Any:
         from dataclasses import replace
 
-        from evalstudio.core.evaluate import mode_audit
-        from evalstudio.core.pipeline import EvaluationSpec, run_evaluation
+        from evalstudio.core.evaluation.pipeline import EvaluationSpec, run_evaluation
+        from evalstudio.core.evaluation.predict import mode_audit
 
         dataset = self._scored_dataset()
         spec = EvaluationSpec(
@@ -355,7 +355,7 @@ class EvaluateJob(Job):
 
 def _relay_callback(job: Job, total_epochs: int, folds: int = 1) -> Any:
     """A core Callback that turns training events into the job's (throttled) signals."""
-    from evalstudio.core.callbacks import Callback
+    from evalstudio.core.training.callbacks import Callback
 
     class Relay(Callback):
         def __init__(self) -> None:
@@ -389,7 +389,7 @@ def _relay_callback(job: Job, total_epochs: int, folds: int = 1) -> Any:
 
 
 class TrainJob(Job):
-    """:func:`evalstudio.core.training.fit` on a fresh model built from the definition."""
+    """:func:`evalstudio.core.training.loop.fit` on a fresh model built from the definition."""
 
     title = "training"
 
@@ -399,9 +399,9 @@ class TrainJob(Job):
 
     def work(self) -> Any:
         from evalstudio.core.errors import ModelError
-        from evalstudio.core.models import infer_output_kind
-        from evalstudio.core.train_config import TrainConfig
-        from evalstudio.core.training import fit, seeded
+        from evalstudio.core.models.loading import infer_output_kind
+        from evalstudio.core.training.config import TrainConfig
+        from evalstudio.core.training.loop import fit, seeded
 
         config = train_config_from_settings(TrainConfig, self.settings)
         builder = self.model.loaded.builder
@@ -418,7 +418,7 @@ class TrainJob(Job):
 
 
 class KFoldJob(Job):
-    """:func:`evalstudio.core.kfold.cross_validate`, folds reported as they finish."""
+    """:func:`evalstudio.core.training.kfold.cross_validate`, folds reported as they finish."""
 
     title = "k-fold cross-validation"
 
@@ -428,8 +428,8 @@ class KFoldJob(Job):
 
     def work(self) -> Any:
         from evalstudio.core.errors import ModelError
-        from evalstudio.core.kfold import cross_validate
-        from evalstudio.core.train_config import TrainConfig
+        from evalstudio.core.training.config import TrainConfig
+        from evalstudio.core.training.kfold import cross_validate
 
         config = train_config_from_settings(TrainConfig, self.settings)
         folds = int(self.settings.get("folds", 5))

@@ -9,7 +9,7 @@ import pytest
 import torch
 import torch.nn as nn
 
-from evalstudio.core.data import Dataset
+from evalstudio.core.data.dataset import Dataset
 
 
 def make_dataset(n: int = 120, d: int = 4, n_classes: int = 2, seed: int = 0, shift: float = 1.5) -> Dataset:

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from evalstudio.core.checkpoint import FORMAT, read_checkpoint, save_checkpoint
+from evalstudio.core.models.checkpoint_format import FORMAT, read_checkpoint, save_checkpoint
 from evalstudio.core.errors import CheckpointError
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[2]
 CHILD = textwrap.dedent(
     """
     import os, sys, time, torch
-    from evalstudio.core.checkpoint import save_checkpoint
+    from evalstudio.core.models.checkpoint_format import save_checkpoint
     path, stall = sys.argv[1], sys.argv[2] == "stall"
     save_checkpoint(path, {"format": "evalstudio-checkpoint", "epoch": 1, "w": torch.ones(4)})
     if stall:
@@ -110,3 +110,40 @@ def test_read_checkpoint_explains_what_is_wrong(tmp_path: Path) -> None:
     save_checkpoint(tmp_path / "old.pt", {"format": FORMAT, "epoch": 1})
     with pytest.raises(CheckpointError, match=r"lacks evalstudio_version, model_state_dict"):
         read_checkpoint(tmp_path / "old.pt")
+
+
+# -- the versioned format ----------------------------------------------------------------------
+
+
+def test_new_checkpoints_carry_the_current_format_version(tmp_path: Path) -> None:
+    from evalstudio.core.models.checkpoint_format import FORMAT_VERSION, make_payload
+
+    payload = make_payload(model_state_dict={"w": torch.ones(2)}, epoch=1)
+    assert payload["format"] == FORMAT and payload["format_version"] == FORMAT_VERSION == 2
+    with pytest.raises(ValueError, match="not fields of the checkpoint format: modle_state_dict"):
+        make_payload(modle_state_dict={})
+
+
+def test_version_1_checkpoints_still_load_for_evaluation_and_resume() -> None:
+    """The bundled demo checkpoints were written before format versions existed (version 1)."""
+    from evalstudio.core.models.checkpoint_format import format_version
+    from evalstudio.core.models.checkpoints import load_checkpoint
+    from evalstudio.resources import resource_path
+
+    path = resource_path("demo", "pima_checkpoint.pt")
+    raw = torch.load(path, map_location="cpu", weights_only=True)
+    if format_version(raw) != 1:
+        pytest.skip("the demo checkpoint has been rewritten in a newer version")
+    ckpt = load_checkpoint(path)
+    assert ckpt.meta["format_version"] == 2 and ckpt.classes == ["0", "1"]
+    assert read_checkpoint(path)["format_version"] == 2
+
+
+def test_a_checkpoint_from_a_newer_evalstudio_is_refused_in_words(tmp_path: Path) -> None:
+    from evalstudio.core.models.checkpoints import load_checkpoint
+
+    path = tmp_path / "future.pt"
+    torch.save({"format": FORMAT, "format_version": 99, "model_state_dict": {"w": torch.ones(1)}}, path)
+    with pytest.raises(CheckpointError, match="format version 99, newer than this evalstudio") as err:
+        load_checkpoint(path)
+    assert "Update evalstudio" in (err.value.hint or "")

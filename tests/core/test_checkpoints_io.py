@@ -12,7 +12,7 @@ import torch.nn as nn
 from safetensors.torch import save_file
 
 from evalstudio.core.errors import CheckpointError
-from evalstudio.core.models import (
+from evalstudio.core.models.loading import (
     Checkpoint,
     CheckpointMismatchError,
     UnsafeCheckpointError,

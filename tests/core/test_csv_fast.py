@@ -7,9 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from evalstudio.core import csv_fast
-from evalstudio.core.csv_format import sniff_csv
-from evalstudio.core.data import _read_full, choose_target, load_csv
+from evalstudio.core.data import csv_fast
+from evalstudio.core.data.csv_format import sniff_csv
+from evalstudio.core.data.dataset import _read_full, choose_target, load_csv
 from evalstudio.core.errors import DataError
 
 
@@ -203,7 +203,7 @@ def test_ragged_row_message_still_names_the_line(tmp_path: Path) -> None:
 
 
 def test_load_csv_takes_the_fast_path_for_clean_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import evalstudio.core.data as data_module
+    import evalstudio.core.data.dataset as data_module
 
     def no_full_read(*args, **kwargs):
         raise AssertionError("the full reader was used for a clean file")

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from evalstudio.core.data import Dataset, load_csv
+from evalstudio.core.data.dataset import Dataset, load_csv
 from evalstudio.core.errors import DataError
 
 PIMA = Path(__file__).resolve().parents[2] / "resources" / "demo" / "pima-indians-diabetes.csv"

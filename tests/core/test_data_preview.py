@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from evalstudio.core.data import load_csv
-from evalstudio.core.data_preview import describe_columns, preview_rows
+from evalstudio.core.data.dataset import load_csv
+from evalstudio.core.data.preview import describe_columns, preview_rows
 from evalstudio.core.errors import DataError
 
 PIMA = Path(__file__).resolve().parents[2] / "resources" / "demo" / "pima-indians-diabetes.csv"

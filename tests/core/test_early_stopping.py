@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from evalstudio.core.early_stopping import best_index, check_monitor, is_improvement, monitor_mode, should_stop
+from evalstudio.core.training.early_stopping import best_index, check_monitor, is_improvement, monitor_mode, should_stop
 from evalstudio.core.errors import TrainingError
 
 

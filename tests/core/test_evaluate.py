@@ -8,8 +8,9 @@ import torch
 import torch.nn as nn
 from sklearn.metrics import accuracy_score
 
-from evalstudio.core.evaluate import eval_mode, mode_audit, predict_scores
-from evalstudio.core.outputs import OutputKind
+from evalstudio.core.evaluation.predict import mode_audit, predict_scores
+from evalstudio.core.models.forward import eval_mode
+from evalstudio.core.models.outputs import OutputKind
 
 
 def data(n: int = 200, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:

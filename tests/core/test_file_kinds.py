@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from evalstudio.core import file_kinds
-from evalstudio.core.data import load_csv
+from evalstudio.core.data import file_kinds
+from evalstudio.core.data.dataset import load_csv
 from evalstudio.core.errors import DataError
 
 

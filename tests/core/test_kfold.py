@@ -11,11 +11,11 @@ import torch
 from sklearn.metrics import accuracy_score, confusion_matrix, roc_auc_score
 from sklearn.model_selection import StratifiedKFold
 
-from evalstudio.core.callbacks import Callback
+from evalstudio.core.training.callbacks import Callback
 from evalstudio.core.errors import DataError
-from evalstudio.core.kfold import cross_validate, fold_indices, summarize
-from evalstudio.core.outputs import OutputKind
-from evalstudio.core.train_config import TrainConfig
+from evalstudio.core.training.kfold import cross_validate, fold_indices, summarize
+from evalstudio.core.models.outputs import OutputKind
+from evalstudio.core.training.config import TrainConfig
 
 from _train_helpers import make_dataset, make_model, one_thread  # noqa: F401 (autouse fixture)
 

@@ -11,15 +11,15 @@ import pytest
 from sklearn import metrics as skm
 
 from evalstudio.core.errors import DataError, EvalStudioError, ModelError
-from evalstudio.core.metrics import (
+from evalstudio.core.evaluation.metrics import (
     EvaluationReport,
     confusion_matrix,
     evaluate_predictions,
     log_loss,
     summarize_folds,
 )
-from evalstudio.core.predictions import Predictions
-from evalstudio.core.thresholds import ThresholdTable
+from evalstudio.core.evaluation.predictions import Predictions
+from evalstudio.core.evaluation.thresholds import ThresholdTable
 
 TOL = 1e-9
 

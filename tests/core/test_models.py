@@ -12,7 +12,7 @@ import torch
 import torch.nn as nn
 
 from evalstudio.core.errors import CheckpointError, ModelError
-from evalstudio.core.models import (
+from evalstudio.core.models.loading import (
     UnsafeCheckpointError,
     check_input_width,
     infer_output_kind,
@@ -20,7 +20,7 @@ from evalstudio.core.models import (
     load_model,
     model_summary,
 )
-from evalstudio.core.outputs import OutputKind
+from evalstudio.core.models.outputs import OutputKind
 from evalstudio.resources import resource_path
 
 

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from evalstudio.core.errors import ModelError
-from evalstudio.core.outputs import OutputKind, check_scores, output_notes, to_probabilities
+from evalstudio.core.models.outputs import OutputKind, check_scores, output_notes, to_probabilities
 
 
 def probs(raw: list[list[float]], kind: OutputKind) -> np.ndarray:

@@ -7,7 +7,7 @@ import pytest
 from sklearn import metrics as skm
 
 from evalstudio.core.errors import DataError
-from evalstudio.core.pipeline import EvaluationSpec, positive_index, run_evaluation, with_threshold
+from evalstudio.core.evaluation.pipeline import EvaluationSpec, positive_index, run_evaluation, with_threshold
 from evalstudio.resources import resource_path
 
 DEMO = resource_path("demo")

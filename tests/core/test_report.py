@@ -12,8 +12,8 @@ import pytest
 from sklearn.metrics import log_loss
 
 from evalstudio.core.errors import EvalStudioError
-from evalstudio.core.predictions import Predictions
-from evalstudio.core.report import (
+from evalstudio.core.evaluation.predictions import Predictions
+from evalstudio.core.evaluation.report import (
     PNG_MAGIC,
     auc_band,
     build_html_report,
@@ -143,14 +143,14 @@ def test_report_rejects_non_png_and_wrong_matrix() -> None:
 
 
 def test_report_module_is_qt_free() -> None:
-    import evalstudio.core.report as report
+    import evalstudio.core.evaluation.report as report
 
     source = open(report.__file__, encoding="utf-8").read()
     assert "PySide6" not in source and "pyqtgraph" not in source
 
 
 def test_predicted_labels_follow_the_threshold_tables_rule() -> None:
-    from evalstudio.core.thresholds import ThresholdTable
+    from evalstudio.core.evaluation.thresholds import ThresholdTable
 
     s = np.array([0.3, 0.5, 0.7, 0.5, 0.1], dtype=np.float32)
     pred = Predictions(np.array([0, 1, 1, 0, 1]), np.column_stack([1 - s, s]), ("n", "p"))

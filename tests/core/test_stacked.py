@@ -1,4 +1,4 @@
-"""Folds trained together (evalstudio.core.stacked) against the same folds trained one by one.
+"""Folds trained together (evalstudio.core.training.stacked) against the same folds trained one by one.
 
 Same seeds must give the same per-fold parameters, histories and validation predictions as
 sequential ``fit`` (to float tolerance) for deterministic models; with Dropout the two agree in
@@ -16,10 +16,10 @@ import torch.nn as nn
 from scipy import stats
 
 from evalstudio.core.errors import Cancelled, TrainingError
-from evalstudio.core.kfold import fold_indices
-from evalstudio.core.outputs import OutputKind
-from evalstudio.core.stacked import fit_folds, stack_plan
-from evalstudio.core.train_config import TrainConfig
+from evalstudio.core.training.kfold import fold_indices
+from evalstudio.core.models.outputs import OutputKind
+from evalstudio.core.training.stacked import fit_folds, stack_plan
+from evalstudio.core.training.config import TrainConfig
 
 
 from _train_helpers import make_dataset
@@ -236,8 +236,8 @@ def test_stacked_on_cuda_equals_sequential_on_cuda() -> None:
 
 
 def test_cross_validate_stacked_gives_the_sequential_folds_and_events_in_order() -> None:
-    from evalstudio.core.callbacks import Callback
-    from evalstudio.core.kfold import cross_validate
+    from evalstudio.core.training.callbacks import Callback
+    from evalstudio.core.training.kfold import cross_validate
 
     class Events(Callback):
         def __init__(self) -> None:

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from sklearn import metrics as skm
 
-from evalstudio.core.curves import (
+from evalstudio.core.evaluation.curves import (
     interpolate_roc,
     macro_roc_curve,
     mean_roc_curve,
@@ -17,8 +17,8 @@ from evalstudio.core.curves import (
     simplify_curve,
 )
 from evalstudio.core.errors import EvalStudioError, ModelError
-from evalstudio.core.predictions import Predictions
-from evalstudio.core.thresholds import ThresholdTable, binary_metrics_from_counts
+from evalstudio.core.evaluation.predictions import Predictions
+from evalstudio.core.evaluation.thresholds import ThresholdTable, binary_metrics_from_counts
 
 
 def _recount(y: np.ndarray, s: np.ndarray, t: float) -> tuple[int, int, int, int]:

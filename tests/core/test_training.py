@@ -11,13 +11,13 @@ import pytest
 import torch
 import torch.nn as nn
 
-from evalstudio.core.callbacks import Callback, RunInfo
-from evalstudio.core.checkpoint import read_checkpoint
+from evalstudio.core.training.callbacks import Callback, RunInfo
+from evalstudio.core.models.checkpoint_format import read_checkpoint
 from evalstudio.core.errors import Cancelled, DataError, ModelError, TrainingError
-from evalstudio.core.evaluate import predict_scores
-from evalstudio.core.outputs import OutputKind
-from evalstudio.core.train_config import TrainConfig
-from evalstudio.core.training import batch_bounds, fit, resume_config, seeded, split_validation
+from evalstudio.core.evaluation.predict import predict_scores
+from evalstudio.core.models.outputs import OutputKind
+from evalstudio.core.training.config import TrainConfig
+from evalstudio.core.training.loop import batch_bounds, fit, resume_config, seeded, split_validation
 
 from _train_helpers import make_dataset, make_model, one_thread  # noqa: F401 (autouse fixture)
 
@@ -373,7 +373,7 @@ def test_shuffled_batches_are_the_seeded_permutation_slices(monkeypatch: pytest.
     """fit gathers the permuted rows of many batches at once; the batches must still be exactly
     ``X[perm[lo:hi]]`` of the run's seeded permutation, so the weights equal a plain loop's.
     200 bytes forces a new gather every few batches (groups that end mid-epoch)."""
-    import evalstudio.core.training as training
+    import evalstudio.core.training.loop as training
 
     monkeypatch.setattr(training, "_GATHER_BYTES", gather_bytes)
     data = make_dataset(n=77, shift=1.0)
@@ -400,7 +400,7 @@ def test_shuffled_batches_are_the_seeded_permutation_slices(monkeypatch: pytest.
 
 
 def test_batch_groups_cover_the_batches_in_order() -> None:
-    from evalstudio.core.splits import batch_groups
+    from evalstudio.core.training.splits import batch_groups
 
     bounds = batch_bounds(101, 10)
     for max_rows in (1, 10, 25, 1000):

@@ -13,7 +13,7 @@ import pytest
 from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent
 
-from evalstudio.core.data import Dataset
+from evalstudio.core.data.dataset import Dataset
 from evalstudio.gui.files import classify_file
 from evalstudio.gui.main_window import MainWindow
 from evalstudio.gui.settings import AppSettings

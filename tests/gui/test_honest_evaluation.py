@@ -12,7 +12,7 @@ import pytest
 from PySide6.QtCore import Qt
 from sklearn.metrics import accuracy_score, roc_auc_score
 
-from evalstudio.core.data import load_csv
+from evalstudio.core.data.dataset import load_csv
 from evalstudio.resources import resource_path
 from tests.gui.conftest import load_demo, wait_idle
 

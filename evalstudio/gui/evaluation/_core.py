@@ -11,23 +11,23 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 if TYPE_CHECKING:
-    from evalstudio.core.curves import MeanRoc
-    from evalstudio.core.metrics import EvaluationReport
-    from evalstudio.core.predictions import Predictions
-    from evalstudio.core.thresholds import ThresholdTable
+    from evalstudio.core.evaluation.curves import MeanRoc
+    from evalstudio.core.evaluation.metrics import EvaluationReport
+    from evalstudio.core.evaluation.predictions import Predictions
+    from evalstudio.core.evaluation.thresholds import ThresholdTable
 
 
 def report(
     pred: "Predictions", *, threshold: float = 0.5, positive: int = 1, table: "ThresholdTable | None" = None
 ) -> "EvaluationReport":
-    from evalstudio.core.metrics import evaluate_predictions
+    from evalstudio.core.evaluation.metrics import evaluate_predictions
 
     return evaluate_predictions(pred, threshold=threshold, positive=positive, table=table)
 
 
 def binary_table(pred: "Predictions", positive: int = 1) -> "ThresholdTable":
     """The table the slider looks up: class ``positive`` against the other one."""
-    from evalstudio.core.curves import one_vs_rest_table
+    from evalstudio.core.evaluation.curves import one_vs_rest_table
 
     return one_vs_rest_table(pred, positive)
 
@@ -36,13 +36,13 @@ ovr_table = binary_table
 
 
 def macro_roc(pred: "Predictions") -> "MeanRoc":
-    from evalstudio.core.curves import macro_roc_curve
+    from evalstudio.core.evaluation.curves import macro_roc_curve
 
     return macro_roc_curve(pred)
 
 
 def mean_roc(tables: list["ThresholdTable"]) -> "MeanRoc":
-    from evalstudio.core.curves import mean_roc_curve
+    from evalstudio.core.evaluation.curves import mean_roc_curve
 
     return mean_roc_curve(tables)
 

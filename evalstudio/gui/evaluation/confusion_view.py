@@ -5,7 +5,7 @@ of a cell is its share of its actual row (or of its predicted column in "% of pr
 with fixed levels (0, 1), so a colour means the same at every threshold. The view is given a
 matrix; it counts nothing itself.
 
-Run alone on demo data: ``python -m evalstudio.gui.evaluation.confusion_view``.
+Run alone on demo data: ``python -m evalstudio.gui.evaluation.previews confusion``.
 """
 
 from __future__ import annotations
@@ -231,19 +231,3 @@ class ConfusionMatrixView(QWidget):
         y0, h = (row, 1) if row is not None else (0, n + 1)
         self._selection.setRect(QRectF(x0, y0, w, h))
         self._selection.show()
-
-
-def main() -> None:  # pragma: no cover - manual preview
-    from evalstudio.gui.evaluation._demo import ensure_app, demo_predictions, run_preview
-    from evalstudio.gui.evaluation import _core
-
-    ensure_app()
-    pred = demo_predictions()
-    view = ConfusionMatrixView()
-    view.set_matrix(_core.report(pred, threshold=0.35).confusion_matrix, pred.classes)
-    view.set_caption("Demo: threshold 0.35")
-    run_preview(view)
-
-
-if __name__ == "__main__":  # pragma: no cover
-    main()

@@ -7,7 +7,7 @@
   (``core.curves.mean_roc_curve``).
 - "Pooled out-of-fold": the same confusion matrix, slider and curves as a held-out evaluation.
 
-Run alone on demo data: ``python -m evalstudio.gui.evaluation.kfold_view``.
+Run alone on demo data: ``python -m evalstudio.gui.evaluation.previews kfold``.
 """
 
 from __future__ import annotations
@@ -30,8 +30,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from evalstudio.core.report import METRIC_LABELS, auc_band
-from evalstudio.core.results import CVResult, FoldResult
+from evalstudio.core.evaluation.report import METRIC_LABELS, auc_band
+from evalstudio.core.training.results import CVResult, FoldResult
 from evalstudio.gui.evaluation import _core
 from evalstudio.gui.evaluation._curve_plot import PALETTE, CurvePlot, style_plot
 from evalstudio.gui.evaluation.metrics_view import format_value
@@ -212,7 +212,7 @@ class KFoldPanel(QWidget):
 
     def add_fold(self, fold: FoldResult) -> None:
         """Show a finished fold (its row, its bar, its training curves) and the running summary."""
-        from evalstudio.core.kfold import summarize
+        from evalstudio.core.training.kfold import summarize
 
         if self._n_folds == 0 or fold.fold > self._n_folds:
             self.start(max(fold.fold, self._n_folds), fold.predictions.classes)
@@ -374,20 +374,3 @@ class KFoldPanel(QWidget):
     @property
     def mean_roc_label(self) -> str:
         return self.roc.legend_texts()[-1] if self.roc.curves else ""
-
-
-def main() -> None:  # pragma: no cover - manual preview
-    from evalstudio.gui.evaluation._demo import ensure_app, demo_cv_result, run_preview
-
-    ensure_app()
-    cv = demo_cv_result()
-    panel = KFoldPanel()
-    panel.start(len(cv.folds), cv.pooled_predictions.classes)
-    for f in cv.folds:
-        panel.add_fold(f)
-    panel.set_result(cv)
-    run_preview(panel)
-
-
-if __name__ == "__main__":  # pragma: no cover
-    main()

@@ -3,7 +3,7 @@
 The view formats numbers; it computes none. While the threshold is dragged the panel feeds it the
 threshold table's cheap metrics; on release the full report (per-class table, weighted variants).
 
-Run alone on demo data: ``python -m evalstudio.gui.evaluation.metrics_view``.
+Run alone on demo data: ``python -m evalstudio.gui.evaluation.previews metrics``.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import numpy as np
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QHeaderView, QLabel, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget
 
-from evalstudio.core.report import METRIC_LABELS, metric_label
+from evalstudio.core.evaluation.report import METRIC_LABELS, metric_label
 
 PER_CLASS_COLUMNS = ("class", "precision", "recall", "f1", "support")
 
@@ -122,19 +122,3 @@ class MetricsView(QWidget):
     def value_text(self, key: str) -> str:
         """The text shown for metric ``key``."""
         return self.table.item(self._rows[key], 1).text()
-
-
-def main() -> None:  # pragma: no cover - manual preview
-    from evalstudio.gui.evaluation._demo import ensure_app, demo_predictions, run_preview
-    from evalstudio.gui.evaluation import _core
-
-    ensure_app()
-    report = _core.report(demo_predictions(), threshold=0.35)
-    view = MetricsView()
-    view.set_metrics(report.metrics)
-    view.set_per_class(report.per_class)
-    run_preview(view)
-
-
-if __name__ == "__main__":  # pragma: no cover
-    main()

@@ -1,11 +1,11 @@
 """ModeAuditPanel: why numbers jitter without ``model.eval()``, and the overfitting gap.
 
-Shows the core's :class:`~evalstudio.core.evaluate.ModeAudit`: the accuracy of several
+Shows the core's :class:`~evalstudio.core.evaluation.predict.ModeAudit`: the accuracy of several
 train-mode passes against the one eval-mode pass, the layers that behave differently in train
 mode (Dropout, BatchNorm), and the accuracy on the training rows against the held-out rows,
 each with a sentence a person who forgot ``model.eval()`` can act on.
 
-Run alone on demo data: ``python -m evalstudio.gui.evaluation.mode_audit_view``.
+Run alone on demo data: ``python -m evalstudio.gui.evaluation.previews audit``.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
-from evalstudio.core.evaluate import ModeAudit
+from evalstudio.core.evaluation.predict import ModeAudit
 
 # A gap (train minus held-out accuracy) above this reads as overfitting in the text.
 GAP_WARNING = 0.05
@@ -157,18 +157,3 @@ class ModeAuditPanel(QWidget):
             label.setText("")
         self.explanation.setText("No audit yet: evaluate a model with the mode audit turned on.")
         self.gap.setText("")
-
-
-def main() -> None:  # pragma: no cover - manual preview
-    from evalstudio.gui.evaluation._demo import ensure_app, run_preview
-
-    ensure_app()
-    audit = ModeAudit(0.771, np.array([0.742, 0.755, 0.731, 0.760, 0.749, 0.738, 0.751, 0.744]), 0.31, 0.06,
-                      ("net.2: Dropout", "net.1: BatchNorm1d"))
-    panel = ModeAuditPanel()
-    panel.set_audit(audit, train_accuracy=0.842, heldout_accuracy=0.771)
-    run_preview(panel)
-
-
-if __name__ == "__main__":  # pragma: no cover
-    main()

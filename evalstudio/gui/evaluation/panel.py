@@ -8,12 +8,11 @@ one-vs-rest tab whose threshold applies to a chosen class's score.
 
 Clicking a cell, a row or a column of a matrix lists exactly those rows below.
 
-Run alone on demo data: ``python -m evalstudio.gui.evaluation.panel [--multiclass]``.
+Run alone on demo data: ``python -m evalstudio.gui.evaluation.previews panel [--multiclass]``.
 """
 
 from __future__ import annotations
 
-import sys
 
 import numpy as np
 from PySide6.QtCore import QSignalBlocker, Qt, Signal, Slot
@@ -27,7 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from evalstudio.core.predictions import Predictions
+from evalstudio.core.evaluation.predictions import Predictions
 from evalstudio.gui.evaluation import _core
 from evalstudio.gui.evaluation.confusion_view import ConfusionMatrixView
 from evalstudio.gui.evaluation.metrics_view import MetricsView
@@ -169,7 +168,7 @@ class EvaluationPanel(PanelExportMixin, QWidget):
         positive: int = 1,
     ) -> None:
         """Show an evaluation. ``features`` (n_samples, n_features) fill the rows table."""
-        from evalstudio.core.report import per_row_loss
+        from evalstudio.core.evaluation.report import per_row_loss
 
         self._pred = predictions
         self._features = features
@@ -359,13 +358,13 @@ class EvaluationPanel(PanelExportMixin, QWidget):
 
     def predicted_labels(self) -> np.ndarray:
         """Predicted class of every row as the main matrix counts it (threshold or argmax)."""
-        from evalstudio.core.report import predicted_labels
+        from evalstudio.core.evaluation.report import predicted_labels
 
         assert self._pred is not None
         return predicted_labels(self._pred, threshold=self._threshold, positive=self._positive)
 
     def _show_rows(self, which: str, actual: int | None, predicted: int | None) -> None:
-        from evalstudio.core.report import one_vs_rest_codes, rows_in_cell
+        from evalstudio.core.evaluation.report import one_vs_rest_codes, rows_in_cell
 
         pred, loss = self._pred, self._loss
         if pred is None or loss is None:
@@ -383,21 +382,3 @@ class EvaluationPanel(PanelExportMixin, QWidget):
         parts += [f"predicted {names[predicted]}"] if predicted is not None else []
         model = RowsTableModel(pred, positions, y_pred, loss, self._features, self._feature_names)
         self.rows.set_rows(model, f"{positions.size} rows: {', '.join(parts) or 'all rows'} (worst loss first)")
-
-
-def main() -> None:  # pragma: no cover - manual preview
-    from evalstudio.gui.evaluation._demo import ensure_app, demo_multiclass, demo_predictions, pima_features, run_preview
-
-    ensure_app()
-    panel = EvaluationPanel()
-    if "--multiclass" in sys.argv:
-        panel.set_predictions(demo_multiclass(), title="Demo: three classes")
-    else:
-        X, _, names = pima_features()
-        panel.set_predictions(demo_predictions(), title="Demo: Pima", features=X, feature_names=names)
-        panel.set_threshold(0.35)
-    run_preview(panel)
-
-
-if __name__ == "__main__":  # pragma: no cover
-    main()

@@ -143,11 +143,11 @@ class PanelExportMixin:
         """One self-contained HTML report of the current evaluation.
 
         ``identity`` maps a role ("data", "model", "checkpoint") to
-        :func:`evalstudio.core.report.file_identity` of that file; by default the files given
+        :func:`evalstudio.core.evaluation.report.file_identity` of that file; by default the files given
         to :meth:`set_report_context` are hashed now, so the report names exactly the bytes on
         disk at export time.
         """
-        from evalstudio.core.report import file_identity, write_html_report
+        from evalstudio.core.evaluation.report import file_identity, write_html_report
 
         self._require()
         pred = self._pred

@@ -3,7 +3,7 @@
 The prevalence (share of positives) is what precision a random ranking gets: the line a useful
 model's curve should stay above. The panel supplies every array; this view only draws.
 
-Run alone on demo data: ``python -m evalstudio.gui.evaluation.pr_view``.
+Run alone on demo data: ``python -m evalstudio.gui.evaluation.previews pr``.
 """
 
 from __future__ import annotations
@@ -61,13 +61,3 @@ class PrecisionRecallView(CurvePlot):
             for sample, label in self.legend.items:
                 if sample.item is self.prevalence:
                     label.setText(f"prevalence {prevalence:.3f}")
-
-
-def main() -> None:  # pragma: no cover - manual preview
-    from evalstudio.gui.evaluation._demo import preview_curve_view
-
-    preview_curve_view("pr")
-
-
-if __name__ == "__main__":  # pragma: no cover
-    main()

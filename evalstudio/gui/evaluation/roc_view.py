@@ -4,7 +4,7 @@ Binary: one curve. Multiclass: one-vs-rest curves per class plus the macro avera
 the operating point sits on the chosen class's curve. The panel supplies every array (from the
 core's threshold tables); this view only draws.
 
-Run alone on demo data: ``python -m evalstudio.gui.evaluation.roc_view``.
+Run alone on demo data: ``python -m evalstudio.gui.evaluation.previews roc``.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtWidgets import QWidget
 
-from evalstudio.core.report import auc_band
+from evalstudio.core.evaluation.report import auc_band
 from evalstudio.gui.evaluation._curve_plot import CurvePlot
 
 
@@ -58,13 +58,3 @@ class RocView(CurvePlot):
             self.set_curve(i, fpr, tpr, name=auc_label(prefix, auc))
         if macro is not None:
             self.set_curve(len(curves), macro[0], macro[1], name=auc_label("macro average:", macro[2]))
-
-
-def main() -> None:  # pragma: no cover - manual preview
-    from evalstudio.gui.evaluation._demo import preview_curve_view
-
-    preview_curve_view("roc")
-
-
-if __name__ == "__main__":  # pragma: no cover
-    main()

@@ -16,7 +16,7 @@ import numpy as np
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal, Slot
 from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QPushButton, QTableView, QVBoxLayout, QWidget
 
-from evalstudio.core.predictions import Predictions
+from evalstudio.core.evaluation.predictions import Predictions
 
 _Index = QModelIndex | QPersistentModelIndex
 

@@ -16,8 +16,8 @@ from PySide6.QtCore import QRect
 from PySide6.QtWidgets import QApplication, QWidget
 
 if TYPE_CHECKING:
-    from evalstudio.core.predictions import Predictions
-    from evalstudio.core.results import CVResult
+    from evalstudio.core.evaluation.predictions import Predictions
+    from evalstudio.core.training.results import CVResult
 
 SCREEN_THRESHOLD = 0.35
 
@@ -49,7 +49,7 @@ def write_evaluation_screenshots(
 
     Needs a QApplication (the screenshots command runs one with ``QT_QPA_PLATFORM=offscreen``).
     """
-    from evalstudio.gui.evaluation import _demo
+    from evalstudio.gui.evaluation import demo_data as _demo
     from evalstudio.gui.evaluation.kfold_view import KFoldPanel
     from evalstudio.gui.evaluation.panel import EvaluationPanel
 

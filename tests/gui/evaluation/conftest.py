@@ -10,7 +10,7 @@ os.environ.setdefault("PYQTGRAPH_QT_LIB", "PySide6")
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-from evalstudio.core.predictions import Predictions  # noqa: E402
+from evalstudio.core.evaluation.predictions import Predictions  # noqa: E402
 
 
 def _make_binary(n: int = 400, seed: int = 0, *, ties: bool = True) -> Predictions:

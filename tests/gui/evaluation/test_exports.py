@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from evalstudio.core.errors import EvalStudioError
-from evalstudio.core.metrics import evaluate_predictions
-from evalstudio.core.report import PNG_MAGIC, file_identity
+from evalstudio.core.evaluation.metrics import evaluate_predictions
+from evalstudio.core.evaluation.report import PNG_MAGIC, file_identity
 
 
 
@@ -153,7 +153,7 @@ def test_predictions_export_has_every_row_the_table_shows_and_names_a_bad_file_t
     panel, make_binary, tmp_path
 ) -> None:
     """The column-wise export (fast for a million rows) writes exactly the table's values."""
-    from evalstudio.core.report import per_row_loss
+    from evalstudio.core.evaluation.report import per_row_loss
 
     pred = make_binary(n=200)
     features = np.arange(200 * 3, dtype=np.float32).reshape(200, 3) / 7

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from evalstudio.core.curves import mean_roc_curve, one_vs_rest_table
-from evalstudio.core.evaluate import ModeAudit
-from evalstudio.core.kfold import summarize
-from evalstudio.gui.evaluation._demo import demo_cv_result
+from evalstudio.core.evaluation.curves import mean_roc_curve, one_vs_rest_table
+from evalstudio.core.evaluation.predict import ModeAudit
+from evalstudio.core.training.kfold import summarize
+from evalstudio.gui.evaluation.demo_data import demo_cv_result
 from evalstudio.gui.evaluation.kfold_view import FOLD_METRICS, KFoldPanel, mean_std_text
 from evalstudio.gui.evaluation.mode_audit_view import ModeAuditPanel
 
@@ -57,7 +57,7 @@ def test_kfold_table_equals_the_core_summary_and_pooled_panel(kfold) -> None:
     assert np.array_equal(kfold.pooled.confusion.matrix, cv.pooled_confusion_matrix)
     assert kfold.pooled.predictions.n_samples == cv.pooled_predictions.n_samples
     kfold.pooled.threshold_bar.slider.setValue(300)  # the same slider works on pooled rows
-    from evalstudio.core.metrics import evaluate_predictions
+    from evalstudio.core.evaluation.metrics import evaluate_predictions
 
     assert np.array_equal(kfold.pooled.confusion.matrix,
                           evaluate_predictions(cv.pooled_predictions, threshold=0.3).confusion_matrix)
@@ -138,7 +138,7 @@ def test_mode_audit_shows_a_perfect_score_whole(qtbot) -> None:
 def test_kfold_and_audit_plots_export(kfold, qtbot, tmp_path) -> None:
     import xml.etree.ElementTree as ET
 
-    from evalstudio.core.report import PNG_MAGIC
+    from evalstudio.core.evaluation.report import PNG_MAGIC
 
     kfold.set_result(demo_cv_result(k=3))
     for name in ("folds", "curves", "roc"):

@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 from PySide6.QtCore import QPointF, Qt
 
-from evalstudio.core.curves import one_vs_rest_table
-from evalstudio.core.metrics import evaluate_predictions
-from evalstudio.core.report import per_row_loss
-from evalstudio.core.thresholds import ThresholdTable
+from evalstudio.core.evaluation.curves import one_vs_rest_table
+from evalstudio.core.evaluation.metrics import evaluate_predictions
+from evalstudio.core.evaluation.report import per_row_loss
+from evalstudio.core.evaluation.thresholds import ThresholdTable
 
 
 def _table(pred, positive=1) -> ThresholdTable:
@@ -151,7 +151,7 @@ def test_a_million_rows_stay_lazy(panel, qtbot) -> None:
     rng = np.random.default_rng(0)
     y = rng.integers(0, 2, n)
     p1 = rng.random(n).astype(np.float32)
-    from evalstudio.core.predictions import Predictions
+    from evalstudio.core.evaluation.predictions import Predictions
 
     pred = Predictions(y, np.column_stack([1 - p1, p1]), ("a", "b"))
     panel.set_predictions(pred)
@@ -189,7 +189,7 @@ def test_roc_legend_names_auc_band(panel, make_binary) -> None:
     pred = make_binary(seed=8)
     panel.set_predictions(pred)
     auc = _table(pred).roc_auc
-    from evalstudio.core.report import auc_band
+    from evalstudio.core.evaluation.report import auc_band
 
     assert f"AUC {auc:.3f} ({auc_band(auc)})" in panel.roc.legend_texts()
     assert any(t.startswith("prevalence ") for t in panel.pr.legend_texts())

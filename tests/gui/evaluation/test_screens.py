@@ -20,33 +20,27 @@ def test_writes_the_evaluation_screenshots(qapp, tmp_path) -> None:
         assert len(colours) > 5, p.name
 
 
-MODULES = ("panel", "confusion_view", "roc_view", "pr_view", "metrics_view", "kfold_view", "mode_audit_view")
+@pytest.mark.parametrize("name", ["panel", "multiclass", "confusion", "roc", "pr", "metrics", "kfold", "audit"])
+def test_each_view_previews_alone_in_its_own_window(qtbot, name) -> None:
+    """``python -m evalstudio.gui.evaluation.previews NAME`` shows a window with something in it.
 
-
-@pytest.mark.parametrize("module", MODULES)
-def test_each_view_module_runs_alone_in_its_own_window(qtbot, monkeypatch, module) -> None:
-    """``python -m evalstudio.gui.evaluation.<module>`` shows a window with something in it.
-
-    (roc_view and pr_view once previewed a widget still inside a hidden panel: a black screen.)
+    (roc and pr once previewed a widget still inside a hidden panel: a black screen.)
     """
-    import importlib
+    from evalstudio.gui.evaluation.previews import PREVIEWS
 
-    from evalstudio.gui.evaluation import _demo
-
-    shown = []
-
-    def preview(widget) -> None:
-        qtbot.addWidget(widget)
-        widget.resize(700, 500)
-        widget.show()
-        qtbot.waitExposed(widget)
-        shown.append((widget.parentWidget(), widget.isVisible(), widget.grab().toImage()))
-
-    monkeypatch.setattr(_demo, "run_preview", preview)
-    monkeypatch.setattr("sys.argv", ["preview"])
-    importlib.import_module(f"evalstudio.gui.evaluation.{module}").main()
-    assert len(shown) == 1
-    parent, visible, image = shown[0]
-    assert parent is None and visible
+    widget = PREVIEWS[name]()
+    qtbot.addWidget(widget)
+    widget.resize(700, 500)
+    widget.show()
+    qtbot.waitExposed(widget)
+    assert widget.parentWidget() is None and widget.isVisible()
+    image = widget.grab().toImage()
     colours = {image.pixel(x, y) for x in range(0, image.width(), 9) for y in range(0, image.height(), 9)}
     assert len(colours) > 5
+
+
+def test_previews_command_refuses_an_unknown_view(capsys) -> None:
+    from evalstudio.gui.evaluation.previews import main
+
+    assert main(["nonsense"]) == 2
+    assert "unknown view 'nonsense'" in capsys.readouterr().err

@@ -1,0 +1,224 @@
+"""One evaluation, end to end: data + model + checkpoint -> predictions -> report.
+
+The CLI's ``evaluate`` and the GUI's evaluation job both call :func:`run_evaluation`, so the
+two front ends cannot drift apart in how a model is loaded, preprocessed or scored.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any
+
+from evalstudio.core.errors import DataError, ModelError
+
+if TYPE_CHECKING:
+    from evalstudio.core.data.dataset import Dataset
+    from evalstudio.core.data.preprocessing import Standardizer
+    from evalstudio.core.evaluation.metrics import EvaluationReport
+    from evalstudio.core.evaluation.predict import ModeAudit
+    from evalstudio.core.evaluation.predictions import Predictions
+    from evalstudio.core.models.outputs import OutputKind
+
+
+@dataclass(frozen=True)
+class EvaluationSpec:
+    """Everything a user chooses for one evaluation (CLI flags / GUI fields)."""
+
+    data_path: str | None = None
+    model_path: str | None = None
+    checkpoint_path: str | None = None
+    target: str | None = None
+    entry: str | None = None
+    trust_pickle: bool = False
+    strict: bool = True
+    outputs: str = "auto"  # auto | logits | probabilities
+    drop_missing: bool = False
+    device: str = "auto"
+    batch_size: int = 65536
+    threshold: float = 0.5
+    positive_class: str | None = None
+    mode_audit_passes: int = 0
+
+
+@dataclass(frozen=True)
+class EvaluationOutcome:
+    spec: EvaluationSpec
+    dataset: "Dataset"
+    loaded: Any  # models.LoadedModel
+    checkpoint: Any  # models.Checkpoint | None
+    key_report: Any  # models.KeyMatchReport | None
+    output_kind: "OutputKind"
+    device: str
+    preprocessing: "Standardizer | None"
+    predictions: "Predictions"
+    positive: int
+    report: "EvaluationReport"
+    audit: "ModeAudit | None" = None
+    notes: tuple[str, ...] = field(default=())
+    seconds: float = 0.0
+
+
+def positive_index(classes: tuple[str, ...], positive_class: str | None) -> int:
+    """Index of the positive class: the second class unless the user names one."""
+    if positive_class is None:
+        return 1
+    if positive_class not in classes:
+        raise DataError(
+            f"positive class {positive_class!r} is not one of the classes ({', '.join(classes)}).",
+            hint="Pass one of those names to --positive-class.",
+        )
+    if len(classes) != 2:
+        raise DataError(
+            f"--positive-class applies to binary tasks; this one has {len(classes)} classes.",
+            hint="Drop --positive-class for a multiclass evaluation.",
+        )
+    return classes.index(positive_class)
+
+
+def _checkpoint_classes(spec: EvaluationSpec) -> tuple[str, ...]:
+    """The class names stored in the spec's checkpoint, or () when it has none or cannot be read."""
+    if not spec.checkpoint_path:
+        return ()
+    from evalstudio.core.errors import EvalStudioError
+    from evalstudio.core.models.loading import load_checkpoint
+
+    try:
+        ckpt = load_checkpoint(spec.checkpoint_path, trust_pickle=spec.trust_pickle)
+    except EvalStudioError:
+        return ()  # the caller re-raises the data error; the checkpoint's own error comes later
+    return tuple(ckpt.classes or ())
+
+
+def run_evaluation(
+    spec: EvaluationSpec,
+    *,
+    dataset: "Dataset | None" = None,
+    loaded_model: Any = None,
+) -> EvaluationOutcome:
+    """Load what ``spec`` names (unless given), evaluate honestly and compute the report."""
+    from evalstudio.core.data.dataset import SingleClassError, load_csv
+    from evalstudio.core.data.preprocessing import Standardizer
+    from evalstudio.core.evaluation.metrics import evaluate_predictions
+    from evalstudio.core.evaluation.predict import evaluate_dataset, mode_audit
+    from evalstudio.core.models.device import resolve_device
+    from evalstudio.core.models.loading import check_input_width, infer_output_kind, load_for_evaluation
+    from evalstudio.core.models.outputs import check_scores, output_notes
+
+    t0 = time.perf_counter()
+    notes: list[str] = []
+    device = resolve_device(spec.device)  # fail fast, before any heavy loading
+    if dataset is None:
+        if not spec.data_path:
+            raise DataError("no dataset given.", hint="Pass a CSV file with --data.")
+        try:
+            dataset = load_csv(spec.data_path, target=spec.target, drop_missing=spec.drop_missing)
+        except SingleClassError:
+            # One class in the file (say, positives only) is fine to score when the checkpoint
+            # knows every class it was trained on.
+            known = _checkpoint_classes(spec)
+            if not known:
+                raise
+            dataset = load_csv(spec.data_path, target=spec.target, drop_missing=spec.drop_missing, classes=known)
+
+    loaded, ckpt, key_report = load_for_evaluation(
+        spec.model_path,
+        spec.checkpoint_path,
+        entry=spec.entry,
+        trust_pickle=spec.trust_pickle,
+        strict=spec.strict,
+        n_features=dataset.n_features,
+        n_classes=dataset.n_classes,
+        feature_names=dataset.feature_names,
+    ) if loaded_model is None else loaded_model
+
+    # A checkpoint written by evalstudio knows its classes: map the labels the same way, so a
+    # file whose rows happen to hold only some classes is still scored against the right columns.
+    ckpt_classes = tuple(getattr(ckpt, "classes", None) or ())
+    if ckpt_classes and ckpt_classes != dataset.classes:
+        if not spec.data_path:
+            raise DataError(
+                f"the checkpoint was trained on classes ({', '.join(ckpt_classes)}) but the data has "
+                f"({', '.join(dataset.classes)}).",
+                hint="Evaluate on data with the same label values.",
+            )
+        dataset = load_csv(
+            spec.data_path, target=spec.target, drop_missing=spec.drop_missing, classes=ckpt_classes
+        )
+        notes.append("classes mapped as in the checkpoint: " + ", ".join(ckpt_classes))
+
+    preprocessing = None
+    pre_state = getattr(ckpt, "preprocessing", None)
+    if pre_state:
+        preprocessing = Standardizer.from_state(pre_state)
+        if preprocessing.mean.shape[0] != dataset.n_features:
+            raise DataError(
+                f"the checkpoint's standardisation was fitted on {preprocessing.mean.shape[0]} features "
+                f"but the CSV has {dataset.n_features} ({', '.join(dataset.feature_names)}).",
+                hint="Evaluate on a CSV with the same feature columns as the training data.",
+            )
+        notes.append("standardisation from the checkpoint applied (fitted on its training rows)")
+    ckpt_features = tuple(getattr(ckpt, "feature_names", None) or ())
+    if ckpt_features and ckpt_features != dataset.feature_names:
+        notes.append(
+            "warning: feature column names differ from the training data's "
+            f"({', '.join(ckpt_features)}); columns are used in file order"
+        )
+
+    module = loaded.module
+    check_input_width(module, dataset.feature_names)
+    kind = infer_output_kind(module, dataset.n_features, dataset.n_classes, outputs=spec.outputs)
+    try:
+        module.to(device)
+    except RuntimeError as exc:
+        raise ModelError(f"could not move the model to {device}: {exc}") from None
+    predictions = evaluate_dataset(
+        module, dataset, kind, device=device, preprocessing=preprocessing, batch_size=spec.batch_size
+    )
+    check_scores(predictions.y_score, kind, predictions.row_numbers)
+    notes.extend(output_notes(_raw_sample(module, dataset, preprocessing, device), kind))
+    positive = positive_index(dataset.classes, spec.positive_class)
+    report = evaluate_predictions(predictions, threshold=spec.threshold, positive=positive)
+    audit = None
+    if spec.mode_audit_passes > 0:
+        X = dataset.X if preprocessing is None else preprocessing.transform(dataset.X)
+        audit = mode_audit(module, X, dataset.y, kind, n_passes=spec.mode_audit_passes, device=device,
+                           threshold=spec.threshold, positive=positive)
+    return EvaluationOutcome(
+        spec=spec,
+        dataset=dataset,
+        loaded=loaded,
+        checkpoint=ckpt,
+        key_report=key_report,
+        output_kind=kind,
+        device=str(device),
+        preprocessing=preprocessing,
+        predictions=predictions,
+        positive=positive,
+        report=report,
+        audit=audit,
+        notes=tuple(notes),
+        seconds=time.perf_counter() - t0,
+    )
+
+
+def _raw_sample(module: Any, dataset: "Dataset", preprocessing: "Standardizer | None", device: Any) -> Any:
+    """Raw outputs (n, n_outputs) of the first rows (at most 1024), in eval mode without gradients."""
+    import numpy as np
+    import torch
+
+    from evalstudio.core.models.forward import eval_mode, forward_in_batches
+
+    X = dataset.X[:1024] if preprocessing is None else preprocessing.transform(dataset.X[:1024])
+    Xt = torch.as_tensor(np.ascontiguousarray(X, dtype=np.float32)).to(device)
+    with eval_mode(module), torch.inference_mode():
+        raw = forward_in_batches(module, Xt).float().cpu().numpy()
+    return raw.reshape(raw.shape[0], -1)
+
+
+def with_threshold(outcome: EvaluationOutcome, threshold: float) -> EvaluationOutcome:
+    """The same evaluation at another decision threshold (no model call)."""
+    from evalstudio.core.evaluation.metrics import evaluate_predictions
+
+    report = evaluate_predictions(outcome.predictions, threshold=threshold, positive=outcome.positive)
+    return replace(outcome, report=report)

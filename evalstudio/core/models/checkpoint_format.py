@@ -1,0 +1,172 @@
+"""evalstudio's own checkpoint format: the one module that writes, versions and reads it.
+
+A checkpoint is one dict of tensors and plain values that ``torch.load(weights_only=True)`` reads,
+written atomically. The schema, every version and what each field means are written down in
+``docs/checkpoint-format.md``; this module is its code. Layout of version 2 (the current one)::
+
+    "format": "evalstudio-checkpoint"      "format_version": 2        "evalstudio_version": str
+    "model_state_dict": {name: tensor}     "optimizer_state_dict": dict
+    "scheduler_state_dict": dict or None   "epoch": int (epochs completed, 1-based)
+    "history": [EpochMetrics.to_dict()]    "rng_state": {"torch", "generator", "cuda": [...]} tensors
+    "preprocessing": Standardizer.to_state() or None
+    "classes": [str]   "feature_names": [str]   "target": str
+    "config": TrainConfig as a plain dict  "output_kind": str   "best_score": float or None
+    "best_epoch": int or None              "monitor": str       "mode": "min" | "max"
+    "split": {"n_train": int, "n_val": int}
+
+plus the optional sections of :data:`SECTIONS` (absent means "not recorded"). Version 1 (no
+``format_version`` key) is the same without the optional sections; :func:`upgrade` reads it.
+
+Writes go to a temp file in the same folder, are flushed and fsynced, then ``os.replace``-d over
+the target, so a crash or SIGKILL mid-save leaves the previous file loadable.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from evalstudio import __version__
+from evalstudio.core.atomic import atomic_write
+from evalstudio.core.errors import CheckpointError
+
+if TYPE_CHECKING:
+    import torch
+
+FORMAT = "evalstudio-checkpoint"
+#: The version this evalstudio writes. Readers accept every version up to it (see :func:`upgrade`).
+FORMAT_VERSION = 2
+
+REQUIRED_KEYS = (
+    "format", "evalstudio_version", "model_state_dict", "optimizer_state_dict", "epoch", "history",
+    "rng_state", "preprocessing", "classes", "feature_names", "target", "config",
+)
+
+#: Optional sections of version 2, each owned by one feature; absent means "not recorded", which
+#: is how every checkpoint written before the feature reads. docs/checkpoint-format.md has each
+#: section's schema. Every value is plain data (str, int, float, bool, None, list, dict, tensor).
+SECTIONS: dict[str, str] = {}
+
+# Keys every version may hold beside the required ones.
+_OTHER_KEYS = ("scheduler_state_dict", "output_kind", "best_score", "best_epoch", "monitor", "mode", "split")
+
+
+def make_payload(**fields: Any) -> dict[str, Any]:
+    """A checkpoint dict of the current version: ``fields`` plus the format's own header keys."""
+    unknown = sorted(k for k in fields if k not in REQUIRED_KEYS and k not in _OTHER_KEYS and k not in SECTIONS)
+    if unknown:  # a typo here would write a field no reader looks for
+        raise ValueError(f"not fields of the checkpoint format: {', '.join(unknown)}")
+    return {"format": FORMAT, "format_version": FORMAT_VERSION, "evalstudio_version": __version__, **fields}
+
+
+def format_version(obj: dict[str, Any]) -> int:
+    """The format version of an evalstudio checkpoint dict (1 for files written before versions)."""
+    v = obj.get("format_version", 1)
+    return v if isinstance(v, int) and not isinstance(v, bool) else -1
+
+
+def upgrade(obj: dict[str, Any], source: str = "the checkpoint") -> dict[str, Any]:
+    """Read any version up to :data:`FORMAT_VERSION` as the current one (a new dict; ``obj`` is kept).
+
+    Raises
+    ------
+    CheckpointError
+        The file was written by a newer evalstudio (a version this one does not know).
+    """
+    version = format_version(obj)
+    if version < 1 or version > FORMAT_VERSION:
+        raise CheckpointError(
+            f"{source} is in evalstudio checkpoint format version {obj.get('format_version')!r}, "
+            f"newer than this evalstudio ({__version__}) reads (up to {FORMAT_VERSION}).",
+            hint="Update evalstudio (pip install -U evalstudio) to read it.",
+        )
+    out = dict(obj)
+    if version == 1:
+        out["format_version"] = FORMAT_VERSION  # version 2 only added optional sections
+    return out
+
+
+def save_checkpoint(path: str | os.PathLike[str], payload: dict[str, Any]) -> Path:
+    """Write ``payload`` to ``path`` atomically (temp file, flush, fsync, ``os.replace``)."""
+    import torch
+
+    target = Path(path)
+    # A save killed mid-write (power cut, SIGKILL) leaves its temp file behind; the trainer is the
+    # only writer of its run folder, so the next save of the same name clears those leftovers.
+    for stale in target.parent.glob(f".{target.name}.*.tmp"):
+        with contextlib.suppress(OSError):
+            stale.unlink()
+    with atomic_write(target, "wb") as fh:
+        torch.save(payload, fh)
+    return target
+
+
+def read_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """Load an evalstudio checkpoint (weights only, onto the CPU) and check its layout.
+
+    Raises
+    ------
+    CheckpointError
+        When the file is missing, unreadable or not written by evalstudio's trainer.
+    """
+    import torch
+
+    from evalstudio.core.data import file_kinds
+
+    p = Path(path)
+    if not p.is_file():
+        raise CheckpointError(f"checkpoint {str(p)!r} does not exist.", hint="Check the path given to --resume.")
+    sniffed = file_kinds.sniff(p)
+    if sniffed.kind not in (file_kinds.TORCH_ZIP, file_kinds.TORCH_LEGACY):
+        raise CheckpointError(
+            f"{str(p)!r} is {sniffed.description}, not an evalstudio training checkpoint.",
+            hint="Resume needs a file written by `evalstudio train` (best.pt, last.pt or epoch_N.pt).",
+        )
+    try:
+        ckpt = torch.load(p, map_location="cpu", weights_only=True)
+    except Exception as exc:  # torch raises many kinds for a bad file; all mean the same to a user
+        raise CheckpointError(
+            f"cannot read checkpoint {str(p)!r} as weights only ({type(exc).__name__}: "
+            f"{str(exc).strip().splitlines()[0] if str(exc).strip() else 'no details'}).",
+            hint="Resume needs a checkpoint written by `evalstudio train` (best.pt, last.pt or epoch_N.pt).",
+        ) from None
+    if not isinstance(ckpt, dict) or ckpt.get("format") != FORMAT:
+        raise CheckpointError(
+            f"{str(p)!r} is not an evalstudio training checkpoint (no \"format\": \"{FORMAT}\" entry).",
+            hint="Resume needs a file written by `evalstudio train`; use --checkpoint to start from other weights.",
+        )
+    missing = [k for k in REQUIRED_KEYS if k not in ckpt]
+    if missing:
+        raise CheckpointError(
+            f"checkpoint {str(p)!r} lacks {', '.join(missing)}.",
+            hint="It may come from an older evalstudio; start a new run or use it with --checkpoint.",
+        )
+    return upgrade(ckpt, repr(str(p)))
+
+
+def capture_rng(generator: "torch.Generator") -> dict[str, Any]:
+    """Every random state the loop uses, as tensors: torch's CPU RNG, the batch-order generator,
+    and each CUDA device's RNG (dropout on the GPU draws from those)."""
+    import torch
+
+    state: dict[str, Any] = {"torch": torch.get_rng_state(), "generator": generator.get_state()}
+    state["cuda"] = list(torch.cuda.get_rng_state_all()) if torch.cuda.is_available() else []
+    return state
+
+
+def restore_rng(state: dict[str, Any], generator: "torch.Generator") -> None:
+    """Undo :func:`capture_rng` (CUDA states only where this machine has those devices)."""
+    import torch
+
+    torch.set_rng_state(state["torch"])
+    generator.set_state(state["generator"])
+    cuda = state.get("cuda") or []
+    if cuda and torch.cuda.is_available() and len(cuda) == torch.cuda.device_count():
+        torch.cuda.set_rng_state_all(cuda)
+
+
+def cpu_state_dict(module: "torch.nn.Module") -> dict[str, "torch.Tensor"]:
+    """The module's state dict copied to the CPU (a checkpoint must load on any machine)."""
+    return {k: v.detach().to("cpu", copy=True) for k, v in module.state_dict().items()}
