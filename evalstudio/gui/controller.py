@@ -10,7 +10,8 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from PySide6.QtCore import QObject, Signal, Slot
@@ -32,6 +33,29 @@ from evalstudio.workers.jobs import (
 from evalstudio.workers.runner import JobRunner
 
 JobFactory = Callable[[], "Job | None"]
+
+
+@dataclass(frozen=True)
+class JobHandlers:
+    """What the controller does with one job's outcome, chosen when the job is started.
+
+    ``succeeded`` gets the result; ``failed`` (the message) and ``cancelled`` run before the
+    controller's common error / stop message; ``reported`` maps a report kind to its handler.
+    """
+
+    succeeded: Callable[[Any], None]
+    failed: Callable[[str], None] | None = None
+    cancelled: Callable[[], None] | None = None
+    reported: Mapping[str, Callable[[Any], None]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class PendingJob:
+    """A job waiting in the queue: what it is (for the status line), how to build it, its handlers."""
+
+    what: str
+    factory: JobFactory
+    handlers: JobHandlers
 
 
 class Controller(QObject):
@@ -112,7 +136,8 @@ class Controller(QObject):
         self.kfold_report_context: tuple[dict[str, Any], dict[str, str]] | None = None
         self.kfold_dataset: Any = None
         self.messages: list[tuple[str, str]] = []
-        self._queue: list[tuple[str, JobFactory]] = []
+        self._queue: list[PendingJob] = []
+        self._handlers: JobHandlers | None = None  # the running job's
         self._run_dirs: list[str] = []
         self.last_status = ""
         self.status_changed.connect(self._remember_status)
@@ -146,14 +171,16 @@ class Controller(QObject):
 
     # -- intents: files -------------------------------------------------------------------------
     def detect_devices(self) -> None:
-        self._enqueue("looking for devices", DevicesJob)
+        self._enqueue(PendingJob("looking for devices", DevicesJob, JobHandlers(self._devices_found)))
 
     def open_data(self, path: str, *, target: str | None = None) -> None:
         """Load a CSV (the target column by name, or the loader's default)."""
         # data_path stays the loaded dataset's file until this one loads (a failure keeps the old data).
         self.requested_data_path, self.target = path, target
-        self._enqueue(f"loading {os.path.basename(path)}",
-                      lambda: LoadDataJob(path, target=target, drop_missing=self.drop_missing))
+        self._enqueue(PendingJob(
+            f"loading {os.path.basename(path)}",
+            lambda: LoadDataJob(path, target=target, drop_missing=self.drop_missing),
+            JobHandlers(self._data_loaded, failed=self._data_failed)))
 
     def set_target(self, name: str) -> None:
         # The picker belongs to the data on screen (not to a file that just failed to load).
@@ -190,7 +217,10 @@ class Controller(QObject):
         if not (self.model_path or self.checkpoint_path):
             self._set_model(None)
             return
-        self._enqueue("loading the model", self._model_job)
+        self._enqueue(self._model_pending("loading the model"))
+
+    def _model_pending(self, what: str) -> PendingJob:
+        return PendingJob(what, self._model_job, JobHandlers(self._model_loaded, failed=self._model_failed))
 
     def _model_job(self) -> Job:
         d = self.dataset
@@ -224,7 +254,9 @@ class Controller(QObject):
         self._train_settings = {k: v for k, v in settings.items() if k != "folds"}
         run_dir = tempfile.mkdtemp(prefix="evalstudio-run-")
         job = TrainJob(self.dataset, self.model, settings, run_dir)  # type: ignore[arg-type]
-        if not self.runner.start(job):
+        handlers = JobHandlers(self._training_finished, failed=self._training_failed,
+                               cancelled=self._training_cancelled, reported={"epoch": self._epoch_finished})
+        if not self._start(job, handlers):
             shutil.rmtree(run_dir, ignore_errors=True)
             return False
         self._run_dirs.append(run_dir)
@@ -241,7 +273,7 @@ class Controller(QObject):
         device = str(settings.get("device", "cpu"))
         job = EvaluateJob(self.dataset, self.model, device=device,  # type: ignore[arg-type]
                           target=self.dataset.target_name, drop_missing=self.drop_missing, **plan.job_kwargs)
-        if not self.runner.start(job):
+        if not self._start(job, JobHandlers(self._evaluation_finished)):
             return False
         self._eval_plan = plan
         self._eval_context = report_settings(plan, device=device, batch_size=job.batch_size,
@@ -253,7 +285,7 @@ class Controller(QObject):
             return False
         self.settings.set_training_settings(settings)
         job = KFoldJob(self.dataset, self.model, settings)  # type: ignore[arg-type]
-        if not self.runner.start(job):
+        if not self._start(job, JobHandlers(self._kfold_finished, reported={"fold": self._fold_finished})):
             return False
         self.folds = []
         self.cv_result = None
@@ -306,14 +338,24 @@ class Controller(QObject):
             return False
         return True
 
-    def _enqueue(self, what: str, factory: JobFactory) -> None:
+    def _start(self, job: Job, handlers: JobHandlers) -> bool:
+        """Start ``job`` now; its outcome goes to ``handlers`` (and nowhere else)."""
+        if not self.runner.start(job):
+            return False
+        self._handlers = handlers
+        return True
+
+    def _enqueue(self, pending: PendingJob) -> None:
         if self.runner.busy:
-            self._queue.append((what, factory))
-            self.status_changed.emit(f"queued: {what} (after {self.runner.current_title})")
+            self._queue.append(pending)
+            self.status_changed.emit(f"queued: {pending.what} (after {self.runner.current_title})")
             return
-        job = factory()
+        self._start_pending(pending)
+
+    def _start_pending(self, pending: PendingJob) -> None:
+        job = pending.factory()
         if job is not None:
-            self.runner.start(job)
+            self._start(job, pending.handlers)
 
     def _post(self, level: str, text: str) -> None:
         self.messages.append((level, text))
@@ -340,110 +382,27 @@ class Controller(QObject):
 
     @Slot(str, object)
     def _on_reported(self, kind: str, payload: object) -> None:
-        if kind == "epoch":
-            fold, metrics = payload  # type: ignore[misc]
-            if self.runner.current_title == "training":
-                self.history.append(metrics)
-                self.epoch_added.emit(metrics)
-        elif kind == "fold":
-            self.folds.append(payload)
-            self.fold_added.emit(payload)
+        handler = self._handlers.reported.get(kind) if self._handlers is not None else None
+        if handler is not None:
+            handler(payload)
 
     @Slot(str, object)
     def _on_succeeded(self, title: str, result: Any) -> None:
-        if isinstance(result, DeviceList):
-            self.devices = result
-            self.devices_changed.emit(result)
-            # The window showed "starting up…" while this ran: put back what it said before.
-            self.status_changed.emit(self.last_status or "Ready.")
-        elif title == "loading data":
-            self.dataset = result
-            self.data_path = result.source or self.requested_data_path
-            self.target = result.target_name
-            if self.data_path:
-                self.recent_files_changed.emit("data", self.settings.add_recent_file("data", self.data_path))
-            self.dataset_changed.emit(result)
-            self.actions_changed.emit()
-            self.status_changed.emit(f"loaded {result.n_samples:,} rows, {result.n_features} features")
-            if self.model_path or self.checkpoint_path:
-                # The model may be built for the data's width and classes: build it again.
-                self._queue.insert(0, ("loading the model", self._model_job))
-        elif isinstance(result, PickleConsentNeeded):
-            self._set_model(None)
-            self._post("error", f"loading the model stopped: {result.message}")
-            self.pickle_consent_needed.emit(result.checkpoint_path, result.unsafe_globals)
-        elif isinstance(result, ModelInfo):
-            self._set_model(result)
-            weights = f" with weights from {os.path.basename(result.checkpoint_path)}" if result.checkpoint_path else ""
-            self.status_changed.emit(f"model loaded{weights}: {result.headline}")
-        elif title == "training":
-            self.train_result = result
-            self.status_changed.emit(f"training finished ({len(result.history)} epochs)")
-            self.training_finished.emit(result, tuple(result.history))
-            best = f"best epoch {result.best_epoch} ({result.monitor} {result.best_score:.4g})" \
-                if result.best_epoch is not None and result.best_score is not None else "no best epoch"
-            self._post("info", f"training finished after {len(result.history)} epochs; {best}"
-                       + (f"; {result.stop_reason}" if result.stop_reason else ""))
-            ckpts = tuple(p for p in (result.best_checkpoint, result.last_checkpoint) if p)
-            val = result.val_predictions
-            self.trained = TrainedRun(self.data_path or "", ckpts, val.row_numbers if val is not None else None,
-                                      dict(self._train_settings))
-            if val is not None:
-                self.report_context = (
-                    {"rows scored": "validation rows", "device": str(self._train_settings.get("device", "cpu")),
-                     **{f"training {k}": v for k, v in self._train_settings.items() if k != "device"}},
-                    self._files(self.data_path) | {"checkpoint": ckpts[0] if ckpts else ""},
-                )
-                self.predictions_shown.emit(val, "validation rows, best epoch", None)
-            ckpt = result.best_checkpoint or result.last_checkpoint
-            if ckpt:
-                # Evaluate from now on uses the trained weights (and their standardisation).
-                self.checkpoint_path = ckpt
-                self.model_paths_changed.emit(self.model_path or "", ckpt)
-                self._queue.insert(0, ("loading the trained model", self._model_job))
-        elif title == "evaluating":
-            self.evaluation = result
-            plan = self._eval_plan or self.evaluation_plan()
-            self.report_context = (dict(self._eval_context), self._files(plan.data_file))
-            self.evaluation_finished.emit(result)
-            self.predictions_shown.emit(result.predictions, plan.title.format(n=result.predictions.n_samples),
-                                        result.dataset)
-            acc = result.report.metrics.get("accuracy")
-            self.status_changed.emit(f"evaluated {result.predictions.n_samples:,} rows"
-                                     + (f": accuracy {acc:.3f}" if acc is not None else ""))
-            # One message (the area shows the last): which rows were scored, then what the evaluation noted.
-            said = ([plan.note] if plan.note else []) + (
-                ["evaluation notes: " + "; ".join(result.notes)] if result.notes else [])  # e.g. standardisation
-            if said:
-                self._post("info", "\n".join(said))
-        elif title == "k-fold cross-validation":
-            self.cv_result = result
-            self.kfold_finished.emit(result)
-            self.status_changed.emit(f"k-fold cross-validation finished ({len(result.folds)} folds)")
-            acc = result.summary.get("accuracy")
-            if acc:
-                self._post("info", f"k-fold finished: accuracy {acc['mean']:.3f} ± {acc['std']:.3f} over "
-                                   f"{len(result.folds)} folds")
+        if self._handlers is not None:
+            self._handlers.succeeded(result)
         self.actions_changed.emit()
 
     @Slot(str, str)
     def _on_failed(self, title: str, message: str) -> None:
-        if title == "loading data":
-            self.target = self.dataset.target_name if self.dataset is not None else self.target
-            self.status_changed.emit("the data could not be loaded; the previous data (if any) is kept")
-        elif title.startswith("loading the"):
-            self._set_model(None)
-        elif title == "training":
-            self.training_finished.emit(None, tuple(self.history))
+        if self._handlers is not None and self._handlers.failed is not None:
+            self._handlers.failed(message)
         self._post("error", f"{title} failed: {message}")
 
     @Slot(str)
     def _on_cancelled(self, title: str) -> None:
         self.status_changed.emit(f"{title} stopped")  # not "stopping …" for ever
-        if title == "training":
-            self.training_finished.emit(None, tuple(self.history))
-            self._post("info", f"training stopped after {len(self.history)} finished epochs"
-                       + ("; the last finished epoch's checkpoint can be saved" if self.best_checkpoint else ""))
+        if self._handlers is not None and self._handlers.cancelled is not None:
+            self._handlers.cancelled()
         else:
             self._post("info", f"{title} stopped")
 
@@ -453,8 +412,111 @@ class Controller(QObject):
 
     @Slot(str)
     def _on_job_finished(self, title: str) -> None:
+        self._handlers = None
         while self._queue and not self.runner.busy:
-            what, factory = self._queue.pop(0)
-            job = factory()
-            if job is not None:
-                self.runner.start(job)
+            self._start_pending(self._queue.pop(0))
+
+    # -- job outcomes (each connected to its job when the job starts) -------------------------
+    def _devices_found(self, devices: DeviceList) -> None:
+        self.devices = devices
+        self.devices_changed.emit(devices)
+        # The window showed "starting up…" while this ran: put back what it said before.
+        self.status_changed.emit(self.last_status or "Ready.")
+
+    def _data_loaded(self, dataset: Any) -> None:
+        self.dataset = dataset
+        self.data_path = dataset.source or self.requested_data_path
+        self.target = dataset.target_name
+        if self.data_path:
+            self.recent_files_changed.emit("data", self.settings.add_recent_file("data", self.data_path))
+        self.dataset_changed.emit(dataset)
+        self.actions_changed.emit()
+        self.status_changed.emit(f"loaded {dataset.n_samples:,} rows, {dataset.n_features} features")
+        if self.model_path or self.checkpoint_path:
+            # The model may be built for the data's width and classes: build it again.
+            self._queue.insert(0, self._model_pending("loading the model"))
+
+    def _data_failed(self, message: str) -> None:
+        self.target = self.dataset.target_name if self.dataset is not None else self.target
+        self.status_changed.emit("the data could not be loaded; the previous data (if any) is kept")
+
+    def _model_loaded(self, result: ModelInfo | PickleConsentNeeded) -> None:
+        if isinstance(result, PickleConsentNeeded):
+            self._set_model(None)
+            self._post("error", f"loading the model stopped: {result.message}")
+            self.pickle_consent_needed.emit(result.checkpoint_path, result.unsafe_globals)
+            return
+        self._set_model(result)
+        weights = f" with weights from {os.path.basename(result.checkpoint_path)}" if result.checkpoint_path else ""
+        self.status_changed.emit(f"model loaded{weights}: {result.headline}")
+
+    def _model_failed(self, message: str) -> None:
+        self._set_model(None)
+
+    def _epoch_finished(self, payload: Any) -> None:
+        _fold, metrics = payload
+        self.history.append(metrics)
+        self.epoch_added.emit(metrics)
+
+    def _training_finished(self, result: Any) -> None:
+        self.train_result = result
+        self.status_changed.emit(f"training finished ({len(result.history)} epochs)")
+        self.training_finished.emit(result, tuple(result.history))
+        best = f"best epoch {result.best_epoch} ({result.monitor} {result.best_score:.4g})" \
+            if result.best_epoch is not None and result.best_score is not None else "no best epoch"
+        self._post("info", f"training finished after {len(result.history)} epochs; {best}"
+                   + (f"; {result.stop_reason}" if result.stop_reason else ""))
+        ckpts = tuple(p for p in (result.best_checkpoint, result.last_checkpoint) if p)
+        val = result.val_predictions
+        self.trained = TrainedRun(self.data_path or "", ckpts, val.row_numbers if val is not None else None,
+                                  dict(self._train_settings))
+        if val is not None:
+            self.report_context = (
+                {"rows scored": "validation rows", "device": str(self._train_settings.get("device", "cpu")),
+                 **{f"training {k}": v for k, v in self._train_settings.items() if k != "device"}},
+                self._files(self.data_path) | {"checkpoint": ckpts[0] if ckpts else ""},
+            )
+            self.predictions_shown.emit(val, "validation rows, best epoch", None)
+        ckpt = result.best_checkpoint or result.last_checkpoint
+        if ckpt:
+            # Evaluate from now on uses the trained weights (and their standardisation).
+            self.checkpoint_path = ckpt
+            self.model_paths_changed.emit(self.model_path or "", ckpt)
+            self._queue.insert(0, self._model_pending("loading the trained model"))
+
+    def _training_failed(self, message: str) -> None:
+        self.training_finished.emit(None, tuple(self.history))
+
+    def _training_cancelled(self) -> None:
+        self.training_finished.emit(None, tuple(self.history))
+        self._post("info", f"training stopped after {len(self.history)} finished epochs"
+                   + ("; the last finished epoch's checkpoint can be saved" if self.best_checkpoint else ""))
+
+    def _evaluation_finished(self, result: Any) -> None:
+        self.evaluation = result
+        plan = self._eval_plan or self.evaluation_plan()
+        self.report_context = (dict(self._eval_context), self._files(plan.data_file))
+        self.evaluation_finished.emit(result)
+        self.predictions_shown.emit(result.predictions, plan.title.format(n=result.predictions.n_samples),
+                                    result.dataset)
+        acc = result.report.metrics.get("accuracy")
+        self.status_changed.emit(f"evaluated {result.predictions.n_samples:,} rows"
+                                 + (f": accuracy {acc:.3f}" if acc is not None else ""))
+        # One message (the area shows the last): which rows were scored, then what the evaluation noted.
+        said = ([plan.note] if plan.note else []) + (
+            ["evaluation notes: " + "; ".join(result.notes)] if result.notes else [])  # e.g. standardisation
+        if said:
+            self._post("info", "\n".join(said))
+
+    def _fold_finished(self, fold: Any) -> None:
+        self.folds.append(fold)
+        self.fold_added.emit(fold)
+
+    def _kfold_finished(self, result: Any) -> None:
+        self.cv_result = result
+        self.kfold_finished.emit(result)
+        self.status_changed.emit(f"k-fold cross-validation finished ({len(result.folds)} folds)")
+        acc = result.summary.get("accuracy")
+        if acc:
+            self._post("info", f"k-fold finished: accuracy {acc['mean']:.3f} ± {acc['std']:.3f} over "
+                               f"{len(result.folds)} folds")
