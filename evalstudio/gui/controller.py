@@ -41,12 +41,21 @@ class JobHandlers:
 
     ``succeeded`` gets the result; ``failed`` (the message) and ``cancelled`` run before the
     controller's common error / stop message; ``reported`` maps a report kind to its handler.
+    ``cancelled`` also runs for a queued job that Stop dropped before it started.
+
+    ``area`` names the part of the app's state the job speaks for ("data", "model",
+    "evaluation", "training", "kfold"...): an error banner left by a failure in an area goes
+    away when a later job of the same area succeeds (ticking "Drop rows with missing values"
+    and loading again clears the loader's error). Whatever the handlers do, every job end then
+    passes through :meth:`Controller._job_ended`, which leaves the status line, the buttons and
+    the banner describing what is now true.
     """
 
     succeeded: Callable[[Any], None]
     failed: Callable[[str], None] | None = None
     cancelled: Callable[[], None] | None = None
     reported: Mapping[str, Callable[[Any], None]] = field(default_factory=dict)
+    area: str = ""
 
 
 @dataclass(frozen=True)
@@ -66,7 +75,12 @@ class Controller(QObject):
     dataset_changed(Dataset | None), model_changed(ModelInfo | None), model_paths_changed(model, checkpoint)
     devices_changed(DeviceList), busy_changed(bool), actions_changed()
     progress_changed(percent, text), status_changed(text), message_posted(level, text)
+    message_cleared() -- the error banner no longer describes what is true (a later success)
+    data_failed(message) -- the requested data did not load; the data shown (if any) stays
+    model_failed(message) -- the model did not load (no model is loaded now)
+    model_load_stopped() -- a model load was stopped or dropped before it finished
     training_started(), epoch_added(EpochMetrics), training_finished(TrainResult | None, history)
+    training_interrupted(how, message, epochs) -- "failed" / "stopped" (before training_finished(None, ...))
     evaluation_finished(EvaluationOutcome), predictions_shown(Predictions, title, features | None)
     kfold_started(k, classes), fold_added(FoldResult), kfold_finished(CVResult)
     recent_files_changed(kind, paths)
@@ -87,7 +101,12 @@ class Controller(QObject):
     progress_changed = Signal(int, str)
     status_changed = Signal(str)
     message_posted = Signal(str, str)
+    message_cleared = Signal()
+    data_failed = Signal(str)
+    model_failed = Signal(str)
+    model_load_stopped = Signal()
     training_started = Signal()
+    training_interrupted = Signal(str, str, int)
     epoch_added = Signal(object)
     training_finished = Signal(object, object)
     evaluation_finished = Signal(object)
@@ -110,6 +129,11 @@ class Controller(QObject):
         self.runner.cancelled.connect(self._on_cancelled)
         self.runner.refused.connect(self._on_refused)
         self.runner.job_finished.connect(self._on_job_finished)
+        # Jobs that block nothing (the device check and import warm-up at start-up): they never
+        # disable a button, never take the status line, and Stop does not stop them.
+        self.background = JobRunner(self)
+        self.background.succeeded.connect(self._on_background_succeeded)
+        self.background.failed.connect(self._on_background_failed)
         # State.
         self.dataset: Any = None
         self.data_path: str | None = None
@@ -138,6 +162,11 @@ class Controller(QObject):
         self.messages: list[tuple[str, str]] = []
         self._queue: list[PendingJob] = []
         self._handlers: JobHandlers | None = None  # the running job's
+        self._outcome: str = ""  # the running job's: "succeeded", "failed" or "cancelled"
+        self._status_said = False  # an outcome handler put its own words in the status line
+        # The area of the error on screen: None (no error), "" (a refused action: any success
+        # clears it) or a JobHandlers.area (a success in that area clears it).
+        self.error_area: str | None = None
         self._run_dirs: list[str] = []
         self.last_status = ""
         self.status_changed.connect(self._remember_status)
@@ -149,8 +178,8 @@ class Controller(QObject):
 
     @property
     def idle(self) -> bool:
-        """No job running and none queued."""
-        return not self.runner.busy and not self._queue
+        """No job running (background ones included) and none queued."""
+        return not self.runner.busy and not self._queue and not self.background.busy
 
     @property
     def can_train(self) -> bool:
@@ -171,7 +200,10 @@ class Controller(QObject):
 
     # -- intents: files -------------------------------------------------------------------------
     def detect_devices(self) -> None:
-        self._enqueue(PendingJob("looking for devices", DevicesJob, JobHandlers(self._devices_found)))
+        """Look for devices (and warm up torch's imports) in the background: the buttons work
+        meanwhile; until the list lands the device picker offers the CPU."""
+        if not self.background.busy:
+            self.background.start(DevicesJob())
 
     def open_data(self, path: str, *, target: str | None = None) -> None:
         """Load a CSV (the target column by name, or the loader's default)."""
@@ -180,7 +212,7 @@ class Controller(QObject):
         self._enqueue(PendingJob(
             f"loading {os.path.basename(path)}",
             lambda: LoadDataJob(path, target=target, drop_missing=self.drop_missing),
-            JobHandlers(self._data_loaded, failed=self._data_failed)))
+            JobHandlers(self._data_loaded, failed=self._data_failed, cancelled=self._data_stopped, area="data")))
 
     def set_target(self, name: str) -> None:
         # The picker belongs to the data on screen (not to a file that just failed to load).
@@ -220,7 +252,8 @@ class Controller(QObject):
         self._enqueue(self._model_pending("loading the model"))
 
     def _model_pending(self, what: str) -> PendingJob:
-        return PendingJob(what, self._model_job, JobHandlers(self._model_loaded, failed=self._model_failed))
+        return PendingJob(what, self._model_job, JobHandlers(self._model_loaded, failed=self._model_failed,
+                                                             cancelled=self._model_stopped, area="model"))
 
     def _model_job(self) -> Job:
         d = self.dataset
@@ -255,7 +288,8 @@ class Controller(QObject):
         run_dir = tempfile.mkdtemp(prefix="evalstudio-run-")
         job = TrainJob(self.dataset, self.model, settings, run_dir)  # type: ignore[arg-type]
         handlers = JobHandlers(self._training_finished, failed=self._training_failed,
-                               cancelled=self._training_cancelled, reported={"epoch": self._epoch_finished})
+                               cancelled=self._training_cancelled, reported={"epoch": self._epoch_finished},
+                               area="training")
         if not self._start(job, handlers):
             shutil.rmtree(run_dir, ignore_errors=True)
             return False
@@ -273,7 +307,8 @@ class Controller(QObject):
         device = str(settings.get("device", "cpu"))
         job = EvaluateJob(self.dataset, self.model, device=device,  # type: ignore[arg-type]
                           target=self.dataset.target_name, drop_missing=self.drop_missing, **plan.job_kwargs)
-        if not self._start(job, JobHandlers(self._evaluation_finished)):
+        if not self._start(job, JobHandlers(self._evaluation_finished, failed=self._evaluation_failed,
+                                            area="evaluation")):
             return False
         self._eval_plan = plan
         self._eval_context = report_settings(plan, device=device, batch_size=job.batch_size,
@@ -285,7 +320,8 @@ class Controller(QObject):
             return False
         self.settings.set_training_settings(settings)
         job = KFoldJob(self.dataset, self.model, settings)  # type: ignore[arg-type]
-        if not self._start(job, JobHandlers(self._kfold_finished, reported={"fold": self._fold_finished})):
+        if not self._start(job, JobHandlers(self._kfold_finished, failed=self._kfold_failed,
+                                            reported={"fold": self._fold_finished}, area="kfold")):
             return False
         self.folds = []
         self.cv_result = None
@@ -300,7 +336,7 @@ class Controller(QObject):
 
     def stop(self) -> None:
         """Cancel the running job (within one batch) and drop queued loads."""
-        self._queue.clear()
+        self._drop_queue()
         if self.runner.busy:
             self.status_changed.emit(f"stopping {self.runner.current_title}…")
         self.runner.cancel()
@@ -318,7 +354,8 @@ class Controller(QObject):
     def shutdown(self, timeout_ms: int = 30000) -> bool:
         """Cancel the running job, wait for its thread, and remove this session's run folders."""
         self._queue.clear()
-        ok = self.runner.shutdown(timeout_ms)
+        self.background.cancel()
+        ok = self.runner.shutdown(timeout_ms) and self.background.shutdown(timeout_ms)
         if ok:  # never pull files from under a thread that is still writing them
             for d in self._run_dirs:
                 shutil.rmtree(d, ignore_errors=True)
@@ -327,14 +364,15 @@ class Controller(QObject):
     # -- internals ------------------------------------------------------------------------------
     def _ready_to_run(self, verb: str) -> bool:
         if self.dataset is None:
-            self._post("error", f"cannot {verb}: no data loaded. Open a CSV file first.")
+            self._post_error(f"cannot {verb}: no data loaded. Open a CSV file first (File > Open data…).")
             return False
         if self.model is None:
-            self._post("error", f"cannot {verb}: no model loaded. Choose the model's Python file first.")
+            self._post_error(f"cannot {verb}: no model loaded. Choose the model's Python file in the Model tab "
+                             "(File > Open model…).")
             return False
         if verb != "evaluate" and not self.model.has_builder:
-            self._post("error", f"cannot {verb}: this model was loaded from a TorchScript or pickled file and "
-                                "cannot be rebuilt from scratch. Open the Python file that defines it.")
+            self._post_error(f"cannot {verb}: this model was loaded from a TorchScript or pickled file and "
+                             "cannot be rebuilt from scratch. Open the Python file that defines it (Model tab).")
             return False
         return True
 
@@ -343,7 +381,15 @@ class Controller(QObject):
         if not self.runner.start(job):
             return False
         self._handlers = handlers
+        self._outcome = ""
         return True
+
+    def _drop_queue(self) -> None:
+        """Forget the queued jobs; each one's ``cancelled`` handler says it will not run."""
+        dropped, self._queue = self._queue, []
+        for pending in dropped:
+            if pending.handlers.cancelled is not None:
+                pending.handlers.cancelled()
 
     def _enqueue(self, pending: PendingJob) -> None:
         if self.runner.busy:
@@ -361,6 +407,11 @@ class Controller(QObject):
         self.messages.append((level, text))
         self.message_posted.emit(level, text)
 
+    def _post_error(self, text: str, area: str = "") -> None:
+        """An error banner that stays until a success in ``area`` ("" : any success) makes it stale."""
+        self._post("error", text)
+        self.error_area = area
+
     def _set_model(self, info: ModelInfo | None) -> None:
         self.model = info
         self.model_changed.emit(info)
@@ -369,6 +420,7 @@ class Controller(QObject):
     @Slot(str)
     def _remember_status(self, text: str) -> None:
         self.last_status = text
+        self._status_said = True
 
     @Slot(bool)
     def _on_busy_changed(self, busy: bool) -> None:
@@ -388,19 +440,24 @@ class Controller(QObject):
 
     @Slot(str, object)
     def _on_succeeded(self, title: str, result: Any) -> None:
+        self._outcome = "succeeded"
+        self._status_said = False
         if self._handlers is not None:
             self._handlers.succeeded(result)
-        self.actions_changed.emit()
 
     @Slot(str, str)
     def _on_failed(self, title: str, message: str) -> None:
+        self._outcome = "failed"
+        self._status_said = False
+        area = self._handlers.area if self._handlers is not None else ""
         if self._handlers is not None and self._handlers.failed is not None:
             self._handlers.failed(message)
-        self._post("error", f"{title} failed: {message}")
+        self._post_error(f"{title} failed: {message}", area)
 
     @Slot(str)
     def _on_cancelled(self, title: str) -> None:
-        self.status_changed.emit(f"{title} stopped")  # not "stopping …" for ever
+        self._outcome = "cancelled"
+        self._status_said = False
         if self._handlers is not None and self._handlers.cancelled is not None:
             self._handlers.cancelled()
         else:
@@ -408,20 +465,45 @@ class Controller(QObject):
 
     @Slot(str)
     def _on_refused(self, message: str) -> None:
-        self._post("error", message)
+        self._post_error(message)
 
     @Slot(str)
     def _on_job_finished(self, title: str) -> None:
-        self._handlers = None
+        handlers, outcome = self._handlers, self._outcome
+        self._handlers, self._outcome = None, ""
+        self._job_ended(title, handlers, outcome)
         while self._queue and not self.runner.busy:
             self._start_pending(self._queue.pop(0))
+
+    def _job_ended(self, title: str, handlers: JobHandlers | None, outcome: str) -> None:
+        """Runs once at every job end, after the job's own handler: whatever the outcome, the
+        status line, the banner and the buttons then describe what is true now."""
+        area = handlers.area if handlers is not None else ""
+        if outcome == "succeeded" and self.error_area is not None and self.error_area in ("", area):
+            self.error_area = None  # e.g. the data loads now: its loader error is history
+            self.message_cleared.emit()
+        if not self._status_said:  # the handler left the status line as the job had it ("training…")
+            said = {"succeeded": f"{title}: done", "failed": f"{title} failed (the message below says why)",
+                    "cancelled": f"{title} stopped"}.get(outcome, f"{title} ended")
+            self.status_changed.emit(said)
+        self._status_said = False
+        self.actions_changed.emit()
+
+    @Slot(str, object)
+    def _on_background_succeeded(self, title: str, result: Any) -> None:
+        if isinstance(result, DeviceList):
+            self._devices_found(result)
+
+    @Slot(str, str)
+    def _on_background_failed(self, title: str, message: str) -> None:
+        # The device picker keeps the CPU; say what went wrong without blocking anything.
+        self.devices_changed.emit(DeviceList((("cpu", "CPU"),), "GPUs could not be listed; the CPU is used."))
+        self._post("error", f"looking for devices failed: {message}")
 
     # -- job outcomes (each connected to its job when the job starts) -------------------------
     def _devices_found(self, devices: DeviceList) -> None:
         self.devices = devices
         self.devices_changed.emit(devices)
-        # The window showed "starting up…" while this ran: put back what it said before.
-        self.status_changed.emit(self.last_status or "Ready.")
 
     def _data_loaded(self, dataset: Any) -> None:
         self.dataset = dataset
@@ -437,13 +519,25 @@ class Controller(QObject):
             self._queue.insert(0, self._model_pending("loading the model"))
 
     def _data_failed(self, message: str) -> None:
-        self.target = self.dataset.target_name if self.dataset is not None else self.target
-        self.status_changed.emit("the data could not be loaded; the previous data (if any) is kept")
+        self._data_not_loaded(message, "could not be loaded")
+
+    def _data_stopped(self) -> None:
+        self._data_not_loaded("", "was not loaded (stopped)")
+
+    def _data_not_loaded(self, message: str, what: str) -> None:
+        # The data on screen stays, and so does its target: the picker shows the target in use.
+        self.target = self.dataset.target_name if self.dataset is not None else None
+        name = os.path.basename(self.requested_data_path or "") or "the data"
+        kept = (f"; still showing {os.path.basename(self.data_path or '')} (target {self.dataset.target_name})"
+                if self.dataset is not None else "; no data loaded")
+        self.status_changed.emit(f"{name} {what}{kept}")
+        self.data_failed.emit(message)
 
     def _model_loaded(self, result: ModelInfo | PickleConsentNeeded) -> None:
         if isinstance(result, PickleConsentNeeded):
             self._set_model(None)
-            self._post("error", f"loading the model stopped: {result.message}")
+            self._post_error(f"loading the model stopped: {result.message}", "model")
+            self.status_changed.emit("the checkpoint is a pickle that runs code: waiting for your answer")
             self.pickle_consent_needed.emit(result.checkpoint_path, result.unsafe_globals)
             return
         self._set_model(result)
@@ -452,6 +546,13 @@ class Controller(QObject):
 
     def _model_failed(self, message: str) -> None:
         self._set_model(None)
+        self.model_failed.emit(message)
+        self.status_changed.emit("the model could not be loaded; no model is loaded")
+
+    def _model_stopped(self) -> None:
+        self.model_load_stopped.emit()
+        self.status_changed.emit("loading the model was stopped" + (
+            "; the model loaded before is still in use" if self.model is not None else "; no model is loaded"))
 
     def _epoch_finished(self, payload: Any) -> None:
         _fold, metrics = payload
@@ -485,12 +586,23 @@ class Controller(QObject):
             self._queue.insert(0, self._model_pending("loading the trained model"))
 
     def _training_failed(self, message: str) -> None:
+        self.training_interrupted.emit("failed", message, len(self.history))
         self.training_finished.emit(None, tuple(self.history))
+        self.status_changed.emit(f"training failed {_after_epochs(len(self.history))}")
 
     def _training_cancelled(self) -> None:
+        self.training_interrupted.emit("stopped", "", len(self.history))
         self.training_finished.emit(None, tuple(self.history))
+        self.status_changed.emit(f"training stopped {_after_epochs(len(self.history))}")
         self._post("info", f"training stopped after {len(self.history)} finished epochs"
                    + ("; the last finished epoch's checkpoint can be saved" if self.best_checkpoint else ""))
+
+    def _evaluation_failed(self, message: str) -> None:
+        self.status_changed.emit("evaluation failed" + (
+            "; the Evaluation tab still shows the previous results" if self.evaluation is not None else ""))
+
+    def _kfold_failed(self, message: str) -> None:
+        self.status_changed.emit(f"k-fold cross-validation failed after {len(self.folds)} finished folds")
 
     def _evaluation_finished(self, result: Any) -> None:
         self.evaluation = result
@@ -520,3 +632,7 @@ class Controller(QObject):
         if acc:
             self._post("info", f"k-fold finished: accuracy {acc['mean']:.3f} ± {acc['std']:.3f} over "
                                f"{len(result.folds)} folds")
+
+
+def _after_epochs(n: int) -> str:
+    return "before the first epoch finished" if n == 0 else f"after {n} finished epoch{'s' if n != 1 else ''}"

@@ -156,6 +156,14 @@ class DataPanel(QWidget):
         self.notes_label.setText("\n".join(f"• {n}" for n in data.notes) or "nothing to report")
         self.table.resizeColumnsToContents()
 
+    def show_target(self, name: str | None) -> None:
+        """Point the picker at ``name`` (the target in use) without asking for a reload."""
+        with QSignalBlocker(self.target_combo):
+            if name is None:
+                self.target_combo.setCurrentIndex(-1)
+            else:
+                self.target_combo.setCurrentText(name)
+
     def set_recent_files(self, paths: list[str]) -> None:
         self.recent_menu.clear()
         for path in paths:

@@ -139,6 +139,11 @@ class MainWindow(QMainWindow):
         c.progress_changed.connect(self._on_progress)
         c.status_changed.connect(self.status_label.setText)
         c.message_posted.connect(self.message_area.show_message)
+        c.message_cleared.connect(self.message_area.clear_error)
+        c.data_failed.connect(self._on_data_failed)
+        c.model_failed.connect(self.model_panel.set_failure)
+        c.model_load_stopped.connect(self._on_model_load_stopped)
+        c.training_interrupted.connect(self._on_training_interrupted)
         c.training_started.connect(self._on_training_started)
         c.epoch_added.connect(self.training_plot.add_epoch)
         c.training_finished.connect(self._on_training_finished)
@@ -151,7 +156,7 @@ class MainWindow(QMainWindow):
         c.pickle_consent_needed.connect(self._on_pickle_consent_needed)
 
         # -- restore ------------------------------------------------------------------------------
-        self.training_panel.set_devices([("cpu", "CPU")], "")
+        self.training_panel.set_devices([("cpu", "CPU")], "Looking for GPUs…")
         self.training_panel.set_settings(self.settings.training_settings())
         self.data_panel.set_recent_files(self.settings.recent_files("data"))
         geometry = self.settings.geometry()
@@ -278,6 +283,19 @@ class MainWindow(QMainWindow):
     def _on_dataset_changed(self, data: Any) -> None:
         self.data_panel.set_dataset(data)
 
+    @Slot(str)
+    def _on_data_failed(self, _message: str) -> None:
+        # The picker shows the target of the data in use, not the one that failed to load.
+        data = self.controller.dataset
+        self.data_panel.show_target(data.target_name if data is not None else None)
+
+    @Slot()
+    def _on_model_load_stopped(self) -> None:
+        self.model_panel.set_model_info(self.controller.model)
+        self.model_panel.set_pending(
+            "Loading was stopped: the model below is the one still in use. Press Reload to load the chosen files."
+            if self.controller.model is not None else "Loading was stopped; no model is loaded. Press Reload to load it.")
+
     @Slot(str, str)
     def _on_model_paths_changed(self, model: str, checkpoint: str) -> None:
         self.model_panel.set_paths(model or None, checkpoint or None)
@@ -322,11 +340,13 @@ class MainWindow(QMainWindow):
         self.training_plot.clear(total_epochs=int(self.training_panel.settings()["epochs"]))
         self.show_view(self.training_plot)
 
+    @Slot(str, str, int)
+    def _on_training_interrupted(self, how: str, message: str, epochs: int) -> None:
+        self.training_plot.show_interrupted(how, message, epochs)
+
     @Slot(object, object)
     def _on_training_finished(self, result: Any, history: Any) -> None:
-        if result is None:
-            self.training_plot.caption.setText(
-                self.training_plot.caption.text() + f"  (stopped after {len(history)} epochs)")
+        if result is None:  # failed or stopped: _on_training_interrupted said so
             return
         caption = self.training_plot.caption.text()
         if result.best_epoch is not None and result.best_score is not None:

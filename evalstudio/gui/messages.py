@@ -50,3 +50,9 @@ class MessageArea(QFrame):
     @Slot()
     def dismiss(self) -> None:
         self.hide()
+
+    @Slot()
+    def clear_error(self) -> None:
+        """Hide the banner if it shows an error (a later success made it stale); a notice stays."""
+        if self.level == "error":
+            self.hide()

@@ -102,6 +102,12 @@ class ModelPanel(QWidget):
     def set_pending(self, text: str) -> None:
         self.headline.setText(text)
 
+    def set_failure(self, message: str) -> None:
+        """The chosen files did not load: say why where the model's report would be."""
+        self.headline.setText("The model could not be loaded; no model is loaded.")
+        self.report.setPlainText(
+            f"{message}\n\nFix the file and press Reload, or choose another model (Model…) or checkpoint (Checkpoint…).")
+
     # -- intent out -----------------------------------------------------------------------------
     def _start_dir(self) -> str:
         current = self.model_edit.text() or self.checkpoint_edit.text()

@@ -52,9 +52,12 @@ class TrainingPanel(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.device_combo = QComboBox()
-        self.device_note = QLabel("")
+        # Always shown, two lines tall from the start: a note appearing when the device check
+        # lands pushed the whole form down ~37 px as the user reached for it (seen under Xvfb).
+        self.device_note = QLabel("Looking for GPUs…")
         self.device_note.setWordWrap(True)
         self.device_note.setMaximumWidth(220)
+        self.device_note.setFixedHeight(2 * self.device_note.fontMetrics().lineSpacing() + 2)
         self.epochs = QSpinBox()
         self.epochs.setRange(1, 100000)
         self.batch_size = QSpinBox()
@@ -132,8 +135,9 @@ class TrainingPanel(QWidget):
                 self.device_combo.addItem(label, name)
             index = self.device_combo.findData(current) if current else -1
             self.device_combo.setCurrentIndex(max(index, 0))
-        self.device_note.setText(note)
-        self.device_note.setVisible(bool(note))
+        gpus = sum(1 for name, _ in devices if name != "cpu")
+        self.device_note.setText(note or (f"{gpus} GPU{'s' if gpus != 1 else ''} found." if gpus else ""))
+        self.device_note.setToolTip(self.device_note.text())
 
     def set_state(self, *, busy: bool, can_train: bool, can_evaluate: bool, has_checkpoint: bool) -> None:
         """Enable what makes sense now (a running job allows only Stop)."""

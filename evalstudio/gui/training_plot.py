@@ -107,6 +107,15 @@ class TrainingCurvesPlot(QWidget):
             line.setVisible(False)
         self.caption.setText("Training…")
 
+    def show_interrupted(self, how: str, message: str, epochs: int) -> None:
+        """The run ``how`` ("failed" or "stopped") after ``epochs`` finished epochs: the curves stay."""
+        when = "before the first epoch finished" if epochs == 0 else \
+            f"after {epochs} finished epoch{'s' if epochs != 1 else ''}"
+        text = f"Training {how} {when}" + (f": {message}" if message else ".")
+        if epochs:
+            text += "  The curves show the finished epochs."
+        self.caption.setText(text)
+
     def add_epoch(self, m: Any) -> None:
         """Append one :class:`~evalstudio.core.training.results.EpochMetrics`."""
         self._history.append(m)

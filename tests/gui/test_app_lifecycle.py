@@ -118,7 +118,7 @@ def test_a_model_that_fails_to_load_says_why(qtbot, window, tmp_path):
     assert window.message_area.text.startswith("⚠ loading the model failed: ")
     assert "broken_model.py" in window.message_area.text
     assert window.controller.model is None
-    assert window.model_panel.headline.text() == "No model loaded."
+    assert window.model_panel.headline.text() == "The model could not be loaded; no model is loaded."
 
 
 def test_settings_persist_across_windows(qtbot, settings_path):
