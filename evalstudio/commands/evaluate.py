@@ -53,6 +53,7 @@ def demo_paths(name: str) -> dict[str, str]:
 def run(args: argparse.Namespace) -> int:
     from evalstudio.core.errors import EvalStudioError
     from evalstudio.core.evaluation.pipeline import EvaluationSpec, run_evaluation
+    from evalstudio.core.paths import check_outputs
 
     if args.demo:
         paths = demo_paths(args.demo)
@@ -66,6 +67,8 @@ def run(args: argparse.Namespace) -> int:
             "no model given.",
             hint="Pass --model FILE.py or a TorchScript file (or --checkpoint with a whole pickled model and --trust-pickle).",
         )
+    check_outputs([("--json", args.json), ("--predictions", args.predictions)],
+                  [("--data", args.data), ("--model", args.model), ("--checkpoint", args.checkpoint)])
     threshold_given = args.threshold is not None
     if not threshold_given:
         args.threshold = 0.5

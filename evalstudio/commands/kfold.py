@@ -43,8 +43,11 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
 def run(args: argparse.Namespace) -> int:
     from evalstudio.core.data.dataset import load_csv
     from evalstudio.core.evaluation.pipeline import positive_index
+    from evalstudio.core.paths import check_outputs
     from evalstudio.core.training.kfold import cross_validate
 
+    check_outputs([("--json", args.json), ("--predictions", args.predictions)],
+                  [("--data", args.data), ("--model", args.model), ("--checkpoint", args.checkpoint)])
     config = config_from_args(args, SHARED_OPTIONS, val_fraction=0.0)
     data = load_csv(args.data, target=args.target, drop_missing=args.drop_missing)
     factory, data, kind, notes = prepare_model(args, data)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import copy
 import math
 import sys
@@ -76,7 +77,9 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     p.add_argument("--min-delta", type=float, help="smallest change of the monitored metric that counts (default 0)")
     p.add_argument("--monitor", metavar="METRIC", help="val_loss (default), val_accuracy, train_loss, train_eval_loss, train_accuracy")
     p.add_argument("--checkpoint-every", type=int, metavar="N", help="also keep epoch_NNNN.pt every N epochs")
-    p.add_argument("--out", metavar="DIR", help="checkpoint folder (default runs/train-DATE-TIME; with --resume, its folder)")
+    p.add_argument("--out", metavar="DIR", help="checkpoint folder (default a new runs/train-DATE-TIME; with --resume, its folder)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="let this run replace the checkpoints of an earlier run in --out (refused otherwise)")
     p.add_argument("--resume", metavar="CKPT", help="continue a run from its last.pt (or any of its checkpoints)")
     return p
 
@@ -225,14 +228,39 @@ def _relative(path: str | None) -> str | None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from evalstudio.core.models.checkpoint_format import read_checkpoint
+    from evalstudio.core.paths import check_outputs
+    from evalstudio.core.training.run_folder import new_run_folder, open_run_folder
+
+    notes: list[str] = []
+    inputs = (("--data", args.data), ("--val-data", args.val_data), ("--model", args.model),
+              ("--checkpoint", args.checkpoint), ("--resume", args.resume))
+    check_outputs([("--json", args.json)], inputs)
+    resume = read_checkpoint(args.resume) if args.resume else None
+    if args.out:
+        out_dir = Path(args.out)
+    elif resume is not None:
+        out_dir = Path(args.resume).parent
+    else:
+        out_dir = new_run_folder("runs")
+    check_outputs([("--json", args.json), ("--out best.pt", out_dir / "best.pt"), ("--out last.pt", out_dir / "last.pt")], ())
+    created = not out_dir.exists() or (not any(out_dir.iterdir()) and not args.out)
+    lock = open_run_folder(out_dir, overwrite=args.overwrite, resume_from=args.resume, inputs=inputs[:4])
+    try:
+        return _train(args, resume, out_dir, notes)
+    finally:
+        lock.release()
+        if created:
+            with contextlib.suppress(OSError):
+                out_dir.rmdir()  # a run that failed before its first checkpoint leaves no empty folder
+
+
+def _train(args: argparse.Namespace, resume: dict[str, Any] | None, out_dir: Path, notes: list[str]) -> int:
     from evalstudio.core.data.dataset import load_csv
     from evalstudio.core.evaluation.metrics import evaluate_predictions
-    from evalstudio.core.models.checkpoint_format import read_checkpoint
     from evalstudio.core.training.config import TrainConfig
     from evalstudio.core.training.loop import fit, seeded
 
-    notes: list[str] = []
-    resume = read_checkpoint(args.resume) if args.resume else None
     if resume is not None:
         if args.epochs is None:
             raise TrainingError(f"--resume needs --epochs: the new total (the checkpoint finished epoch {resume['epoch']}).",
@@ -260,12 +288,6 @@ def run(args: argparse.Namespace) -> int:
         val = load_csv(args.val_data, target=args.target or data.target_name, drop_missing=args.drop_missing,
                        classes=data.classes)
     positive = positive_index(data.classes, args.positive_class)
-    if args.out:
-        out_dir = Path(args.out)
-    elif resume is not None:
-        out_dir = Path(args.resume).parent
-    else:
-        out_dir = Path("runs") / time.strftime("train-%Y%m%d-%H%M%S")
     callbacks = [] if args.quiet else [ProgressPrinter()]
     module = seeded(factory, config.seed)
     start_scaler = None

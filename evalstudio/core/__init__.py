@@ -5,7 +5,8 @@
 - :mod:`~evalstudio.core.models` -- model files, checkpoints (evalstudio's format), devices
 - :mod:`~evalstudio.core.data` -- CSV sniffing and reading, the dataset, preprocessing
 
-and under them all :mod:`~evalstudio.core.errors` (the error types every layer raises) and
-:mod:`~evalstudio.core.atomic` (crash-safe file writes). Nothing in here imports PySide6,
+and under them all :mod:`~evalstudio.core.paths` (a command's inputs and outputs, folder locks),
+:mod:`~evalstudio.core.errors` (the error types every layer raises) and :mod:`~evalstudio.core.atomic`
+(crash-safe file writes). Nothing in here imports PySide6,
 pyqtgraph or the front ends.
 """

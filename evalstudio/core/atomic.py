@@ -1,12 +1,16 @@
 """Atomic file writes: a temp file in the same folder, flush, fsync, ``os.replace``.
 
-A crash or a kill mid-write leaves the previous file as it was, never a truncated one.
+A crash or a kill mid-write leaves the previous file as it was, never a truncated one. A temp
+file's name carries its writer's process id (``.NAME.<pid>.XXXXXXXX.tmp``), so a later save
+clears only the leftovers of writers that have ended (:func:`clear_stale_temps`), never another
+live process's file in flight.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,7 +22,7 @@ def atomic_write(path: str | os.PathLike[str], mode: str = "w", **open_kwargs: A
     """Open a temp file next to ``path`` for writing; on success it replaces ``path`` atomically."""
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.{os.getpid()}.", suffix=".tmp", dir=target.parent)
     try:
         # mkstemp makes the file private (0600); give it the mode a plain open() would have,
         # or the mode of the file it replaces.
@@ -44,6 +48,52 @@ def atomic_write(path: str | os.PathLike[str], mode: str = "w", **open_kwargs: A
             os.fsync(dir_fd)
         finally:
             os.close(dir_fd)
+
+
+def clear_stale_temps(path: str | os.PathLike[str]) -> list[Path]:
+    """Remove the temp files of ``path`` left by saves whose process has ended; return them.
+
+    A save killed mid-write (SIGKILL, power cut) leaves ``.NAME.<pid>.XXXXXXXX.tmp`` behind. Files
+    of a process still alive (another run writing at this moment) and files whose owner cannot be
+    told (no process id in the name) are kept.
+    """
+    target = Path(path)
+    removed: list[Path] = []
+    for tmp in target.parent.glob(f".{target.name}.*.tmp"):
+        owner = tmp.name[len(target.name) + 2:].split(".", 1)[0]
+        if not owner.isdigit() or int(owner) == os.getpid() or pid_alive(int(owner)):
+            continue
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+            removed.append(tmp)
+    return removed
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether a process with this id runs on this machine (errs towards True when unsure)."""
+    if pid <= 0:
+        return False
+    if sys.platform == "win32":  # pragma: no cover - Windows only; os.kill would terminate it there
+        import ctypes
+
+        kernel32 = ctypes.windll.kernel32  # type: ignore[attr-defined]
+        handle = kernel32.OpenProcess(0x1000, False, pid)  # PROCESS_QUERY_LIMITED_INFORMATION
+        if not handle:
+            return kernel32.GetLastError() == 5  # access denied: it exists
+        try:
+            code = ctypes.c_ulong()
+            if not kernel32.GetExitCodeProcess(handle, ctypes.byref(code)):
+                return True
+            return code.value == 259  # STILL_ACTIVE
+        finally:
+            kernel32.CloseHandle(handle)
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True
+    return True
 
 
 def _umask() -> int:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -167,7 +166,6 @@ class Controller(QObject):
         # The area of the error on screen: None (no error), "" (a refused action: any success
         # clears it) or a JobHandlers.area (a success in that area clears it).
         self.error_area: str | None = None
-        self._run_dirs: list[str] = []
         self.last_status = ""
         self.status_changed.connect(self._remember_status)
 
@@ -285,15 +283,23 @@ class Controller(QObject):
             return False
         self.settings.set_training_settings(settings)
         self._train_settings = {k: v for k, v in settings.items() if k != "folds"}
-        run_dir = tempfile.mkdtemp(prefix="evalstudio-run-")
+        # Every run is kept in its own new folder under the user's data directory (never a temp
+        # folder removed on close): its checkpoints outlive the window, and "Open folder" shows them.
+        from evalstudio.core.errors import EvalStudioError
+        from evalstudio.core.training.run_folder import new_run_folder
+
+        try:
+            run_dir = str(new_run_folder(self.settings.runs_folder()))
+        except EvalStudioError as exc:
+            self._post("error", f"cannot train: {exc}")
+            return False
         job = TrainJob(self.dataset, self.model, settings, run_dir)  # type: ignore[arg-type]
         handlers = JobHandlers(self._training_finished, failed=self._training_failed,
                                cancelled=self._training_cancelled, reported={"epoch": self._epoch_finished},
                                area="training")
         if not self._start(job, handlers):
-            shutil.rmtree(run_dir, ignore_errors=True)
+            os.rmdir(run_dir)
             return False
-        self._run_dirs.append(run_dir)
         self.run_dir = run_dir
         self.history = []
         self.train_result = None
@@ -352,14 +358,10 @@ class Controller(QObject):
         return src
 
     def shutdown(self, timeout_ms: int = 30000) -> bool:
-        """Cancel the running job, wait for its thread, and remove this session's run folders."""
+        """Cancel the running job and wait for its thread. Run folders are kept (see :meth:`train`)."""
         self._queue.clear()
         self.background.cancel()
-        ok = self.runner.shutdown(timeout_ms) and self.background.shutdown(timeout_ms)
-        if ok:  # never pull files from under a thread that is still writing them
-            for d in self._run_dirs:
-                shutil.rmtree(d, ignore_errors=True)
-        return ok
+        return self.runner.shutdown(timeout_ms) and self.background.shutdown(timeout_ms)
 
     # -- internals ------------------------------------------------------------------------------
     def _ready_to_run(self, verb: str) -> bool:
@@ -566,7 +568,8 @@ class Controller(QObject):
         best = f"best epoch {result.best_epoch} ({result.monitor} {result.best_score:.4g})" \
             if result.best_epoch is not None and result.best_score is not None else "no best epoch"
         self._post("info", f"training finished after {len(result.history)} epochs; {best}"
-                   + (f"; {result.stop_reason}" if result.stop_reason else ""))
+                   + (f"; {result.stop_reason}" if result.stop_reason else "")
+                   + (f". Checkpoints kept in {self.run_dir}" if self.run_dir else ""))
         ckpts = tuple(p for p in (result.best_checkpoint, result.last_checkpoint) if p)
         val = result.val_predictions
         self.trained = TrainedRun(self.data_path or "", ckpts, val.row_numbers if val is not None else None,
@@ -586,11 +589,18 @@ class Controller(QObject):
             self._queue.insert(0, self._model_pending("loading the trained model"))
 
     def _training_failed(self, message: str) -> None:
+        self._forget_empty_run_dir()
         self.training_interrupted.emit("failed", message, len(self.history))
         self.training_finished.emit(None, tuple(self.history))
         self.status_changed.emit(f"training failed {_after_epochs(len(self.history))}")
 
+    def _forget_empty_run_dir(self) -> None:
+        """A run that ended before its first checkpoint leaves no folder (the job removed it)."""
+        if self.run_dir and not os.path.isdir(self.run_dir):
+            self.run_dir = None
+
     def _training_cancelled(self) -> None:
+        self._forget_empty_run_dir()
         self.training_interrupted.emit("stopped", "", len(self.history))
         self.training_finished.emit(None, tuple(self.history))
         self.status_changed.emit(f"training stopped {_after_epochs(len(self.history))}")

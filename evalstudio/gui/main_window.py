@@ -10,8 +10,8 @@ import os
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from PySide6.QtCore import Qt, Slot
-from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
+from PySide6.QtCore import Qt, QUrl, Slot
+from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import (
     QFileDialog,
     QLabel,
@@ -127,6 +127,7 @@ class MainWindow(QMainWindow):
         self.training_panel.kfold_requested.connect(self.kfold)
         self.training_panel.stop_requested.connect(self.controller.stop)
         self.training_panel.save_checkpoint_requested.connect(self.save_checkpoint)
+        self.training_panel.open_run_folder_requested.connect(self.open_run_folder)
 
         # -- state: controller -> widgets ---------------------------------------------------------
         c = self.controller
@@ -338,7 +339,15 @@ class MainWindow(QMainWindow):
         if self.message_area.level == "info":  # last run's "training finished…" would read as this run's
             self.message_area.dismiss()
         self.training_plot.clear(total_epochs=int(self.training_panel.settings()["epochs"]))
+        self.training_panel.set_run_folder(self.controller.run_dir)
         self.show_view(self.training_plot)
+
+    @Slot()
+    def open_run_folder(self) -> None:
+        """Show the last run's folder in the system's file manager."""
+        folder = self.controller.run_dir
+        if folder and os.path.isdir(folder):
+            QDesktopServices.openUrl(QUrl.fromLocalFile(folder))
 
     @Slot(str, str, int)
     def _on_training_interrupted(self, how: str, message: str, epochs: int) -> None:
@@ -346,6 +355,7 @@ class MainWindow(QMainWindow):
 
     @Slot(object, object)
     def _on_training_finished(self, result: Any, history: Any) -> None:
+        self.training_panel.set_run_folder(self.controller.run_dir)
         if result is None:  # failed or stopped: _on_training_interrupted said so
             return
         caption = self.training_plot.caption.text()

@@ -1,7 +1,9 @@
 """Persistent settings (QSettings): window geometry, recent files, last training settings, trust.
 
 Tests (and anyone who wants a portable set-up) point ``EVALSTUDIO_SETTINGS_FILE`` at an INI file;
-otherwise Qt's native per-user store is used.
+otherwise Qt's native per-user store is used. Training runs are kept in :meth:`AppSettings.runs_folder`:
+``EVALSTUDIO_RUNS_DIR`` when set, a ``runs`` folder beside such an INI file, else ``runs`` under the
+user's data directory (``QStandardPaths.AppDataLocation``).
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ import json
 import os
 from typing import Any
 
-from PySide6.QtCore import QByteArray, QSettings
+from PySide6.QtCore import QByteArray, QSettings, QStandardPaths
 
 MAX_RECENT = 10
 
@@ -26,6 +28,7 @@ class AppSettings:
 
     def __init__(self, path: str | None = None) -> None:
         path = path or os.environ.get("EVALSTUDIO_SETTINGS_FILE") or None
+        self._file = path
         if path:
             self._s = QSettings(path, QSettings.Format.IniFormat)
         else:
@@ -37,6 +40,16 @@ class AppSettings:
 
     def sync(self) -> None:
         self._s.sync()
+
+    def runs_folder(self) -> str:
+        """Where the app keeps its training runs (each in a new ``train-DATE-TIME`` folder)."""
+        explicit = os.environ.get("EVALSTUDIO_RUNS_DIR")
+        if explicit:
+            return explicit
+        if self._file:
+            return os.path.join(os.path.dirname(os.path.abspath(self._file)), "runs")
+        base = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.AppDataLocation)
+        return os.path.join(base or os.path.join(os.path.expanduser("~"), ".evalstudio"), "runs")
 
     # -- JSON helpers ---------------------------------------------------------------------------
     def _get_json(self, key: str, default: Any) -> Any:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QSignalBlocker, Signal
+from PySide6.QtCore import QSignalBlocker, Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -40,7 +40,7 @@ class TrainingPanel(QWidget):
     Signals
     -------
     train_requested(), evaluate_requested(), kfold_requested(), stop_requested()
-    save_checkpoint_requested()
+    save_checkpoint_requested(), open_run_folder_requested()
     """
 
     train_requested = Signal()
@@ -48,6 +48,7 @@ class TrainingPanel(QWidget):
     kfold_requested = Signal()
     stop_requested = Signal()
     save_checkpoint_requested = Signal()
+    open_run_folder_requested = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -105,6 +106,15 @@ class TrainingPanel(QWidget):
         self.stop_button = QPushButton("Stop")
         self.save_button = QPushButton("Save checkpoint…")
         self.save_button.setToolTip("Save the best (or last) checkpoint of the finished run")
+        # Where the last run's checkpoints are kept (a folder under the user's data directory).
+        self.run_folder = QLabel("")
+        self.run_folder.setWordWrap(True)
+        self.run_folder.setMaximumWidth(260)
+        self.run_folder.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.open_folder_button = QPushButton("Open folder")
+        self.open_folder_button.setToolTip("Show the run's folder (best.pt, last.pt) in the file manager")
+        self.open_folder_button.clicked.connect(self.open_run_folder_requested)
+        self.set_run_folder(None)
         self.train_button.clicked.connect(self.train_requested)
         self.evaluate_button.clicked.connect(self.evaluate_requested)
         self.kfold_button.clicked.connect(self.kfold_requested)
@@ -121,6 +131,8 @@ class TrainingPanel(QWidget):
         layout.addWidget(box)
         layout.addLayout(buttons)
         layout.addWidget(self.save_button)
+        layout.addWidget(self.run_folder)
+        layout.addWidget(self.open_folder_button)
         layout.addStretch(1)
         self.set_settings(DEFAULT_SETTINGS)
         self.set_state(busy=False, can_train=False, can_evaluate=False, has_checkpoint=False)
@@ -138,6 +150,13 @@ class TrainingPanel(QWidget):
         gpus = sum(1 for name, _ in devices if name != "cpu")
         self.device_note.setText(note or (f"{gpus} GPU{'s' if gpus != 1 else ''} found." if gpus else ""))
         self.device_note.setToolTip(self.device_note.text())
+
+    def set_run_folder(self, path: str | None) -> None:
+        """Show the run folder of the last training run (hidden when there is none)."""
+        self.run_folder.setText(f"Run folder: {path}" if path else "")
+        self.run_folder.setToolTip(path or "")
+        self.run_folder.setVisible(bool(path))
+        self.open_folder_button.setVisible(bool(path))
 
     def set_state(self, *, busy: bool, can_train: bool, can_evaluate: bool, has_checkpoint: bool) -> None:
         """Enable what makes sense now (a running job allows only Stop)."""

@@ -402,6 +402,7 @@ class TrainJob(Job):
         from evalstudio.core.models.loading import infer_output_kind
         from evalstudio.core.training.config import TrainConfig
         from evalstudio.core.training.loop import fit, seeded
+        from evalstudio.core.training.run_folder import open_run_folder, remove_if_empty
 
         config = train_config_from_settings(TrainConfig, self.settings)
         builder = self.model.loaded.builder
@@ -411,10 +412,18 @@ class TrainJob(Job):
                 "which holds weights but no way to build a fresh model.",
                 hint="Open the Python file that defines the model to train it; Evaluate still works.",
             )
-        module = seeded(builder, config.seed)
-        kind = infer_output_kind(module, self.dataset.n_features, self.dataset.n_classes)
-        return fit(module, self.dataset, config, output_kind=kind, callbacks=[_relay_callback(self, config.epochs)],
-                   cancel=self.cancel_event, out_dir=self.out_dir)
+        # The folder is locked for the run (a second run on it stops, naming this process); a run
+        # that ends before its first checkpoint leaves no empty folder behind.
+        with open_run_folder(self.out_dir, flag="the run folder"):
+            try:
+                module = seeded(builder, config.seed)
+                kind = infer_output_kind(module, self.dataset.n_features, self.dataset.n_classes)
+                return fit(module, self.dataset, config, output_kind=kind,
+                           callbacks=[_relay_callback(self, config.epochs)], cancel=self.cancel_event,
+                           out_dir=self.out_dir)
+            except BaseException:
+                remove_if_empty(self.out_dir)
+                raise
 
 
 class KFoldJob(Job):

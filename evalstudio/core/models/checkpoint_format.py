@@ -23,13 +23,12 @@ the target, so a crash or SIGKILL mid-save leaves the previous file loadable.
 
 from __future__ import annotations
 
-import contextlib
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from evalstudio import __version__
-from evalstudio.core.atomic import atomic_write
+from evalstudio.core.atomic import atomic_write, clear_stale_temps
 from evalstudio.core.errors import CheckpointError
 
 if TYPE_CHECKING:
@@ -93,11 +92,9 @@ def save_checkpoint(path: str | os.PathLike[str], payload: dict[str, Any]) -> Pa
     import torch
 
     target = Path(path)
-    # A save killed mid-write (power cut, SIGKILL) leaves its temp file behind; the trainer is the
-    # only writer of its run folder, so the next save of the same name clears those leftovers.
-    for stale in target.parent.glob(f".{target.name}.*.tmp"):
-        with contextlib.suppress(OSError):
-            stale.unlink()
+    # A save killed mid-write (power cut, SIGKILL) leaves its temp file behind: clear those of
+    # processes that have ended, never another live writer's file in flight.
+    clear_stale_temps(target)
     with atomic_write(target, "wb") as fh:
         torch.save(payload, fh)
     return target
