@@ -1,7 +1,8 @@
-"""The layering is checked, not remembered: import-linter contracts from pyproject.toml."""
+"""The layering is checked, not remembered: import-linter contracts, import circles, module length, mypy."""
 
 from __future__ import annotations
 
+import importlib.util
 import shutil
 import subprocess
 import sys
@@ -18,6 +19,18 @@ def test_import_contracts_hold() -> None:
         pytest.fail("lint-imports is not installed; pip install -e '.[test]'")
     result = subprocess.run([exe], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_mypy_strict_passes_over_core_and_workers() -> None:
+    """``[tool.mypy]`` in pyproject.toml: strict, plus warn_unreachable; the README says why."""
+    if importlib.util.find_spec("mypy") is None:
+        pytest.fail("mypy is not installed; pip install -e '.[test]'")
+    result = subprocess.run(
+        [sys.executable, "-m", "mypy", "evalstudio/core", "evalstudio/workers"],
+        cwd=ROOT, capture_output=True, text=True, timeout=600,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.startswith("Success"), result.stdout
 
 
 def test_core_imports_without_qt() -> None:

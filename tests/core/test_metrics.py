@@ -281,6 +281,15 @@ def test_bad_predictions_get_clear_errors() -> None:
         evaluate_predictions(bad_labels)
 
 
+def test_row_numbers_default_to_1_to_n_and_must_match_the_rows() -> None:
+    scores = np.array([[0.2, 0.8], [0.6, 0.4], [0.5, 0.5]])
+    np.testing.assert_array_equal(Predictions(np.array([1, 0, 1]), scores, ("a", "b")).row_numbers, [1, 2, 3])
+    given = Predictions(np.array([1, 0, 1]), scores, ("a", "b"), row_numbers=np.array([7, 9, 12]))
+    np.testing.assert_array_equal(given.subset(np.array([2, 0])).row_numbers, [12, 7])
+    with pytest.raises(ValueError, match=r"row_numbers has shape \(2,\) but there are 3 rows"):
+        Predictions(np.array([1, 0, 1]), scores, ("a", "b"), row_numbers=np.array([1, 2]))
+
+
 def test_summarize_folds_population_std_and_nan_rule() -> None:
     folds = [
         {"accuracy": 0.8, "roc_auc": 0.9, "f1": 0.5},

@@ -28,8 +28,9 @@ import os
 import threading
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -113,11 +114,12 @@ class _Parser:
     def __init__(self, kwargs: dict[str, object], names: Sequence[str]) -> None:
         self._kwargs = kwargs
         self._names = list(names)
-        self._reader = None
+        # pandas' private TextFileReader (untyped); None: use the public read_csv below
+        self._reader: Any = None
         try:
             from pandas.io.parsers.readers import TextFileReader
 
-            reader = TextFileReader(io.BytesIO(b""), **kwargs)  # type: ignore[arg-type]
+            reader = TextFileReader(io.BytesIO(b""), **kwargs)
             if hasattr(reader._engine, "_reader") and hasattr(reader._engine._reader, "load_buffer"):
                 reader._engine._reader.trim_after_read = False
                 self._reader = reader
@@ -135,7 +137,7 @@ class _Parser:
             return {(self._names[k] if isinstance(k, int) else k): np.asarray(v) for k, v in columns.items()}
         import pandas as pd
 
-        frame = pd.read_csv(io.BytesIO(data), **self._kwargs)  # type: ignore[call-overload]
+        frame = pd.read_csv(io.BytesIO(data), **self._kwargs)
         if not isinstance(frame.index, pd.RangeIndex):
             raise _NotPlain("more fields than the header on every row")
         return {name: frame[name].to_numpy() for name in self._names}
@@ -262,7 +264,7 @@ def _read(
     X = y = None
     n = 0
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        pending: deque = deque()
+        pending: deque[Future[tuple[np.ndarray, np.ndarray]]] = deque()
         spans = _pieces(fd, start, size, piece_bytes)
         try:
             for span in spans:

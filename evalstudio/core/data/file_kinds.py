@@ -52,7 +52,7 @@ BINARY_MAGIC: tuple[tuple[bytes, str, str], ...] = (
 
 
 # Only for model/checkpoint files: a protobuf's first byte is too weak a sign for CSV input.
-_ONNX = (b"\x08", "possibly an ONNX model (protobuf)")
+_ONNX: tuple[bytes, str] = (b"\x08", "possibly an ONNX model (protobuf)")
 
 
 def is_pickle(head: bytes) -> bool:
@@ -101,7 +101,7 @@ def sniff(path: str | os.PathLike[str]) -> FileKind:
             # A multi-byte character cut at the 4096-byte boundary is still text.
             if exc.start >= len(head) - 4:
                 return FileKind(TEXT, "a text file")
-    for magic, words, *_ in (*BINARY_MAGIC, _ONNX):
+    for magic, words in [*((m, w) for m, w, _hint in BINARY_MAGIC), _ONNX]:
         if head.startswith(magic):
             return FileKind(OTHER, words)
     return FileKind(OTHER, "a binary file of unknown type")

@@ -32,7 +32,7 @@ class Standardizer:
 
     def transform(self, X: np.ndarray) -> np.ndarray:
         """Standardise ``X``; returns float32."""
-        out = (np.asarray(X, dtype=np.float64) - self.mean) / self.scale
+        out: np.ndarray = (np.asarray(X, dtype=np.float64) - self.mean) / self.scale
         return out.astype(np.float32)
 
     def to_state(self) -> dict[str, Any]:

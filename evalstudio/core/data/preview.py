@@ -23,6 +23,10 @@ from evalstudio.core.data.dataset import Dataset, choose_target
 
 _MISSING = frozenset(MISSING_TOKENS)
 
+#: minimum, maximum, mean, std of a column's numbers (None each for a column without them)
+_Stats = tuple[float | None, float | None, float | None, float | None]
+_NO_STATS: _Stats = (None, None, None, None)
+
 
 @dataclass(frozen=True)
 class CsvPreview:
@@ -131,11 +135,11 @@ def _summarise_text(name: str, role: str, cells: list[str], decimal: str, sample
     present = [v for v in values if v not in _MISSING]
     numbers = [v for v in present if is_number(v, decimal)]
     kind = "empty" if not present else "number" if len(numbers) == len(present) else "text"
-    stats: list[float | None] = [None] * 4
+    stats = _NO_STATS
     if kind == "number":
         arr = np.array([float(v.replace(",", ".", 1) if decimal == "," else v) for v in numbers])
         with np.errstate(invalid="ignore", over="ignore"):  # an 'inf' cell: no mean, said as None
-            stats = [_finite(arr.min()), _finite(arr.max()), _finite(arr.mean()), _finite(arr.std())]
+            stats = (_finite(arr.min()), _finite(arr.max()), _finite(arr.mean()), _finite(arr.std()))
     distinct = list(dict.fromkeys(present))
     return ColumnSummary(
         name, role, kind, len(values), len(values) - len(present), len(distinct),
@@ -168,9 +172,9 @@ def describe_columns(
         out = []
         for j, name in enumerate(source.feature_names):
             col = X[:, j]
-            stats = (
-                [float(col.min()), float(col.max()), float(col.mean(dtype=np.float64)), float(col.std(dtype=np.float64))]
-                if len(col) else [None] * 4
+            stats: _Stats = (
+                (float(col.min()), float(col.max()), float(col.mean(dtype=np.float64)), float(col.std(dtype=np.float64)))
+                if len(col) else _NO_STATS
             )
             out.append(ColumnSummary(
                 name, "feature", "number", len(col), 0, None, *stats,

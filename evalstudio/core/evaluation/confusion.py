@@ -123,7 +123,8 @@ def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int) -> 
 
 def _div0(num: np.ndarray, den: np.ndarray) -> np.ndarray:
     num = np.asarray(num, dtype=np.float64)
-    return np.divide(num, den, out=np.zeros_like(num), where=np.asarray(den) != 0)
+    out: np.ndarray = np.divide(num, den, out=np.zeros_like(num), where=np.asarray(den) != 0)
+    return out
 
 
 def multiclass_metrics_from_confusion(cm: np.ndarray) -> tuple[dict[str, float], dict[str, np.ndarray]]:

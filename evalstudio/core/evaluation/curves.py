@@ -59,7 +59,8 @@ def interpolate_roc(fpr: np.ndarray, tpr: np.ndarray, grid: np.ndarray) -> np.nd
     j = np.minimum(i + 1, fpr.shape[0] - 1)
     dx = fpr[j] - fpr[i]
     frac = np.divide(grid - fpr[i], dx, out=np.zeros_like(grid), where=dx > 0)
-    return tpr[i] + np.clip(frac, 0.0, 1.0) * (tpr[j] - tpr[i])
+    out: np.ndarray = tpr[i] + np.clip(frac, 0.0, 1.0) * (tpr[j] - tpr[i])
+    return out
 
 
 @dataclass(frozen=True, eq=False)

@@ -10,6 +10,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+#: Default of ``Predictions.row_numbers`` (compared by identity): number the rows 1..n.
+_NUMBER_ROWS = np.empty(0, dtype=np.int64)
+
+
+def _number_rows() -> np.ndarray:
+    return _NUMBER_ROWS
+
 
 @dataclass(frozen=True)
 class Predictions:
@@ -26,13 +33,13 @@ class Predictions:
         Class names, in index order.
     row_numbers : ndarray of shape (n_samples,), int64
         1-based data-row number of each row in its source file (header not counted), so a row
-        in any table can be found in the user's file.
+        in any table can be found in the user's file. Not given: 1..n_samples.
     """
 
     y_true: np.ndarray
     y_score: np.ndarray
     classes: tuple[str, ...]
-    row_numbers: np.ndarray = field(default=None)  # type: ignore[assignment]
+    row_numbers: np.ndarray = field(default_factory=_number_rows)
 
     def __post_init__(self) -> None:
         y_true = np.asarray(self.y_true)
@@ -50,10 +57,13 @@ class Predictions:
         object.__setattr__(self, "y_true", y_true.astype(np.int64, copy=False))
         object.__setattr__(self, "y_score", y_score)
         object.__setattr__(self, "classes", tuple(str(c) for c in self.classes))
-        if self.row_numbers is None:
+        if self.row_numbers is _NUMBER_ROWS:
             object.__setattr__(self, "row_numbers", np.arange(1, len(y_true) + 1, dtype=np.int64))
         else:
-            object.__setattr__(self, "row_numbers", np.asarray(self.row_numbers, dtype=np.int64))
+            row_numbers = np.asarray(self.row_numbers, dtype=np.int64)
+            if row_numbers.shape != y_true.shape:
+                raise ValueError(f"row_numbers has shape {row_numbers.shape} but there are {len(y_true)} rows")
+            object.__setattr__(self, "row_numbers", row_numbers)
 
     @property
     def n_samples(self) -> int:
@@ -70,11 +80,13 @@ class Predictions:
 
     def positive_scores(self, positive: int = 1) -> np.ndarray:
         """Scores of class index ``positive`` (binary: the score thresholded by the slider)."""
-        return self.y_score[:, positive]
+        scores: np.ndarray = self.y_score[:, positive]
+        return scores
 
     def argmax(self) -> np.ndarray:
         """Predicted class index of each row by the highest probability."""
-        return np.argmax(self.y_score, axis=1)
+        labels: np.ndarray = np.argmax(self.y_score, axis=1)
+        return labels
 
     def subset(self, index: np.ndarray) -> "Predictions":
         """Rows ``index`` only (a boolean mask or integer indices)."""

@@ -77,7 +77,8 @@ def per_row_loss(pred: Predictions) -> np.ndarray:
     eps = np.finfo(np.float64).eps
     p = np.clip(p, eps, 1.0)
     p_true = p[np.arange(pred.n_samples), pred.y_true] / p.sum(axis=1)
-    return -np.log(p_true)
+    losses: np.ndarray = -np.log(p_true)
+    return losses
 
 
 def rows_by_loss(index: np.ndarray, loss: np.ndarray) -> np.ndarray:

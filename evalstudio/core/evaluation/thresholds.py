@@ -24,6 +24,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Any
 
 import numpy as np
 
@@ -106,7 +107,8 @@ class ThresholdTable:
         n = s.size
         n_pos = int(np.count_nonzero(y))
         n_neg = n - n_pos
-        count_dtype = np.int32 if n < 2**31 - 1 else np.int64  # halves the table's memory
+        # int32 halves the table's memory
+        count_dtype: type[np.signedinteger[Any]] = np.int32 if n < 2**31 - 1 else np.int64
 
         # Sorting each class separately and merging the two sorted runs with a stable argsort
         # (timsort: one linear merge) is ~2x faster than argsort of all scores at 1e7.
@@ -152,7 +154,7 @@ class ThresholdTable:
         if t != t:
             raise EvalStudioError("the threshold is NaN.", hint="Give a number, e.g. 0.5.")
         i = int(self.thresholds.searchsorted(t, "left"))  # distinct scores below t
-        return self.thresholds.shape[0] - i
+        return int(self.thresholds.shape[0]) - i
 
     def counts_at(self, threshold: float) -> tuple[int, int, int, int]:
         """Confusion counts ``(tn, fp, fn, tp)`` when ``score >= threshold`` is positive.
@@ -189,7 +191,8 @@ class ThresholdTable:
     def _point_thresholds(self, points: np.ndarray) -> np.ndarray:
         """float64 thresholds of points ``k >= 1`` (``score >= thresholds[m - k]``)."""
         m = self.thresholds.shape[0]
-        return self.thresholds[m - points].astype(np.float64)
+        chosen: np.ndarray = self.thresholds[m - points]
+        return chosen.astype(np.float64)
 
     def _kept_points(self, keep_rule: str | None) -> np.ndarray:
         """Points ``1..m`` that a curve keeps; scikit-learn's ``drop_intermediate`` rules.

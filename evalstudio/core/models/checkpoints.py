@@ -15,7 +15,7 @@ import re
 import types
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeGuard
 
 from evalstudio.core.data import file_kinds
 from evalstudio.core.errors import CheckpointError
@@ -217,7 +217,7 @@ def _load_safetensors(p: Path) -> Checkpoint:
 # -- what the loaded object means ------------------------------------------------------------
 
 
-def _is_state_dict(obj: Any) -> bool:
+def _is_state_dict(obj: object) -> TypeGuard[dict[str, "torch.Tensor"]]:
     import torch
 
     return (isinstance(obj, dict) and len(obj) > 0 and all(isinstance(k, str) for k in obj)

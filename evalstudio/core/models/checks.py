@@ -94,7 +94,8 @@ def _dry_run(module: "torch.nn.Module", n_features: int) -> "torch.Tensor":
     x = torch.zeros(2, n_features, dtype=dtype, device=device)
     # no_grad rather than inference_mode: a lazy layer materialising here must stay trainable.
     with eval_mode(module), torch.no_grad():
-        return module(x)
+        out: torch.Tensor = module(x)  # nn.Module.__call__ is typed Any; callers check what came back
+    return out
 
 
 def _columns(feature_names: Sequence[str]) -> str:

@@ -35,7 +35,8 @@ def forward_in_batches(
 
     n = X.shape[0]
     if n <= batch_size:
-        return module(X)
+        whole: torch.Tensor = module(X)  # nn.Module.__call__ is typed Any
+        return whole
     # Each batch's outputs written into one buffer: no list of pieces beside their concatenation.
     first = module(X[:batch_size])
     out = torch.empty((n, *first.shape[1:]), dtype=first.dtype, device=first.device)

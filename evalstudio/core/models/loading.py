@@ -19,12 +19,8 @@ from pathlib import Path
 
 from evalstudio.core.data import file_kinds
 from evalstudio.core.errors import ModelError
-from evalstudio.core.models.checkpoints import (
-    EVALSTUDIO_FORMAT,
-    WEIGHT_KEYS,
-    Checkpoint,
-    load_checkpoint,
-)
+from evalstudio.core.models.checkpoint_format import FORMAT as EVALSTUDIO_FORMAT
+from evalstudio.core.models.checkpoints import WEIGHT_KEYS, Checkpoint, load_checkpoint
 from evalstudio.core.models.checks import (
     OUTPUT_CHOICES,
     ModelSummary,

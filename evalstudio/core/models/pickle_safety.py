@@ -100,9 +100,11 @@ def numpy_scalar_types() -> list[Any]:
 
     out: list[Any] = [np.dtype]
     try:
-        out.append(np._core.multiarray.scalar)  # numpy >= 2
-    except AttributeError:  # pragma: no cover - numpy 1.x
-        out.append(np.core.multiarray.scalar)
+        from numpy._core.multiarray import scalar  # numpy >= 2
+    except ImportError:  # pragma: no cover - numpy 1.x
+        # mypy reads numpy 2's stubs, where this is the same name a second time
+        from numpy.core.multiarray import scalar  # type: ignore[no-redef]
+    out.append(scalar)
     # The dtype class (np.dtypes.Float64DType) is pushed dynamically, so the static scan does
     # not list it: allow the plain numeric ones.
     for n in NUMPY_SCALAR_GLOBALS:

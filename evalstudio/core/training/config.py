@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass, fields, replace
 from typing import TYPE_CHECKING, Any
 
 from evalstudio.core.errors import TrainingError
-from evalstudio.core.training.early_stopping import check_monitor, monitor_mode
+from evalstudio.core.training.early_stopping import Mode, check_monitor, monitor_mode
 
 if TYPE_CHECKING:
     import torch
@@ -103,7 +103,7 @@ class TrainConfig:
             raise bad("--checkpoint-every", self.checkpoint_every, "a number of epochs >= 0 (0: never)")
 
     @property
-    def mode(self) -> str:
+    def mode(self) -> Mode:
         """``"min"`` when ``monitor`` is a loss, else ``"max"``."""
         return monitor_mode(self.monitor)
 

@@ -9,14 +9,18 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import Literal
 
 from evalstudio.core.errors import TrainingError
 
 #: What ``--monitor`` accepts: the per-epoch numbers of :class:`~evalstudio.core.training.results.EpochMetrics`.
 MONITORS = ("val_loss", "val_accuracy", "train_loss", "train_eval_loss", "train_accuracy")
 
+#: Which way a monitored number improves (Lightning's and torch's ``mode``).
+Mode = Literal["min", "max"]
 
-def monitor_mode(monitor: str) -> str:
+
+def monitor_mode(monitor: str) -> Mode:
     """``"min"`` for a loss (``*_loss``), ``"max"`` for anything else (accuracy)."""
     return "min" if monitor.endswith("loss") else "max"
 

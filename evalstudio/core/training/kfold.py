@@ -39,7 +39,8 @@ def fold_indices(y: np.ndarray, k: int, seed: int) -> list[tuple[np.ndarray, np.
     from sklearn.model_selection import StratifiedKFold
 
     y = np.asarray(y)
-    if not isinstance(k, numbers.Integral) or k < 2:
+    # (int, np.integer) rather than numbers.Integral, which mypy does not relate to int
+    if not isinstance(k, (int, np.integer)) or k < 2:
         raise DataError(f"--folds is {k!r}; cross-validation needs at least 2 folds.", hint="Use --folds 5 or 10.")
     counts = np.bincount(y)
     present = counts[counts > 0]

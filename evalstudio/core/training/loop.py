@@ -13,6 +13,7 @@ from __future__ import annotations
 import gc
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -77,8 +78,8 @@ class _State:
 def _is_oom(exc: BaseException) -> bool:
     import torch
 
-    oom_type = getattr(torch, "OutOfMemoryError", None) or getattr(torch.cuda, "OutOfMemoryError", ())
-    return isinstance(exc, oom_type) or "out of memory" in str(exc).lower()
+    # torch.cuda.OutOfMemoryError (torch >= 1.13) is torch.OutOfMemoryError since 2.5: one class
+    return isinstance(exc, torch.cuda.OutOfMemoryError) or "out of memory" in str(exc).lower()
 
 
 def fit(
@@ -145,6 +146,7 @@ def fit(
     notes: list[str] = []
 
     # --- the rows: split, check, standardise (fitted on training rows only), onto the device
+    val_set: Dataset | None
     if val_data is not None:
         train_set, val_set = data, val_data
         if val_data.classes != data.classes or val_data.n_features != data.n_features:
@@ -391,7 +393,7 @@ def _run_epochs(
     return False, ""
 
 
-def seeded(builder: Any, seed: int) -> "torch.nn.Module":
+def seeded(builder: Callable[[], "torch.nn.Module"], seed: int) -> "torch.nn.Module":
     """Call ``builder()`` with torch's RNG seeded, so the initial weights follow the run's seed."""
     import torch
 

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from evalstudio.core.errors import DataError, TrainingError
 from evalstudio.core.models.outputs import OutputKind
+from evalstudio.core.training.callbacks import Callback
 from evalstudio.core.training.config import TrainConfig
 from evalstudio.core.training.results import EpochMetrics, TrainResult
 
@@ -160,15 +161,11 @@ def fit_folds(
     return FoldsRun(tuple(modules), tuple(results_seq), "sequential", reason)
 
 
-class _FoldHook:
+class _FoldHook(Callback):
     """Adapts fit's callbacks to fit_folds' per-fold hooks."""
 
     def __init__(self, fold: int, on_epoch: EpochHook | None, on_batch: BatchHook | None) -> None:
         self.fold, self.on_epoch, self.on_batch = fold, on_epoch, on_batch
-
-    def on_train_start(self, info: Any) -> None: ...
-    def on_checkpoint_saved(self, path: str, kind: str) -> None: ...
-    def on_train_end(self, result: Any) -> None: ...
 
     def on_batch_end(self, epoch: int, batch: int, n_batches: int) -> None:
         if self.on_batch is not None:

@@ -60,7 +60,7 @@ def _batch_plan(sizes: list[int], batch_size: int) -> tuple[np.ndarray, np.ndarr
 
 
 def fit_stacked(
-    modules: list["torch.nn.Module"], path: str, datasets: Sequence["Dataset"], vals: list["Dataset | None"],
+    modules: list["torch.nn.Module"], path: str, datasets: Sequence["Dataset"], vals: Sequence["Dataset | None"],
     seeds: list[int], config: TrainConfig, kind: OutputKind, on_epoch: EpochHook | None,
     on_batch: BatchHook | None, cancel: "CancelToken | None",
 ) -> list[TrainResult]:
@@ -86,7 +86,9 @@ def fit_stacked(
     k = len(modules)
     ref = datasets[0]
     # --- each fold's rows, split and standardised exactly as fit would
-    trains, valids, scalers = [], [], []
+    trains: list[Dataset] = []
+    valids: list[Dataset | None] = []
+    scalers: list[Standardizer | None] = []
     for data, val, seed in zip(datasets, vals, seeds):
         if data.classes != ref.classes or data.n_features != ref.n_features:
             raise DataError(f"the folds' data differ: classes {data.classes} vs {ref.classes}, "
@@ -98,7 +100,8 @@ def fit_stacked(
                     f"the validation data has classes {val.classes} and {val.n_features} features; "
                     f"the training data has {data.classes} and {data.n_features}.",
                     hint="Give --val-data a CSV with the same columns and target classes as --data.")
-            tr_set, va_set = data, val
+            tr_set: Dataset = data
+            va_set: Dataset | None = val
         else:
             tr, va = split_validation(data, config.val_fraction, seed)
             tr_set, va_set = data.subset(tr), (data.subset(va) if va.size else None)
@@ -123,7 +126,8 @@ def fit_stacked(
         return X, y, [ds.n_samples for ds in sets]
 
     Xtr, ytr, ntr = stack(trains)
-    Xva, yva, nva = stack(valids) if has_val[0] else (None, None, [0] * k)  # type: ignore[arg-type]
+    val_sets = [v for v in valids if v is not None]  # every fold's or none (checked above)
+    Xva, yva, nva = stack(val_sets) if val_sets else (None, None, [0] * k)
 
     # --- models: checked, stacked, and the forward path chosen (vmap is probed first)
     for i, m in enumerate(modules):
@@ -158,7 +162,7 @@ def fit_stacked(
     w = torch.as_tensor(w_np, dtype=Xtr.dtype, device=device)
     rows = torch.as_tensor(rows_np, dtype=Xtr.dtype, device=device)
     step_has_rows = torch.as_tensor(rows_np > 0, device=device)
-    every_fold_steps = (rows_np > 0).all(axis=1).tolist()  # False only on trailing steps of uneven folds
+    every_fold_steps: list[bool] = np.all(rows_np > 0, axis=1).tolist()  # False only on trailing steps of uneven folds
     ntr_t = torch.as_tensor(ntr, dtype=Xtr.dtype, device=device)
     fold_rows = torch.arange(k, device=device).unsqueeze(1)
     tr_mask = torch.arange(Xtr.shape[1], device=device).unsqueeze(0) < ntr_t.unsqueeze(1)
@@ -261,7 +265,7 @@ def _eval_proba(forward: Callable[..., Any], views: dict[str, Any], X: "torch.Te
     """Eval-mode probabilities (k, n, n_classes), in row chunks as fit's evaluation (bounded memory)."""
     import torch
 
-    from evalstudio.core.evaluation.predict import DEFAULT_BATCH_SIZE
+    from evalstudio.core.models.forward import DEFAULT_BATCH_SIZE
     from evalstudio.core.training.stacked_ops import stacked_probabilities
 
     step = DEFAULT_BATCH_SIZE

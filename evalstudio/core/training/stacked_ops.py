@@ -162,7 +162,8 @@ def make_vmap_forward(base: "torch.nn.Module") -> Callable[..., Any]:
     from torch.func import functional_call, vmap
 
     def one(params: dict[str, "torch.Tensor"], x: "torch.Tensor") -> "torch.Tensor":
-        return functional_call(base, params, (x,))
+        out: torch.Tensor = functional_call(base, params, (x,))  # typed Any: whatever forward returns
+        return out
 
     batched = vmap(one, randomness="different")
 
@@ -249,6 +250,7 @@ class StackedOptimizer:
                 self.m, self.v = new_m, new_v
                 self.step_count += 1
             else:
+                assert active is not None  # keep is set exactly when active is
                 self.m = torch.where(keep, self.m, new_m)
                 self.v = torch.where(keep, self.v, new_v)
                 self.step_count += active.to(p.dtype)
