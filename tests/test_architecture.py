@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import importlib
 import importlib.util
+import re
 import shutil
 import subprocess
 import sys
@@ -138,3 +140,41 @@ def test_each_core_subpackage_says_what_it_is_for() -> None:
         init = ROOT / "evalstudio" / "core" / pkg / "__init__.py"
         doc = init.read_text(encoding="utf-8").strip()
         assert doc.startswith('"""') and len(doc) > 60, pkg
+
+
+#: A dotted name in a docstring, comment or document that names a part of the package.
+_DOTTED = re.compile(r"(?<![\w/.])evalstudio(?:\.(?:core|workers|gui|commands|cli|app|selftest|resources)\b)(?:\.[A-Za-z_]\w*)*")
+
+
+def _resolves(dotted: str) -> bool:
+    parts = dotted.split(".")
+    for i in range(len(parts), 0, -1):
+        try:
+            obj = importlib.import_module(".".join(parts[:i]))
+        except ImportError:
+            continue
+        for attr in parts[i:]:
+            if not hasattr(obj, attr):
+                return False
+            obj = getattr(obj, attr)
+        return True
+    return False
+
+
+def test_every_module_path_named_in_the_code_and_docs_exists() -> None:
+    """Docstrings, comments, the README and the docs name modules by their current paths
+    (``evalstudio.core.evaluation.metrics``, ``evalstudio/core/data/csv_fast.py``)."""
+    sources = [*(ROOT / "evalstudio").rglob("*.py"), *(ROOT / "bench").glob("*.py"), *(ROOT / "docs").glob("*.md"),
+               ROOT / "README.md", ROOT / "BENCHMARKS.md", ROOT / "bench" / "commentary.md", ROOT / "pyproject.toml"]
+    stale = []
+    for path in sources:
+        if not path.exists():
+            continue
+        text = path.read_text(encoding="utf-8")
+        for name in sorted(set(_DOTTED.findall(text))):
+            if not _resolves(name):
+                stale.append(f"{path.relative_to(ROOT)}: {name}")
+        for file_path in sorted(set(re.findall(r"(?<![\w./])evalstudio/[\w/]+\.py\b", text))):
+            if not (ROOT / file_path).exists():
+                stale.append(f"{path.relative_to(ROOT)}: {file_path}")
+    assert not stale, stale

@@ -13,15 +13,8 @@ from typing import Any
 from PySide6.QtCore import QObject, Qt, Slot
 from PySide6.QtWidgets import QLabel, QTabWidget, QWidget
 
-_MODULES = (
-    "evalstudio.gui.evaluation",
-    "evalstudio.gui.evaluation.panel",
-    "evalstudio.gui.evaluation.kfold_panel",
-    "evalstudio.gui.evaluation.kfold_view",
-    "evalstudio.gui.evaluation.mode_audit",
-    "evalstudio.gui.evaluation.mode_audit_panel",
-    "evalstudio.gui.evaluation.audit_panel",
-)
+# The package names each view's module (its lazy ``__getattr__``); nothing else to search.
+_MODULES = ("evalstudio.gui.evaluation",)
 
 
 def find_view_class(name: str) -> type[QWidget] | None:

@@ -6,8 +6,10 @@ Public widgets (wired into the main window's tabs by the app shell):
 - :class:`KFoldPanel` -- folds as they finish, their summary, ROC per fold, pooled evaluation
 - :class:`ModeAuditPanel` -- train-mode vs eval-mode spread, train vs held-out gap
 
-They render what the core computed (``core.metrics``, ``core.thresholds``, ``core.curves``)
-and emit the user's intent; nothing here recomputes a metric.
+They render what the core computed (:mod:`evalstudio.core.evaluation.metrics`,
+:mod:`~evalstudio.core.evaluation.thresholds`, :mod:`~evalstudio.core.evaluation.curves`, reached
+through :mod:`evalstudio.gui.evaluation._core`) and emit the user's intent; nothing here recomputes
+a metric. Any view runs alone on demo data: ``python -m evalstudio.gui.evaluation.previews NAME``.
 """
 
 from __future__ import annotations

@@ -1,10 +1,10 @@
 """KFoldPanel: folds appear as they finish; then ROC per fold and the pooled evaluation.
 
-- "Folds": a row per fold and a column per metric, with a mean +/- std row from the core's
-  summary (``core.kfold.summarize``, the same function that fills ``CVResult.summary``), a
-  per-fold chart of a chosen metric, and every fold's training curves overlaid.
+- "Folds": a row per fold and a column per metric, with a mean +/- std row from the core's summary
+  (:func:`evalstudio.core.training.kfold.summarize`, the same function that fills
+  ``CVResult.summary``), a per-fold chart of a chosen metric, and every fold's training curves overlaid.
 - "ROC per fold": each fold's ROC, the mean curve with a +/- 1 std band, AUC mean +/- std
-  (``core.curves.mean_roc_curve``).
+  (:func:`evalstudio.core.evaluation.curves.mean_roc_curve`).
 - "Pooled out-of-fold": the same confusion matrix, slider and curves as a held-out evaluation.
 
 Run alone on demo data: ``python -m evalstudio.gui.evaluation.previews kfold``.

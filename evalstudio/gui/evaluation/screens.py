@@ -3,7 +3,7 @@
 :func:`write_evaluation_screenshots` renders confusion.png, roc.png, metrics.png, kfold.png
 (and evaluation.png, the whole panel) offscreen, with the threshold moved away from 0.5 so the
 linking shows. The screenshots command passes real predictions and a real k-fold result; with
-none it uses the numpy-only demo scores of :mod:`evalstudio.gui.evaluation._demo`.
+none it uses the numpy-only demo scores of :mod:`evalstudio.gui.evaluation.demo_data`.
 """
 
 from __future__ import annotations
