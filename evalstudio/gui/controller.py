@@ -15,6 +15,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Signal, Slot
 
+from evalstudio.core.errors import text_for  # the window's wording of a core note (no torch)
 from evalstudio.gui.eval_plan import EvalPlan, HeldOutFile, TrainedRun, plan_evaluation, report_settings
 from evalstudio.gui.settings import AppSettings
 from evalstudio.workers.job import Job
@@ -78,6 +79,8 @@ class Controller(QObject):
     data_failed(message) -- the requested data did not load; the data shown (if any) stays
     model_failed(message) -- the model did not load (no model is loaded now)
     model_load_stopped() -- a model load was stopped or dropped before it finished
+    data_fit_changed(DataFit | None) -- the checkpoint's recorded columns / classes against the data's
+        (:func:`evalstudio.core.models.data_fit.check_data_fit`), on every data or model change
     training_started(), epoch_added(EpochMetrics), training_finished(TrainResult | None, history)
     training_interrupted(how, message, epochs) -- "failed" / "stopped" (before training_finished(None, ...))
     evaluation_finished(EvaluationOutcome), predictions_shown(Predictions, title, features | None)
@@ -104,6 +107,7 @@ class Controller(QObject):
     data_failed = Signal(str)
     model_failed = Signal(str)
     model_load_stopped = Signal()
+    data_fit_changed = Signal(object)
     training_started = Signal()
     training_interrupted = Signal(str, str, int)
     epoch_added = Signal(object)
@@ -139,6 +143,9 @@ class Controller(QObject):
         self.requested_data_path: str | None = None
         self.target: str | None = None
         self.drop_missing = False
+        self.strict = True  # False: load the checkpoint tensors that fit (the CLI's --non-strict)
+        self.outputs = "auto"  # how Evaluate reads the model's outputs: auto | logits | probabilities
+        self.data_fit: Any = None  # DataFit of the loaded checkpoint against the loaded data
         self.model_path: str | None = None
         self.checkpoint_path: str | None = None
         self.trust_pickle = False
@@ -238,6 +245,16 @@ class Controller(QObject):
         self.model_paths_changed.emit(self.model_path or "", self.checkpoint_path or "")
         self.reload_model()
 
+    def set_strict(self, value: bool) -> None:
+        """Load only a checkpoint that fits the model exactly (True) or the tensors that fit (False)."""
+        self.strict = bool(value)
+        if self.checkpoint_path:
+            self.reload_model()
+
+    def set_outputs(self, value: str) -> None:
+        """How Evaluate reads the model's outputs: "auto", "logits" or "probabilities"."""
+        self.outputs = value if value in ("auto", "logits", "probabilities") else "auto"
+
     def set_trust_pickle(self, value: bool) -> None:
         self.trust_pickle = bool(value)
         if self.checkpoint_path:
@@ -256,7 +273,7 @@ class Controller(QObject):
     def _model_job(self) -> Job:
         d = self.dataset
         return LoadModelJob(
-            self.model_path, self.checkpoint_path, trust_pickle=self.trust_pickle,
+            self.model_path, self.checkpoint_path, trust_pickle=self.trust_pickle, strict=self.strict,
             n_features=d.n_features if d is not None else None, n_classes=d.n_classes if d is not None else None,
             feature_names=tuple(d.feature_names) if d is not None else None,
         )
@@ -312,7 +329,8 @@ class Controller(QObject):
         plan = self.evaluation_plan()
         device = str(settings.get("device", "cpu"))
         job = EvaluateJob(self.dataset, self.model, device=device,  # type: ignore[arg-type]
-                          target=self.dataset.target_name, drop_missing=self.drop_missing, **plan.job_kwargs)
+                          target=self.dataset.target_name, drop_missing=self.drop_missing, outputs=self.outputs,
+                          **plan.job_kwargs)
         if not self._start(job, JobHandlers(self._evaluation_finished, failed=self._evaluation_failed,
                                             area="evaluation")):
             return False
@@ -417,7 +435,20 @@ class Controller(QObject):
     def _set_model(self, info: ModelInfo | None) -> None:
         self.model = info
         self.model_changed.emit(info)
+        self._refresh_data_fit()
         self.actions_changed.emit()
+
+    def _misfit(self) -> str:
+        return "; the checkpoint does not fit this data (see the Model tab)" \
+            if self.data_fit is not None and not self.data_fit.fits else ""
+
+    def _refresh_data_fit(self) -> None:
+        """Compare the checkpoint's recorded training columns with the data's, now (not at Evaluate)."""
+        from evalstudio.core.models.data_fit import check_data_fit  # pure; no torch
+
+        ckpt = self.model.checkpoint if self.model is not None else None
+        self.data_fit = check_data_fit(ckpt, self.dataset) if ckpt is not None and self.dataset is not None else None
+        self.data_fit_changed.emit(self.data_fit)
 
     @Slot(str)
     def _remember_status(self, text: str) -> None:
@@ -514,8 +545,9 @@ class Controller(QObject):
         if self.data_path:
             self.recent_files_changed.emit("data", self.settings.add_recent_file("data", self.data_path))
         self.dataset_changed.emit(dataset)
+        self._refresh_data_fit()  # with the model still loaded: a target switch shows at once
         self.actions_changed.emit()
-        self.status_changed.emit(f"loaded {dataset.n_samples:,} rows, {dataset.n_features} features")
+        self.status_changed.emit(f"loaded {dataset.n_samples:,} rows, {dataset.n_features} features" + self._misfit())
         if self.model_path or self.checkpoint_path:
             # The model may be built for the data's width and classes: build it again.
             self._queue.insert(0, self._model_pending("loading the model"))
@@ -544,7 +576,7 @@ class Controller(QObject):
             return
         self._set_model(result)
         weights = f" with weights from {os.path.basename(result.checkpoint_path)}" if result.checkpoint_path else ""
-        self.status_changed.emit(f"model loaded{weights}: {result.headline}")
+        self.status_changed.emit(f"model loaded{weights}: {result.headline}" + self._misfit())
 
     def _model_failed(self, message: str) -> None:
         self._set_model(None)
@@ -626,7 +658,7 @@ class Controller(QObject):
                                  + (f": accuracy {acc:.3f}" if acc is not None else ""))
         # One message (the area shows the last): which rows were scored, then what the evaluation noted.
         said = ([plan.note] if plan.note else []) + (
-            ["evaluation notes: " + "; ".join(result.notes)] if result.notes else [])  # e.g. standardisation
+            ["evaluation notes: " + "; ".join(text_for(n, "app") for n in result.notes)] if result.notes else [])
         if said:
             self._post("info", "\n".join(said))
 

@@ -122,6 +122,8 @@ class MainWindow(QMainWindow):
         self.model_panel.checkpoint_chosen.connect(self.choose_checkpoint)
         self.model_panel.reload_requested.connect(self.controller.reload_model)
         self.model_panel.trust_pickle_changed.connect(self.controller.set_trust_pickle)
+        self.model_panel.non_strict_changed.connect(self._on_non_strict_changed)
+        self.model_panel.outputs_changed.connect(self.controller.set_outputs)
         self.training_panel.train_requested.connect(self.train)
         self.training_panel.evaluate_requested.connect(self.evaluate)
         self.training_panel.kfold_requested.connect(self.kfold)
@@ -144,6 +146,7 @@ class MainWindow(QMainWindow):
         c.data_failed.connect(self._on_data_failed)
         c.model_failed.connect(self.model_panel.set_failure)
         c.model_load_stopped.connect(self._on_model_load_stopped)
+        c.data_fit_changed.connect(self._on_data_fit_changed)
         c.training_interrupted.connect(self._on_training_interrupted)
         c.training_started.connect(self._on_training_started)
         c.epoch_added.connect(self.training_plot.add_epoch)
@@ -289,6 +292,24 @@ class MainWindow(QMainWindow):
         # The picker shows the target of the data in use, not the one that failed to load.
         data = self.controller.dataset
         self.data_panel.show_target(data.target_name if data is not None else None)
+
+    @Slot(bool)
+    def _on_non_strict_changed(self, checked: bool) -> None:
+        self.controller.set_strict(not checked)
+
+    @Slot(object)
+    def _on_data_fit_changed(self, fit: Any) -> None:
+        model, data = self.controller.model, self.controller.dataset
+        trained = getattr(model.checkpoint if model is not None else None, "target", None)
+        # Name the target to pick only when the target is what differs.
+        self.model_panel.set_data_fit(fit, trained if data is not None and trained != data.target_name else None)
+        # The Model tab says so even while another tab is in front (the target is picked in the Data tab).
+        index = self.tabs.indexOf(_page_of(self.tabs, self.model_panel) or self.model_panel)
+        if index >= 0:
+            warn = fit is not None and not fit.fits
+            self.tabs.setTabText(index, "Model ⚠" if warn else "Model")
+            self.tabs.setTabToolTip(index, "This checkpoint does not fit the loaded data: see the Model tab."
+                                    if warn else "")
 
     @Slot()
     def _on_model_load_stopped(self) -> None:

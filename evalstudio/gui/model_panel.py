@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import html
 import os
 from typing import Any
 
-from PySide6.QtCore import Signal, Slot
+from PySide6.QtCore import QSignalBlocker, Qt, Signal, Slot
 from PySide6.QtGui import QFontDatabase
 from PySide6.QtWidgets import (
     QCheckBox,
+    QComboBox,
     QFileDialog,
     QGridLayout,
+    QHBoxLayout,
     QLabel,
     QLineEdit,
     QPlainTextEdit,
@@ -31,12 +34,17 @@ class ModelPanel(QWidget):
     model_chosen(path)
     checkpoint_chosen(path) -- "" clears the checkpoint
     reload_requested()
+    trust_pickle_changed(checked)
+    non_strict_changed(checked) -- load only the checkpoint tensors that fit (the CLI's --non-strict)
+    outputs_changed(kind) -- "auto", "logits" or "probabilities" (the CLI's --outputs)
     """
 
     model_chosen = Signal(str)
     checkpoint_chosen = Signal(str)
     reload_requested = Signal()
     trust_pickle_changed = Signal(bool)
+    non_strict_changed = Signal(bool)
+    outputs_changed = Signal(str)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -57,6 +65,18 @@ class ModelPanel(QWidget):
         self.reload_button.clicked.connect(self.reload_requested)
         self.trust_pickle = QCheckBox("I trust this checkpoint's pickled objects (whole saved models only)")
         self.trust_pickle.toggled.connect(self.trust_pickle_changed)
+        self.non_strict = QCheckBox("Load only the tensors that fit (non-strict)")
+        self.non_strict.setToolTip(
+            "Load the checkpoint's tensors whose names and shapes fit the model and leave the rest as the model "
+            "file initialises them; the report below lists what was left out. Off: a checkpoint must fit exactly.")
+        self.non_strict.toggled.connect(self.non_strict_changed)
+        self.outputs = QComboBox()
+        for text, kind in (("auto-detect", "auto"), ("logits", "logits"), ("probabilities", "probabilities")):
+            self.outputs.addItem(text, kind)
+        self.outputs.setToolTip(
+            "How Evaluate reads the model's outputs: logits get a softmax (or sigmoid); probabilities are used as "
+            "they are. Auto-detect looks for a Softmax or Sigmoid as the model's last layer.")
+        self.outputs.currentIndexChanged.connect(self._outputs_picked)
 
         grid = QGridLayout()
         grid.addWidget(QLabel("Model:"), 0, 0)
@@ -68,6 +88,13 @@ class ModelPanel(QWidget):
         grid.addWidget(self.checkpoint_button, 1, 2)
         grid.addWidget(self.clear_checkpoint_button, 1, 3)
         grid.addWidget(self.trust_pickle, 2, 1, 1, 3)
+        options = QHBoxLayout()
+        options.addWidget(self.non_strict)
+        options.addSpacing(16)
+        options.addWidget(QLabel("Outputs:"))
+        options.addWidget(self.outputs)
+        options.addStretch(1)
+        grid.addLayout(options, 3, 1, 1, 3)
 
         self.headline = QLabel("No model loaded.")
         self.headline.setWordWrap(True)
@@ -76,10 +103,20 @@ class ModelPanel(QWidget):
         self.report.setReadOnly(True)
         self.report.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
         self.report.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
+        # Shown the moment the data or the model changes when the checkpoint was trained on other
+        # columns or classes (a target picked by mistake), not at Evaluate.
+        self.fit_warning = QLabel("")
+        self.fit_warning.setWordWrap(True)
+        self.fit_warning.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.fit_warning.setStyleSheet(
+            "QLabel { background: #fdecea; border: 1px solid #e0a9a4; border-radius: 4px; padding: 6px; }")
+        self.fit_warning.hide()
+        self.data_fit: Any = None
 
         layout = QVBoxLayout(self)
         layout.addLayout(grid)
         layout.addWidget(self.headline)
+        layout.addWidget(self.fit_warning)
         layout.addWidget(self.report, 1)
 
     # -- state in -------------------------------------------------------------------------------
@@ -98,6 +135,29 @@ class ModelPanel(QWidget):
             return
         self.headline.setText(info.headline)
         self.report.setPlainText(info.report_text)
+
+    def set_data_fit(self, fit: Any | None, trained_target: str | None = None) -> None:
+        """Show a :class:`~evalstudio.core.models.data_fit.DataFit` (None or a fit: no warning)."""
+        self.data_fit = fit
+        if fit is None or fit.fits:
+            self.fit_warning.hide()
+            self.fit_warning.setText("")
+            return
+        items = "".join(f"<li>{html.escape(p)}</li>" for p in fit.problems)
+        fix = (f"Choose {html.escape(repr(trained_target))} in the Target picker of the Data tab, or a checkpoint "
+               "trained on this data." if trained_target else "Open the data this checkpoint was trained on, or a "
+               "checkpoint trained on this data.")
+        self.fit_warning.setText(
+            "<b>⚠ This checkpoint does not fit the data loaded in the Data tab.</b>"
+            f"<ul style='margin: 2px 0 2px -20px'>{items}</ul>Evaluate would score the wrong columns or labels. {fix}")
+        self.fit_warning.show()
+
+    def set_options(self, *, non_strict: bool, outputs: str) -> None:
+        """Show the loading options in use (without emitting)."""
+        with QSignalBlocker(self.non_strict):
+            self.non_strict.setChecked(non_strict)
+        with QSignalBlocker(self.outputs):
+            self.outputs.setCurrentIndex(max(0, self.outputs.findData(outputs)))
 
     def set_pending(self, text: str) -> None:
         self.headline.setText(text)
@@ -124,6 +184,10 @@ class ModelPanel(QWidget):
         path, _ = QFileDialog.getOpenFileName(self, "Choose a checkpoint", self._start_dir(), CHECKPOINT_FILTER)
         if path:
             self.checkpoint_chosen.emit(path)
+
+    @Slot(int)
+    def _outputs_picked(self, _index: int) -> None:
+        self.outputs_changed.emit(str(self.outputs.currentData() or "auto"))
 
     @Slot()
     def _clear_checkpoint(self) -> None:

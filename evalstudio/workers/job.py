@@ -22,9 +22,10 @@ from evalstudio.workers.progress import ProgressThrottle, format_eta
 
 
 def describe_exception(exc: BaseException) -> str:
-    """The text a person sees for an exception raised inside a job."""
+    """The text a person sees in the window for an exception raised inside a job (an
+    :class:`EvalStudioError` in the window's words: its controls, not command-line flags)."""
     if isinstance(exc, EvalStudioError):
-        return str(exc)
+        return exc.text("app")
     if isinstance(exc, MemoryError):
         return "out of memory. Try a smaller batch size, a smaller file, or close other programs."
     text = str(exc).strip()

@@ -233,7 +233,8 @@ class LoadModelJob(Job):
             if self.trust_pickle or not exc.unsafe_globals:
                 raise
             # Not a failure yet: the window asks the user, naming what would run.
-            return PickleConsentNeeded(str(self.checkpoint_path or self.model_path), tuple(exc.unsafe_globals), str(exc))
+            return PickleConsentNeeded(str(self.checkpoint_path or self.model_path), tuple(exc.unsafe_globals),
+                                       exc.text("app"))
         loaded, ckpt, key_report = loaded_tuple
         headline, text, stoch = describe_model(loaded, ckpt, key_report, self.checkpoint_path)
         return ModelInfo(
@@ -284,13 +285,15 @@ class EvaluateJob(Job):
     def __init__(self, dataset: "Dataset", model: ModelInfo, *, device: str = "cpu", target: str | None = None,
                  drop_missing: bool = False, mode_audit_passes: int = 10,
                  audit_max_rows: int = AUDIT_MAX_ROWS, threshold: float = 0.5, positive_class: str | None = None,
-                 batch_size: int = 65536, rows: Any = None, data_path: str | None = None) -> None:
+                 batch_size: int = 65536, rows: Any = None, data_path: str | None = None,
+                 outputs: str = "auto") -> None:
         super().__init__()
         self.dataset, self.model = dataset, model
         self.device, self.target, self.drop_missing = device, target, drop_missing
         self.mode_audit_passes, self.audit_max_rows = mode_audit_passes, audit_max_rows
         self.threshold, self.positive_class, self.batch_size = float(threshold), positive_class, int(batch_size)
         self.rows, self.data_path = rows, data_path
+        self.outputs = outputs  # auto | logits | probabilities (the CLI's --outputs)
 
     def _scored_dataset(self) -> "Dataset | None":
         """The loaded dataset, or its ``rows``; None when ``data_path`` is to be read instead."""
@@ -326,6 +329,7 @@ class EvaluateJob(Job):
             checkpoint_path=self.model.checkpoint_path, target=self.target or self.dataset.target_name,
             drop_missing=self.drop_missing, device=self.device, mode_audit_passes=0,
             threshold=self.threshold, positive_class=self.positive_class, batch_size=self.batch_size,
+            outputs=self.outputs,
         )
         outcome = run_evaluation(spec, dataset=dataset, loaded_model=self.model.loaded_tuple)
         if self.mode_audit_passes <= 0:

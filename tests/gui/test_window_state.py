@@ -184,3 +184,85 @@ def test_the_device_note_never_moves_the_form(qtbot, window, note):
     qtbot.wait(20)
     assert panel.epochs.mapTo(window, panel.epochs.rect().topLeft()) == before
     assert panel.device_note.text() == (note or "1 GPU found.")
+
+
+def test_another_target_flags_the_checkpoint_in_the_model_panel_at_once(qtbot, window):
+    load_demo(qtbot, window)
+    c = window.controller
+    panel = window.model_panel
+    assert panel.fit_warning.isHidden() and c.data_fit is not None and c.data_fit.fits
+    model_tab = window.tabs.indexOf(window.model_panel.parentWidget().parentWidget())
+    assert window.tabs.tabText(model_tab) == "Model"
+    old_model = c.model
+    flagged_with_the_old_model: list[bool] = []
+    c.data_fit_changed.connect(lambda fit: flagged_with_the_old_model.append(c.model is old_model and not fit.fits))
+    with qtbot.waitSignal(c.dataset_changed, timeout=60000):
+        window.data_panel.target_combo.setCurrentText("NumTimesPrg")
+    # At once: the model is still the one loaded for the old target (its reload comes next).
+    assert flagged_with_the_old_model and flagged_with_the_old_model[0]
+    assert not panel.fit_warning.isHidden()
+    text = panel.fit_warning.text()
+    assert "does not fit the data" in text and "&#x27;NumTimesPrg&#x27; is now the target" in text
+    assert "Choose &#x27;target&#x27; in the Target picker of the Data tab" in text
+    assert window.tabs.tabText(model_tab) == "Model ⚠"
+    wait_idle(qtbot, window)
+    assert c.model is not None and not c.data_fit.fits  # reloaded for the new data: still flagged
+    assert not panel.fit_warning.isHidden()
+    assert window.status_label.text().endswith("; the checkpoint does not fit this data (see the Model tab)")
+    assert window.data_panel.target_combo.currentText() == "NumTimesPrg"  # the target in use
+    window.data_panel.target_combo.setCurrentText("target")
+    wait_idle(qtbot, window)
+    assert panel.fit_warning.isHidden() and window.tabs.tabText(model_tab) == "Model"
+
+
+def test_non_strict_loading_from_the_model_panel(qtbot, window, tmp_path):
+    import torch
+
+    load_demo(qtbot, window)
+    c = window.controller
+    state = torch.load(resource_path("demo", "pima_checkpoint.pt"), weights_only=True)["model_state_dict"]
+    del state["output.bias"]
+    partial = tmp_path / "partial.pt"
+    torch.save(state, partial)
+    window.choose_checkpoint(str(partial))
+    wait_idle(qtbot, window)
+    assert c.model is None
+    said = window.message_area.text
+    assert "--" not in said and "Load only the tensors that fit (non-strict)" in said
+    window.model_panel.non_strict.setChecked(True)
+    wait_idle(qtbot, window)
+    assert c.strict is False and c.model is not None
+    assert not window.message_area.isVisible()  # a model loads now: the error is history
+    assert "5 of 6 model tensors loaded (partial load)" in window.model_panel.report.toPlainText()
+
+
+def test_the_outputs_picker_reaches_the_evaluation(qtbot, window):
+    load_demo(qtbot, window)
+    c = window.controller
+    panel = window.model_panel
+    panel.outputs.setCurrentIndex(panel.outputs.findData("logits"))
+    assert c.outputs == "logits"
+    with qtbot.waitSignal(c.evaluation_finished, timeout=60000) as blocker:
+        window.evaluate()
+    assert blocker.args[0].spec.outputs == "logits"
+
+
+def test_no_window_message_names_a_command_line_flag(qtbot, window, tmp_path):
+    """The messages the earlier tests provoke, collected: none names a flag the window lacks."""
+    import re
+
+    path = tmp_path / "pets.csv"
+    path.write_text(MISSING_CSV)
+    window.open_data(str(path))
+    wait_idle(qtbot, window)
+    load_demo(qtbot, window)
+    window.data_panel.target_combo.setCurrentText("BMI")
+    wait_idle(qtbot, window)
+    settings = window.training_panel.settings()
+    settings["optimizer"] = "rmsprop"
+    window.controller.train(settings)
+    wait_idle(qtbot, window)
+    texts = [t for _, t in window.controller.messages]
+    assert len([t for t in texts if "failed" in t]) == 3, texts
+    for text in texts:
+        assert not re.search(r"(?<![\w-])--[a-z]|target=NAME", text), text

@@ -222,6 +222,8 @@ def load_csv(
                 f"{fmt.path} has {'; '.join(parts)}.",
                 hint="Fill them in or remove those rows, or let evalstudio drop them "
                 "(--drop-missing, drop_missing=True).",
+                hints={"app": "Fill them in or remove those rows, or let evalstudio drop them: tick "
+                       "\u201cDrop rows with missing values\u201d in the Data tab."},
             )
         bad = label_missing | ~np.isfinite(X).all(axis=1)
         n_bad = int(bad.sum())
@@ -252,6 +254,8 @@ def load_csv(
             "a classifier needs at least two.",
             hint="Choose the label column as the target (target=NAME, --target NAME), or use data "
             "with more than one class.",
+            hints={"app": "Choose the label column in the Target picker of the Data tab, or use data with "
+                   "more than one class."},
         )
     if classes is None and len(out_classes) > 20:
         if all(is_number(c) for c in out_classes) and any("." in c or "e" in c for c in out_classes):
@@ -260,6 +264,7 @@ def load_csv(
                 f"non-integer numbers (such as {out_classes[0]}, {out_classes[1]}); that looks like a "
                 "measurement, not a class label.",
                 hint="Choose the label column as the target (target=NAME, --target NAME).",
+                hints={"app": "Choose the label column in the Target picker of the Data tab."},
             )
         notes.append(
             f"warning: {len(out_classes)} classes in {target_name!r}; check that it is the label column"

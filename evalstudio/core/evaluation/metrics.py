@@ -179,7 +179,9 @@ def _check_threshold(threshold: float) -> None:
 def _validate(pred: Predictions, positive: int) -> None:
     if pred.n_samples == 0:
         raise DataError("there are no rows to evaluate;",
-                        hint="check the data file and any row filters (e.g. --drop-missing).")
+                        hint="check the data file and any row filters (e.g. --drop-missing).",
+                        hints={"app": "check the data file and whether \u201cDrop rows with missing values\u201d "
+                               "(Data tab) removed every row."})
     if pred.n_classes < 2:
         raise DataError(f"only {pred.n_classes} class is known; a classifier needs at least two.")
     if pred.y_true.min() < 0 or pred.y_true.max() >= pred.n_classes:

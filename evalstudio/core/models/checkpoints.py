@@ -98,24 +98,30 @@ def load_checkpoint(
     """
     p = Path(path)
     if not p.exists():
-        raise CheckpointError(f"checkpoint {str(p)!r} does not exist.", hint="Check the path given to --checkpoint.")
+        raise CheckpointError(f"checkpoint {str(p)!r} does not exist.", hint="Check the path given to --checkpoint.",
+                              hints={"app": "Choose the checkpoint again (Checkpoint\u2026 in the Model tab)."})
     if p.is_dir():
         raise CheckpointError(f"{str(p)!r} is a folder, not a checkpoint file.",
-                              hint="Pass the checkpoint file itself to --checkpoint.")
+                              hint="Pass the checkpoint file itself to --checkpoint.",
+                              hints={"app": "Choose the checkpoint file itself (Checkpoint\u2026 in the Model tab)."})
     kind = file_kinds.sniff(p)
     if kind.kind == file_kinds.SAFETENSORS:
         return _load_safetensors(p)
     if kind.kind == file_kinds.TORCHSCRIPT:
         raise CheckpointError(f"{str(p)!r} is a TorchScript archive, which holds its own weights.",
-                              hint="Pass it with --model and leave out --checkpoint.")
+                              hint="Pass it with --model and leave out --checkpoint.",
+                              hints={"app": "Open it with Model\u2026 and Clear the checkpoint (Model tab)."})
     if kind.kind == file_kinds.TEXT:
         words = " (Python source?)" if p.suffix == ".py" else ""
         raise CheckpointError(f"{str(p)!r} is a text file{words}, not a PyTorch checkpoint.",
                               hint="Pass a file written by torch.save or safetensors to --checkpoint "
-                              "(a model definition goes to --model).")
+                              "(a model definition goes to --model).",
+                              hints={"app": "Choose a file written by torch.save or safetensors with Checkpoint\u2026 "
+                                     "(a model definition goes to Model\u2026)."})
     if kind.kind not in (file_kinds.TORCH_ZIP, file_kinds.TORCH_LEGACY):
         raise CheckpointError(f"{str(p)!r} is {kind.description}, not a PyTorch checkpoint.",
-                              hint="Pass a file written by torch.save or safetensors to --checkpoint.")
+                              hint="Pass a file written by torch.save or safetensors to --checkpoint.",
+                              hints={"app": "Choose a file written by torch.save or safetensors with Checkpoint\u2026."})
     obj, unsafe, notes = _torch_load(p, trust_pickle=trust_pickle, namespace=namespace)
     return _interpret(obj, p, unsafe, notes)
 
@@ -177,6 +183,9 @@ def _full_load(p: Path, namespace: types.ModuleType | None) -> Any:
             hint="Pass the Python file that defines those classes with --model (and this file with "
             "--checkpoint). Better still, save "
             "the weights: torch.save(model.state_dict(), 'weights.pt').",
+            hints={"app": "Open the Python file that defines those classes with Model\u2026 (and this file with "
+                   "Checkpoint\u2026) in the Model tab. Better still, save the weights: "
+                   "torch.save(model.state_dict(), 'weights.pt')."},
         ) from None
     except Exception as exc:
         raise _corrupt(p, exc) from None

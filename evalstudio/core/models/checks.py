@@ -122,6 +122,7 @@ def check_input_width(module: "torch.nn.Module", feature_names: Sequence[str]) -
             raise ModelError(
                 f"the model expects {n} features; the CSV has {m} (columns: {_columns(feature_names)}).",
                 hint="Choose the right target column (--target) or a model built for these columns.",
+                hints={"app": f"Choose the right target column ({T}) or a model built for these columns."},
             ) from None
         text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ModelError(
@@ -165,6 +166,8 @@ def check_checkpoint_width(
             f"(columns: {_columns(feature_names)}).",
             hint="Choose the right target column (--target) or a CSV with the feature columns the checkpoint "
                  "was trained on.",
+            hints={"app": f"Choose the right target column ({T}) or a CSV with the feature columns the checkpoint "
+                   "was trained on."},
         )
 
 
@@ -208,6 +211,7 @@ def infer_output_kind(
             raise ModelError(
                 f"the model gives 1 output column (a binary score) but the data has {n_classes} classes.",
                 hint=f"Use a model with {n_classes} outputs, or check the target column (--target).",
+                hints={"app": f"Use a model with {n_classes} outputs, or check the target column ({T})."},
             )
         if outputs == "probabilities" or (outputs == "auto" and last == "Sigmoid"):
             return OutputKind.PROBABILITY
@@ -217,6 +221,8 @@ def infer_output_kind(
             f"the model gives {width} output columns but the data has {n_classes} classes.",
             hint="The output layer must have one column per class (or one column for a binary task); "
             "check the target column (--target) or the model.",
+            hints={"app": "The output layer must have one column per class (or one column for a binary task); "
+                   f"check the target column ({T}) or the model."},
         )
     if outputs == "probabilities" or (outputs == "auto" and last == "Softmax"):
         return OutputKind.PROBABILITIES

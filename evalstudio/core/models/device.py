@@ -55,6 +55,8 @@ def resolve_device(name: str | None = "auto") -> "torch.device":
                 f"device {name!r} was requested but no CUDA GPU is available "
                 "(torch.cuda.is_available() is False).",
                 hint="Use --device cpu (or auto), or install a CUDA build of torch on a machine with an NVIDIA GPU.",
+                hints={"app": "Choose the CPU in the Device picker, or install a CUDA build of torch on a machine "
+                       "with an NVIDIA GPU."},
             )
         index = 0
         if ":" in spec:
@@ -74,6 +76,7 @@ def resolve_device(name: str | None = "auto") -> "torch.device":
         mps = getattr(torch.backends, "mps", None)
         if mps is None or not mps.is_available():
             raise DeviceError("device 'mps' was requested but Apple's MPS backend is not available here.",
-                              hint="Use --device cpu or auto.")
+                              hint="Use --device cpu or auto.",
+                              hints={"app": "Choose the CPU in the Device picker."})
         return torch.device("mps")
     raise DeviceError(f"unknown device {name!r}.", hint="Use auto, cpu, cuda, cuda:N or mps.")

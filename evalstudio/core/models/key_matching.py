@@ -92,8 +92,9 @@ def _listing(items: tuple[str, ...], sep: str = ", ") -> str:
 class CheckpointMismatchError(CheckpointError):
     """The checkpoint does not fit the model; ``report`` says how."""
 
-    def __init__(self, message: str, *, hint: str | None, report: KeyMatchReport) -> None:
-        super().__init__(message, hint=hint)
+    def __init__(self, message: str, *, hint: str | None, report: KeyMatchReport,
+                 hints: Mapping[str, str] | None = None) -> None:
+        super().__init__(message, hint=hint, hints=hints)
         self.report = report
 
 
@@ -176,6 +177,9 @@ def apply_checkpoint(module: "torch.nn.Module", ckpt: Any, *, strict: bool = Tru
             "the checkpoint does not fit the model: " + "; ".join(report.problems()) + ".",
             hint=f"Use the model definition the checkpoint was saved from, or pass --non-strict to load "
             f"the {len(fits)} tensors that fit and leave the rest as initialised.",
+            hints={"app": f"Use the model definition the checkpoint was saved from, or tick \u201cLoad only the "
+                   f"tensors that fit (non-strict)\u201d in the Model tab to load the {len(fits)} tensors that fit "
+                   "and leave the rest as initialised."},
             report=report,
         )
     try:

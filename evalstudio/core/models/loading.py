@@ -80,12 +80,15 @@ def load_for_evaluation(
             model_path, checkpoint_path = None, p
     if model_path is None:
         if checkpoint_path is None:
-            raise ModelError("no model given.", hint="Pass the model's Python file or a TorchScript archive with --model.")
+            raise ModelError("no model given.", hint="Pass the model's Python file or a TorchScript archive with --model.",
+                             hints={"app": "Open the model's Python file or a TorchScript archive with Model\u2026 "
+                                    "in the Model tab."})
         ckpt = load_checkpoint(checkpoint_path, trust_pickle=trust_pickle)
         if ckpt.pickled_module is None:
             raise ModelError(
                 f"{str(checkpoint_path)!r} holds weights only ({ckpt.format}); they need a model to go into.",
                 hint="Pass the Python file that defines the model with --model.",
+                hints={"app": "Open the Python file that defines the model with Model\u2026 in the Model tab."},
             )
         loaded = LoadedModel(ckpt.pickled_module, "pickle", Path(checkpoint_path), ckpt.format, None,
                              ("whole pickled model loaded because you trusted the file",))

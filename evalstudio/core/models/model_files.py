@@ -89,9 +89,11 @@ def load_model(
     """
     p = Path(path)
     if not p.exists():
-        raise ModelError(f"model file {str(p)!r} does not exist.", hint="Check the path given to --model.")
+        raise ModelError(f"model file {str(p)!r} does not exist.", hint="Check the path given to --model.",
+                         hints={"app": "Choose the model file again (Model\u2026 in the Model tab)."})
     if p.is_dir():
-        raise ModelError(f"{str(p)!r} is a folder, not a model file.", hint="Pass the model's Python file to --model.")
+        raise ModelError(f"{str(p)!r} is a folder, not a model file.", hint="Pass the model's Python file to --model.",
+                         hints={"app": "Choose the model's Python file (Model\u2026 in the Model tab)."})
     kind = file_kinds.sniff(p)
     if kind.kind == file_kinds.TORCHSCRIPT:
         if entry:
@@ -103,12 +105,17 @@ def load_model(
             f"{str(p)!r} is {kind.description}: weights or a pickled model, not a model definition.",
             hint="Pass it with --checkpoint and give the Python file that defines the model with --model "
             "(a whole pickled model loads from --checkpoint alone with --trust-pickle).",
+            hints={"app": "Open it with Checkpoint\u2026 and the Python file that defines the model with Model\u2026 "
+                   "(Model tab); a whole pickled model loads from Checkpoint\u2026 alone once you tick "
+                   "\u201cI trust this checkpoint's pickled objects\u201d."},
         )
     if kind.kind == file_kinds.TEXT and p.suffix.lower() in _DATA_SUFFIXES:
         # A CSV line such as `a,b,c` is valid Python (a tuple), so say what it is before running it.
         raise ModelError(
             f"{str(p)!r} is a {p.suffix.lower()[1:].upper()} text file, not a model definition.",
             hint="Pass the data with --data and the model's Python file (or a TorchScript archive) with --model.",
+            hints={"app": "Open the data with File > Open data\u2026 and the model's Python file (or a TorchScript "
+                   "archive) with File > Open model\u2026."},
         )
     if kind.kind != file_kinds.TEXT:
         raise ModelError(
@@ -262,12 +269,16 @@ def _pick_entry(
                 f"model file {str(p)!r} defines no model.",
                 hint="Define build_model() returning an nn.Module, a module-level `model = ...`, "
                 "or one nn.Module subclass; or pick a name with --entry.",
+                hints={"app": "Define build_model() returning an nn.Module, a module-level `model = ...`, "
+                       "or one nn.Module subclass."},
             )
         if len(classes) > 1:
             names = ", ".join(c.__name__ for c in classes)
             raise ModelError(
                 f"model file {str(p)!r} defines {len(classes)} nn.Module classes ({names}); which one is the model?",
                 hint="Pick one with --entry NAME, or add build_model() returning the model.",
+                hints={"app": "Add build_model() returning the model to the file (the window loads build_model(), "
+                       "a module-level `model`, or the file's only nn.Module class)."},
             )
         target, how = classes[0], f"found the only nn.Module class, {classes[0].__name__}"
 

@@ -84,6 +84,8 @@ def check_scores(scores: "np.ndarray", kind: OutputKind, row_numbers: "np.ndarra
             f"the model's outputs were read as probabilities, but they {what}.",
             hint="They look like logits: use --outputs logits (or auto) so evalstudio applies "
                  + ("sigmoid." if kind.single_column else "softmax."),
+            hints={"app": "They look like logits: choose \u201clogits\u201d (or \u201cauto\u201d) in the Model tab's "
+                   "Outputs picker so evalstudio applies " + ("sigmoid." if kind.single_column else "softmax.")},
         )
 
 
@@ -100,15 +102,15 @@ def output_notes(raw: "np.ndarray", kind: OutputKind) -> list[str]:
     if kind.already_probabilities or raw.size == 0 or not np.isfinite(raw).all():
         return []
     in_unit = float(raw.min()) >= 0.0 and float(raw.max()) <= 1.0
+    from evalstudio.core.errors import Note
+
+    app = "if so, choose \u201cprobabilities\u201d in the Model tab's Outputs picker"
     if kind is OutputKind.LOGIT and in_unit:
-        return [
-            "warning: every raw output lies in [0, 1], so they may already be probabilities (sigmoid inside "
-            "forward()) and the sigmoid evalstudio applied squeezes them into [0.5, 0.73]; if so, pass "
-            "--outputs probabilities"
-        ]
+        said = ("warning: every raw output lies in [0, 1], so they may already be probabilities (sigmoid inside "
+                "forward()) and the sigmoid evalstudio applied squeezes them into [0.5, 0.73]; ")
+        return [Note(said + "if so, pass --outputs probabilities", texts={"app": said + app})]
     if kind is OutputKind.LOGITS and in_unit and np.allclose(raw.sum(axis=1), 1.0, atol=1e-4):
-        return [
-            "warning: every row of raw outputs already sums to 1, so they may already be probabilities (softmax "
-            "inside forward()) and the softmax evalstudio applied flattens them; if so, pass --outputs probabilities"
-        ]
+        said = ("warning: every row of raw outputs already sums to 1, so they may already be probabilities (softmax "
+                "inside forward()) and the softmax evalstudio applied flattens them; ")
+        return [Note(said + "if so, pass --outputs probabilities", texts={"app": said + app})]
     return []

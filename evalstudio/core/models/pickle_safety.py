@@ -14,6 +14,7 @@ import io
 import pickle
 import pickletools
 import types
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,11 @@ _SAVE_STATE_DICT = (
     "Save the weights instead: torch.save(model.state_dict(), 'weights.pt'), "
     "and pass the Python file that defines the model with --model."
 )
+_SAVE_STATE_DICT_APP = (
+    "Or save the weights instead: torch.save(model.state_dict(), 'weights.pt'), "
+    "and open the Python file that defines the model with Model\u2026 (Model tab)."
+)
+_TRUST_APP = "tick \u201cI trust this checkpoint's pickled objects\u201d in the Model tab"
 
 
 class UnsafeCheckpointError(CheckpointError):
@@ -44,8 +50,8 @@ class UnsafeCheckpointError(CheckpointError):
     """
 
     def __init__(self, message: str, *, hint: str | None, unsafe_globals: tuple[str, ...],
-                 pickled_model: bool, path: Path) -> None:
-        super().__init__(message, hint=hint)
+                 pickled_model: bool, path: Path, hints: Mapping[str, str] | None = None) -> None:
+        super().__init__(message, hint=hint, hints=hints)
         self.unsafe_globals = unsafe_globals
         self.pickled_model = pickled_model
         self.path = path
@@ -123,12 +129,16 @@ def refusal(p: Path, unsafe: tuple[str, ...]) -> UnsafeCheckpointError:
         msg = (f"{str(p)!r} is a whole pickled model (torch.save(model)); loading it would run code "
                f"named in the file ({shown}). Nothing from it was run.")
         hint = f"If you trust this file, pass --trust-pickle. {_SAVE_STATE_DICT}"
+        app = f"If you trust this file, {_TRUST_APP}. {_SAVE_STATE_DICT_APP}"
     else:
         msg = (f"{str(p)!r} needs arbitrary unpickling, which could run code; it names {shown}. "
                "Nothing from it was run.")
         hint = ("Save only tensors and plain values, e.g. torch.save({'model_state_dict': model.state_dict(), "
                 "'epoch': epoch}, PATH); or pass --trust-pickle if you trust this file.")
-    return UnsafeCheckpointError(msg, hint=hint, unsafe_globals=unsafe, pickled_model=pickled_model, path=p)
+        app = ("Save only tensors and plain values, e.g. torch.save({'model_state_dict': model.state_dict(), "
+               f"'epoch': epoch}}, PATH); or, if you trust this file, {_TRUST_APP}.")
+    return UnsafeCheckpointError(msg, hint=hint, unsafe_globals=unsafe, pickled_model=pickled_model, path=p,
+                                 hints={"app": app})
 
 
 def pickle_with_fallback(namespace: types.ModuleType | None) -> Any:

@@ -18,6 +18,10 @@ if TYPE_CHECKING:
 
 OPTIMIZERS = ("adam", "adamw", "sgd")
 LR_SCHEDULES = ("none", "step", "cosine", "plateau")
+#: What the window calls the settings it has (its training panel's labels), by command-line flag.
+APP_FIELDS = {"--epochs": "Epochs", "--batch-size": "Batch size", "--lr": "Learning rate",
+              "--optimizer": "Optimizer", "--val-fraction": "Validation fraction",
+              "--early-stopping": "Early stopping", "--folds": "K-fold folds"}
 SGD_MOMENTUM = 0.9
 
 
@@ -72,7 +76,10 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         def bad(option: str, value: Any, want: str) -> TrainingError:
-            return TrainingError(f"{option} is {value!r}.", hint=f"Use {want}.")
+            # The window names its field ("Batch size is 0"); the command line its flag.
+            field = APP_FIELDS.get(option, option.lstrip("-").replace("-", " ").capitalize())
+            return TrainingError(f"{option} is {value!r}.", hint=f"Use {want}.",
+                                 messages={"app": f"{field} is {value!r}."})
 
         if not isinstance(self.epochs, int) or self.epochs < 1:
             raise bad("--epochs", self.epochs, "a whole number of at least 1")

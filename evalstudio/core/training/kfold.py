@@ -41,17 +41,21 @@ def fold_indices(y: np.ndarray, k: int, seed: int) -> list[tuple[np.ndarray, np.
     y = np.asarray(y)
     # (int, np.integer) rather than numbers.Integral, which mypy does not relate to int
     if not isinstance(k, (int, np.integer)) or k < 2:
-        raise DataError(f"--folds is {k!r}; cross-validation needs at least 2 folds.", hint="Use --folds 5 or 10.")
+        raise DataError(f"--folds is {k!r}; cross-validation needs at least 2 folds.", hint="Use --folds 5 or 10.",
+                        messages={"app": f"K-fold folds is {k!r}; cross-validation needs at least 2 folds."},
+                        hints={"app": "Set K-fold folds to 5 or 10."})
     counts = np.bincount(y)
     present = counts[counts > 0]
     if present.size < 2:
         raise DataError("the target has only one class; there is nothing to classify.",
-                        hint="Check the target column (--target).")
+                        hint="Check the target column (--target).",
+                        hints={"app": f"Check the target column ({T})."})
     if present.min() < k:
         raise DataError(
             f"the smallest class has {int(present.min())} rows, fewer than the {k} folds "
             "(every fold needs at least one row of each class).",
             hint=f"Use --folds {max(2, int(present.min()))} or fewer, or more data.",
+            hints={"app": f"Set K-fold folds to {max(2, int(present.min()))} or fewer, or use more data."},
         )
     skf = StratifiedKFold(n_splits=k, shuffle=True, random_state=seed)
     return [(np.asarray(tr), np.asarray(te)) for tr, te in skf.split(np.zeros((y.size, 1)), y)]

@@ -274,6 +274,7 @@ def fit(
         raise TrainingError(
             f"ran out of memory on {device} with batch size {config.batch_size} ({oom}).",
             hint="Use a smaller --batch-size, or --device cpu.",
+            hints={"app": "Use a smaller Batch size, or choose the CPU in the Device picker."},
         )
 
     if state.best_val_proba is None and state.best_epoch is not None and Xva is not None:
@@ -362,6 +363,8 @@ def _run_epochs(
                 f"the training loss became {losses_t[b].item()} at epoch {epoch}, batch {b + 1} of {n_batches}; "
                 "training stopped and the last good checkpoint was kept.",
                 hint="Lower --lr, turn on --standardize, or check the data for extreme values.",
+                hints={"app": "Lower the Learning rate, tick \u201cStandardise features\u201d, or check the data for "
+                       "extreme values."},
             )
         em = EpochMetrics(
             epoch=epoch, lr=lr, train_loss=values[0], train_accuracy=values[1], train_eval_loss=values[2],

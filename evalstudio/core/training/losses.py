@@ -34,12 +34,14 @@ def check_labels(y: np.ndarray, n_classes: int, kind: OutputKind) -> None:
     """Raise :class:`TrainingError` unless the class codes ``y`` fit the loss of ``kind``."""
     y = np.asarray(y)
     if y.size == 0:
-        raise TrainingError("there are no training rows.", hint="Check the data file and --val-fraction.")
+        raise TrainingError("there are no training rows.", hint="Check the data file and --val-fraction.",
+                            hints={"app": "Check the data file and the Validation fraction."})
     if kind.single_column and n_classes != 2:
         raise TrainingError(
             f"the model has one output column ({kind.value}), which fits two classes, but the target has "
             f"{n_classes} classes.",
             hint="Give the model one output per class (CrossEntropyLoss), or pick a two-class target with --target.",
+            hints={"app": f"Give the model one output per class (CrossEntropyLoss), or pick a two-class target in {T}."},
         )
     lo, hi = int(y.min()), int(y.max())
     if lo < 0 or hi >= n_classes:

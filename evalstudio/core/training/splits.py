@@ -30,6 +30,7 @@ def split_validation(data: "Dataset", fraction: float, seed: int) -> tuple[np.nd
             f"cannot hold out a stratified {fraction:g} of {data.n_samples} rows for validation ({exc}; "
             f"rows per class: {counts}).",
             hint="Use a larger --val-fraction, more data, or --val-data CSV.",
+            hints={"app": "Use a larger Validation fraction (0 trains without validation rows), or more data."},
         ) from None
     return np.sort(tr), np.sort(va)
 

@@ -226,7 +226,9 @@ def fit_stacked(
                 raise TrainingError(
                     f"the training loss of fold {i + 1} became {float(losses[b, i])} at epoch {epoch}, "
                     f"batch {b + 1} of {n_steps}; training stopped.",
-                    hint="Lower --lr, turn on --standardize, or check the data for extreme values.")
+                    hint="Lower --lr, turn on --standardize, or check the data for extreme values.",
+                    hints={"app": "Lower the Learning rate, tick \u201cStandardise features\u201d, or check the data for "
+                           "extreme values."})
             v = values[i]
             em = EpochMetrics(epoch=epoch, lr=lr_now[i], train_loss=v[0], train_accuracy=v[1],
                               train_eval_loss=v[2], val_loss=v[3] if p_va is not None else None,
