@@ -76,7 +76,8 @@ def evaluate_dataset(
             f"the model gives {scores.shape[1]} class probabilities but the data has "
             f"{data.n_classes} classes ({', '.join(data.classes)}).",
             hint="Check the target column (--target) or the model's output layer.",
-            hints={"app": f"Check the target column ({T}) or the model's output layer."},
+            hints={"app": "Check the target column (the Target picker of the Data tab) or the model's output "
+                   "layer."},
         )
     return Predictions(data.y, scores, data.classes, data.row_numbers)
 

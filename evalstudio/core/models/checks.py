@@ -122,7 +122,8 @@ def check_input_width(module: "torch.nn.Module", feature_names: Sequence[str]) -
             raise ModelError(
                 f"the model expects {n} features; the CSV has {m} (columns: {_columns(feature_names)}).",
                 hint="Choose the right target column (--target) or a model built for these columns.",
-                hints={"app": f"Choose the right target column ({T}) or a model built for these columns."},
+                hints={"app": "Choose the right target column (the Target picker of the Data tab) or a model built "
+                       "for these columns."},
             ) from None
         text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ModelError(
@@ -166,7 +167,8 @@ def check_checkpoint_width(
             f"(columns: {_columns(feature_names)}).",
             hint="Choose the right target column (--target) or a CSV with the feature columns the checkpoint "
                  "was trained on.",
-            hints={"app": f"Choose the right target column ({T}) or a CSV with the feature columns the checkpoint "
+            hints={"app": "Choose the right target column (the Target picker of the Data tab) or a CSV with the "
+                   "feature columns the checkpoint "
                    "was trained on."},
         )
 
@@ -211,7 +213,8 @@ def infer_output_kind(
             raise ModelError(
                 f"the model gives 1 output column (a binary score) but the data has {n_classes} classes.",
                 hint=f"Use a model with {n_classes} outputs, or check the target column (--target).",
-                hints={"app": f"Use a model with {n_classes} outputs, or check the target column ({T})."},
+                hints={"app": f"Use a model with {n_classes} outputs, or check the target column (the Target "
+                       "picker of the Data tab)."},
             )
         if outputs == "probabilities" or (outputs == "auto" and last == "Sigmoid"):
             return OutputKind.PROBABILITY
@@ -222,7 +225,7 @@ def infer_output_kind(
             hint="The output layer must have one column per class (or one column for a binary task); "
             "check the target column (--target) or the model.",
             hints={"app": "The output layer must have one column per class (or one column for a binary task); "
-                   f"check the target column ({T}) or the model."},
+                   "check the target column (the Target picker of the Data tab) or the model."},
         )
     if outputs == "probabilities" or (outputs == "auto" and last == "Softmax"):
         return OutputKind.PROBABILITIES

@@ -49,7 +49,7 @@ def fold_indices(y: np.ndarray, k: int, seed: int) -> list[tuple[np.ndarray, np.
     if present.size < 2:
         raise DataError("the target has only one class; there is nothing to classify.",
                         hint="Check the target column (--target).",
-                        hints={"app": f"Check the target column ({T})."})
+                        hints={"app": "Check the target column (the Target picker of the Data tab)."})
     if present.min() < k:
         raise DataError(
             f"the smallest class has {int(present.min())} rows, fewer than the {k} folds "

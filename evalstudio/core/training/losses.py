@@ -41,7 +41,8 @@ def check_labels(y: np.ndarray, n_classes: int, kind: OutputKind) -> None:
             f"the model has one output column ({kind.value}), which fits two classes, but the target has "
             f"{n_classes} classes.",
             hint="Give the model one output per class (CrossEntropyLoss), or pick a two-class target with --target.",
-            hints={"app": f"Give the model one output per class (CrossEntropyLoss), or pick a two-class target in {T}."},
+            hints={"app": "Give the model one output per class (CrossEntropyLoss), or pick a two-class target in "
+                   "the Target picker of the Data tab."},
         )
     lo, hi = int(y.min()), int(y.max())
     if lo < 0 or hi >= n_classes:
