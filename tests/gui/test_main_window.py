@@ -147,7 +147,7 @@ def test_a_failing_training_job_shows_its_message_and_does_not_stay_running(qtbo
         assert c.train(settings)
     assert window.message_area.level == "error"
     assert window.message_area.text == (
-        "⚠ training failed: --optimizer is 'rmsprop'. Use adam | adamw | sgd."
+        "⚠ training failed: Optimizer is 'rmsprop'. Use adam | adamw | sgd."
     )
     assert not c.busy and window.training_panel.train_button.isEnabled()
     assert not window.progress.isVisible()
