@@ -85,7 +85,8 @@ class Note(str):
         return note
 
     def text(self, front_end: str = "cli") -> str:
-        return getattr(self, "texts", {}).get(front_end, str.__str__(self))
+        texts: dict[str, str] = getattr(self, "texts", {})
+        return texts.get(front_end, str.__str__(self))
 
 
 def text_for(item: object, front_end: str) -> str:
