@@ -16,7 +16,9 @@ __all__ = ["binary_metrics_from_count_arrays", "multiclass_metrics_from_confusio
 def _div0(num: np.ndarray, den: np.ndarray) -> np.ndarray:
     num = np.asarray(num, dtype=np.float64)
     den = np.asarray(den, dtype=np.float64)
-    return np.divide(num, den, out=np.zeros(np.broadcast(num, den).shape), where=den != 0)
+    out = np.zeros(np.broadcast(num, den).shape)
+    np.divide(num, den, out=out, where=den != 0)
+    return out
 
 
 def binary_metrics_from_count_arrays(

@@ -122,7 +122,7 @@ def per_row_log_loss(pred: Predictions) -> np.ndarray:
         s = s.astype(np.float64)
     p = s[np.arange(s.shape[0]), pred.y_true]
     eps = np.finfo(s.dtype).eps
-    return -np.log(np.clip(p, eps, 1 - eps).astype(np.float64))
+    return np.asarray(-np.log(np.clip(p, eps, 1 - eps).astype(np.float64)))
 
 
 class _OneVsRest:
@@ -269,7 +269,7 @@ def _mean_defined(rows: np.ndarray) -> np.ndarray:
     defined = ~np.isnan(rows).all(axis=1)
     if not defined.any():
         return np.full(rows.shape[1], np.nan)
-    return rows[defined].mean(axis=0)
+    return np.asarray(rows[defined].mean(axis=0))
 
 
 def resample_metrics(
@@ -307,9 +307,8 @@ def resample_metrics(
         if pred.n_samples != bootstrap.n_samples:
             raise ValueError(f"the predictions hold {pred.n_samples} rows but the resamples {bootstrap.n_samples}")
         plans.append(_plan(pred, bootstrap, threshold, positive, keep_counts))
-    y = plans[0].pred.y_true if plans else None
     for p in plans[1:]:
-        if not np.array_equal(p.pred.y_true, y):
+        if not np.array_equal(p.pred.y_true, plans[0].pred.y_true):
             raise ValueError("models compared on the same resamples need the same rows and labels")
     total = bootstrap.n_resamples
     # Each block is processed a few resamples at a time: the cumulative counts are int32, 4x the weights.

@@ -218,51 +218,8 @@ def fold_mean_interval(values: Sequence[float], confidence: float = 0.95) -> tup
     k = v.size
     if k < 2:
         return math.nan, math.nan
-    half = _t_quantile((1.0 + confidence) / 2.0, k - 1) * float(v.std(ddof=1)) / math.sqrt(k)
+    from scipy.stats import t as student_t
+
+    half = float(student_t.ppf((1.0 + confidence) / 2.0, k - 1)) * float(v.std(ddof=1)) / math.sqrt(k)
     mean = float(v.mean())
     return mean - half, mean + half
-
-
-def _t_quantile(p: float, df: int) -> float:
-    """Quantile of Student's t with ``df`` degrees of freedom (bisection on the exact CDF)."""
-    # CDF via the regularised incomplete beta function, computed by a continued fraction.
-    def cdf(t: float) -> float:
-        x = df / (df + t * t)
-        tail = 0.5 * _betainc(df / 2.0, 0.5, x)
-        return 1.0 - tail if t > 0 else tail
-
-    lo, hi = 0.0, 1e3
-    for _ in range(200):
-        mid = (lo + hi) / 2.0
-        if cdf(mid) < p:
-            lo = mid
-        else:
-            hi = mid
-    return (lo + hi) / 2.0
-
-
-def _betainc(a: float, b: float, x: float) -> float:
-    """Regularised incomplete beta I_x(a, b) (Numerical Recipes' continued fraction)."""
-    if x <= 0.0:
-        return 0.0
-    if x >= 1.0:
-        return 1.0
-    ln_front = math.lgamma(a + b) - math.lgamma(a) - math.lgamma(b) + a * math.log(x) + b * math.log(1.0 - x)
-    if x > (a + 1.0) / (a + b + 2.0):
-        return 1.0 - _betainc(b, a, 1.0 - x)
-    f, c, d = 1.0, 1.0, 0.0
-    for i in range(400):
-        m = i // 2
-        if i == 0:
-            num = 1.0
-        elif i % 2 == 0:
-            num = m * (b - m) * x / ((a + 2 * m - 1) * (a + 2 * m))
-        else:
-            num = -(a + m) * (a + b + m) * x / ((a + 2 * m) * (a + 2 * m + 1))
-        d = 1.0 + num * d
-        d = 1.0 / (d if abs(d) > 1e-300 else 1e-300)
-        c = 1.0 + num / (c if abs(c) > 1e-300 else 1e-300)
-        f *= c * d
-        if abs(1.0 - c * d) < 1e-15:
-            break
-    return math.exp(ln_front) * (f - 1.0) / a

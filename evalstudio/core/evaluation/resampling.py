@@ -89,8 +89,8 @@ def byte_sums(x: np.ndarray) -> np.ndarray:
     """
     b, m = x.shape
     if m % 8 or not x.flags.c_contiguous:
-        return x.sum(axis=1, dtype=np.int64)
-    return ((x.view(np.uint64) * _LANES) >> np.uint64(56)).sum(axis=1, dtype=np.int64)
+        return np.asarray(x.sum(axis=1, dtype=np.int64))
+    return np.asarray(((x.view(np.uint64) * _LANES) >> np.uint64(56)).sum(axis=1, dtype=np.int64))
 
 
 def byte_cumsum(x: np.ndarray) -> np.ndarray:
