@@ -234,6 +234,11 @@ def run_self_test(*, epochs: int = EPOCHS, qt: bool = True, out: Callable[[str],
         outcome = _step("evaluate", lambda: evaluate(Path(result.last_checkpoint)))
     metrics = outcome.report.metrics
     _check_finite("evaluate", metrics)
+    # The checkpoint records its training rows: evaluation on the file that trained it leaves them out.
+    if outcome.leakage is None or outcome.leakage.training_rows == 0:
+        raise SelfTestFailure("self-test failed at evaluate: the trained checkpoint's training rows were not "
+                              "recognised in the file that trained it")
+    out(f"rows: {outcome.leakage.headline()}")
     out(f"metrics (trained checkpoint, {outcome.report.n_samples} rows, threshold "
         f"{outcome.report.threshold:g}): {_format_metrics(metrics)}")
 

@@ -4,9 +4,10 @@
 
 Each demo CSV is split once (stratified, seed 0): 20 % of its rows become ``<name>-holdout.csv``,
 which the checkpoint never sees (``evalstudio evaluate --demo`` scores it there, honestly); the
-rest train the model, with a further 20 % of them as validation rows choosing the best epoch.
-Writes resources/demo/{pima,wine}_checkpoint.pt (standardisation fitted on the training rows
-inside) and resources/demo/{pima,wine}-holdout.csv.
+rest (all of them: no validation rows) train the model for a fixed number of epochs. Writes
+resources/demo/{pima,wine}_checkpoint.pt (standardisation fitted on the training rows inside, and
+the fingerprints of those rows, so Evaluate on the full demo CSV leaves them out on its own and
+scores exactly the held-out rows) and resources/demo/{pima,wine}-holdout.csv.
 """
 
 from __future__ import annotations
@@ -39,10 +40,11 @@ def main() -> int:
         train, holdout = train_test_split(full, test_size=0.2, stratify=full.iloc[:, -1], random_state=0)
         holdout.sort_index().to_csv(DEMO / f"{name}-holdout.csv", index=False)
         with tempfile.TemporaryDirectory() as out:
-            train_csv = Path(out) / f"{name}-train.csv"
+            # Named after the CSV its rows come from: the checkpoint records this name (and the hash).
+            train_csv = Path(out) / (Path(argv[argv.index("--data") + 1]).stem + "-train.csv")
             train.sort_index().to_csv(train_csv, index=False)
             argv[argv.index("--data") + 1] = str(train_csv)
-            code = cli(["train", *argv, "--seed", "0", "--device", "cpu", "--val-fraction", "0.2",
+            code = cli(["train", *argv, "--seed", "0", "--device", "cpu", "--val-fraction", "0",
                         "--out", out, "--quiet"])
             if code != 0:
                 return code

@@ -282,7 +282,7 @@ def test_kfold_starts_every_fold_from_the_checkpoint(files: dict[str, str], caps
     common = ("--model", files["model"], "--data", files["data"], "--device", "cpu", "--no-standardize", "--quiet")
     assert run_cli("train", *common, "--epochs", "5", "--lr", "0.05", "--out", "a") == 0
     assert run_cli("evaluate", "--model", files["model"], "--checkpoint", "a/last.pt", "--data", files["data"],
-                   "--device", "cpu", "--predictions", "ckpt.csv", "--quiet") == 0
+                   "--device", "cpu", "--predictions", "ckpt.csv", "--include-training-rows", "--quiet") == 0
     assert run_cli("kfold", *common, "--checkpoint", "a/last.pt", "--epochs", "1", "--lr", "1e-12", "--folds", "3",
                    "--weight-decay", "0", "--lr-schedule", "cosine", "--predictions", "tuned.csv", "--json", "k.json") == 0
     assert run_cli("kfold", *common, "--epochs", "1", "--lr", "1e-12", "--folds", "3", "--predictions", "fresh.csv") == 0

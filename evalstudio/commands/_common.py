@@ -100,8 +100,11 @@ def format_table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     return "\n".join(lines)
 
 
-def format_report(report: Any) -> str:
-    """Metrics, per-class table and the confusion matrix with class names, as text."""
+def format_report(report: Any, *, optimistic: bool = False) -> str:
+    """Metrics, per-class table and the confusion matrix with class names, as text.
+
+    ``optimistic``: the rows include rows the model was trained on; the title says so.
+    """
     m = report.metrics
     keys = ["accuracy", "balanced_accuracy", "precision", "recall", "f1", "specificity", "mcc",
             "roc_auc", "average_precision", "log_loss"]
@@ -114,6 +117,8 @@ def format_report(report: Any) -> str:
         title += f", positive class {report.classes[report.positive]!r}, threshold {report.threshold:g}"
     else:
         title += " (macro averages; prediction = the most probable class)"
+    if optimistic:
+        title += "; OPTIMISTIC: includes the rows the model was trained on"
     parts.append(title)
     parts.append(format_table(["metric", "value"], [(k, m.get(k, float("nan"))) for k in keys if k in m]))
     parts.append("")

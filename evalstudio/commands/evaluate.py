@@ -32,6 +32,9 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     p.add_argument("--batch-size", type=int, default=65536, metavar="N", help="rows per forward pass (default 65536)")
     p.add_argument("--mode-audit", type=int, nargs="?", const=10, default=0, metavar="N",
                    help="also run N passes in train mode (no gradients) and report their spread")
+    p.add_argument("--include-training-rows", action="store_true",
+                   help="also score the rows that trained the checkpoint (left out by default; the results "
+                        "are then labelled optimistic)")
     p.add_argument("--json", metavar="OUT", help="write the results as JSON")
     p.add_argument("--predictions", metavar="OUT.csv", help="write one row per input row with probabilities")
     p.add_argument("--quiet", action="store_true", help="print nothing on success")
@@ -85,11 +88,15 @@ def run(args: argparse.Namespace) -> int:
         entry=args.entry, trust_pickle=args.trust_pickle, strict=not args.non_strict, outputs=args.outputs,
         drop_missing=args.drop_missing, device=args.device, batch_size=args.batch_size,
         threshold=args.threshold, positive_class=args.positive_class, mode_audit_passes=args.mode_audit,
+        include_training_rows=args.include_training_rows,
     )
     out = run_evaluation(spec)
     report = out.report
     if args.json:
         payload = report.to_json()
+        payload["leakage"] = out.leakage.to_json() if out.leakage is not None else None
+        if out.leakage is not None and out.leakage.optimistic:
+            payload["optimistic"] = True
         payload["source"] = {"data": args.data, "model": args.model, "checkpoint": args.checkpoint,
                              "device": out.device, "output_kind": out.output_kind.value}
         if out.audit is not None:
@@ -132,8 +139,12 @@ def audit_json(audit: Any) -> dict[str, Any]:
 
 def summary_text(out: Any) -> str:
     ds = out.dataset
-    lines = [
-        f"data:   {ds.source}  ({ds.n_samples} rows, {ds.n_features} features, target {ds.target_name!r})",
+    # What was scored and what was left out comes first, in plain words.
+    lines = [f"rows:   {line}" for line in (out.leakage.lines() if out.leakage is not None else ())]
+    rows = f"{ds.n_samples} rows" if out.leakage is None else \
+        f"{out.leakage.rows_in_file} rows, {out.leakage.scored} scored"
+    lines += [
+        f"data:   {ds.source}  ({rows}, {ds.n_features} features, target {ds.target_name!r})",
         "classes: " + ", ".join(f"{i} = {c!r}" for i, c in enumerate(ds.classes)),
         f"model:  {out.spec.model_path or '(from the checkpoint)'}"
         + (f"  + checkpoint {out.spec.checkpoint_path}" if out.spec.checkpoint_path else ""),
@@ -148,7 +159,7 @@ def summary_text(out: Any) -> str:
         if summary:
             lines.append(f"weights: {summary}")
     lines.append("")
-    lines.append(format_report(out.report))
+    lines.append(format_report(out.report, optimistic=out.leakage is not None and out.leakage.optimistic))
     if out.audit is not None:
         a = out.audit
         lines.append("")

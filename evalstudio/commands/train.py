@@ -185,6 +185,9 @@ def prepare_model(
     # The scaler the starting weights were trained with (train reuses it; k-fold fits one per fold,
     # since a checkpoint's scaler may have seen a fold's held-out rows).
     factory.preprocessing = init.preprocessing if init is not None else None  # type: ignore[attr-defined]
+    # The rows that trained the starting weights (an evalstudio checkpoint records them): a
+    # fine-tuned model has learned from them too, so its checkpoints carry them on.
+    factory.training_rows = (init.meta or {}).get("training_rows") if init is not None else None  # type: ignore[attr-defined]
 
     probe = factory()
     check_input_width(probe, data.feature_names)
@@ -296,7 +299,7 @@ def _train(args: argparse.Namespace, resume: dict[str, Any] | None, out_dir: Pat
 
         start_scaler = Standardizer.from_state(factory.preprocessing)
     result = fit(module, data, config, output_kind=kind, val_data=val, callbacks=callbacks, out_dir=out_dir,
-                 resume=resume, preprocessing=start_scaler)
+                 resume=resume, preprocessing=start_scaler, earlier_rows=getattr(factory, "training_rows", None))
     report = None
     if result.val_predictions is not None:
         report = evaluate_predictions(result.val_predictions, positive=positive)

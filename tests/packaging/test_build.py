@@ -55,7 +55,7 @@ def test_frozen_app_passes_its_self_test_without_a_display(build: dict[str, Path
     proc = _self_test(build["app"] / "evalstudio")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "self-test (frozen" in proc.stdout
-    assert "metrics (trained checkpoint, 768 rows" in proc.stdout
+    assert "metrics (trained checkpoint, 154 rows" in proc.stdout
     assert "on the 'offscreen' platform" in proc.stdout
 
 

@@ -30,7 +30,11 @@ def test_self_test_trains_evaluates_and_prints_metrics_that_match_sklearn() -> N
     assert [h.epoch for h in result.train.history] == [1, 2]
     assert all(np.isfinite(h.train_loss) and np.isfinite(h.val_loss) for h in result.train.history)
     pred = result.outcome.predictions
-    assert pred.y_score.shape == (768, 2)  # every row of the bundled Pima CSV was scored
+    # The run trained on 614 rows of the bundled Pima CSV; evaluation leaves them out and scores the
+    # 154 validation rows.
+    assert pred.y_score.shape == (154, 2)
+    assert result.outcome.leakage.training_rows == 614 and result.outcome.leakage.validation_rows == 154
+    assert "rows: 614 of 768 rows trained this checkpoint and are left out; scoring the other 154" in lines
     y_true, p1 = pred.y_true, pred.y_score[:, 1]
 
     metric_line = next(line for line in lines if line.startswith("metrics (trained checkpoint"))
@@ -89,6 +93,6 @@ def test_app_command_line_runs_the_self_test_offscreen() -> None:
         cwd=REPO, timeout=300,
     )
     assert proc.returncode == 0, proc.stderr
-    assert "metrics (trained checkpoint, 768 rows" in proc.stdout
+    assert "metrics (trained checkpoint, 154 rows" in proc.stdout
     assert "on the 'offscreen' platform" in proc.stdout
     assert proc.stdout.rstrip().splitlines()[-1].startswith("self-test passed")

@@ -129,12 +129,14 @@ def test_the_mode_audit_follows_the_reports_threshold_and_positive_class(qtbot, 
     assert out.report.threshold == 0.7 and out.positive == 0
     from sklearn.metrics import accuracy_score
 
+    scored = out.dataset  # the rows that did not train the demo checkpoint
+    assert out.leakage is not None and scored.n_samples == out.leakage.scored < data.n_samples
     p0 = out.predictions.y_score[:, 0]
     y_pred = np.where(p0 >= np.float32(0.7), 0, 1)
-    assert out.report.metrics["accuracy"] == pytest.approx(accuracy_score(data.y, y_pred))
+    assert out.report.metrics["accuracy"] == pytest.approx(accuracy_score(scored.y, y_pred))
     # The audit's eval-mode accuracy is the report's accuracy (P(0) >= 0.7), not the argmax one.
     assert out.audit.eval_accuracy == pytest.approx(out.report.metrics["accuracy"], abs=1e-6)
-    argmax_acc = accuracy_score(data.y, out.predictions.y_score.argmax(1))
+    argmax_acc = accuracy_score(scored.y, out.predictions.y_score.argmax(1))
     assert out.audit.eval_accuracy != pytest.approx(argmax_acc, abs=1e-6)
 
 

@@ -15,6 +15,7 @@ from evalstudio.core.errors import DataError, ModelError
 if TYPE_CHECKING:
     from evalstudio.core.data.dataset import Dataset
     from evalstudio.core.data.preprocessing import Standardizer
+    from evalstudio.core.evaluation.leakage import Leakage
     from evalstudio.core.evaluation.metrics import EvaluationReport
     from evalstudio.core.evaluation.predict import ModeAudit
     from evalstudio.core.evaluation.predictions import Predictions
@@ -39,6 +40,8 @@ class EvaluationSpec:
     threshold: float = 0.5
     positive_class: str | None = None
     mode_audit_passes: int = 0
+    # Score the rows that trained the checkpoint too (the result is then labelled optimistic).
+    include_training_rows: bool = False
 
 
 @dataclass(frozen=True)
@@ -57,6 +60,8 @@ class EvaluationOutcome:
     audit: "ModeAudit | None" = None
     notes: tuple[str, ...] = field(default=())
     seconds: float = 0.0
+    # What the training-rows guard found (None: the checkpoint records no training rows).
+    leakage: "Leakage | None" = None
 
 
 def positive_index(classes: tuple[str, ...], positive_class: str | None) -> int:
@@ -99,6 +104,7 @@ def run_evaluation(
     """Load what ``spec`` names (unless given), evaluate honestly and compute the report."""
     from evalstudio.core.data.dataset import SingleClassError, load_csv
     from evalstudio.core.data.preprocessing import Standardizer
+    from evalstudio.core.evaluation.leakage import guard_training_rows
     from evalstudio.core.evaluation.metrics import evaluate_predictions
     from evalstudio.core.evaluation.predict import evaluate_dataset, mode_audit
     from evalstudio.core.models.device import resolve_device
@@ -146,6 +152,12 @@ def run_evaluation(
             spec.data_path, target=spec.target, drop_missing=spec.drop_missing, classes=ckpt_classes
         )
         notes.append("classes mapped as in the checkpoint: " + ", ".join(ckpt_classes))
+
+    # Rows that trained the checkpoint are left out (or scored and labelled optimistic), whichever
+    # file, order or name they come in.
+    dataset, leakage, guard_notes = guard_training_rows(
+        dataset, ckpt, include=spec.include_training_rows, has_checkpoint=ckpt is not None)
+    notes.extend(guard_notes)
 
     preprocessing = None
     pre_state = getattr(ckpt, "preprocessing", None)
@@ -199,6 +211,7 @@ def run_evaluation(
         audit=audit,
         notes=tuple(notes),
         seconds=time.perf_counter() - t0,
+        leakage=leakage,
     )
 
 

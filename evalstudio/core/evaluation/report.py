@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import base64
 import datetime as _dt
-import hashlib
 import html
 import math
 import os
@@ -23,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from evalstudio.core.atomic import atomic_write
+from evalstudio.core.data.fingerprints import file_sha256
 from evalstudio.core.errors import EvalStudioError
 from evalstudio.core.evaluation.predictions import Predictions
 
@@ -158,21 +158,6 @@ def auc_band(auc: float | None) -> str:
         if auc >= limit:
             return word
     return "fail"
-
-
-def file_sha256(path: str | os.PathLike[str]) -> str:
-    """SHA-256 hex digest of a file, read in 1 MiB chunks."""
-    digest = hashlib.sha256()
-    try:
-        with open(path, "rb") as fh:
-            for chunk in iter(lambda: fh.read(1 << 20), b""):
-                digest.update(chunk)
-    except OSError as exc:
-        raise EvalStudioError(
-            f"cannot read {os.fspath(path)!s} to hash it for the report ({exc.strerror}).",
-            hint="Check that the file still exists and is readable.",
-        ) from exc
-    return digest.hexdigest()
 
 
 def file_identity(path: str | os.PathLike[str] | None) -> dict[str, Any]:

@@ -46,7 +46,10 @@ REQUIRED_KEYS = (
 #: Optional sections of version 2, each owned by one feature; absent means "not recorded", which
 #: is how every checkpoint written before the feature reads. docs/checkpoint-format.md has each
 #: section's schema. Every value is plain data (str, int, float, bool, None, list, dict, tensor).
-SECTIONS: dict[str, str] = {}
+SECTIONS: dict[str, str] = {
+    "training_rows": "fingerprints of the rows that trained the checkpoint and of those that chose it "
+    "(evalstudio.core.models.training_rows)",
+}
 
 # Keys every version may hold beside the required ones.
 _OTHER_KEYS = ("scheduler_state_dict", "output_kind", "best_score", "best_epoch", "monitor", "mode", "split")
@@ -58,6 +61,22 @@ def make_payload(**fields: Any) -> dict[str, Any]:
     if unknown:  # a typo here would write a field no reader looks for
         raise ValueError(f"not fields of the checkpoint format: {', '.join(unknown)}")
     return {"format": FORMAT, "format_version": FORMAT_VERSION, "evalstudio_version": __version__, **fields}
+
+
+def copy_sections(source: dict[str, Any], payload: dict[str, Any], *names: str) -> dict[str, Any]:
+    """Copy the optional sections ``names`` that ``source`` holds into ``payload`` (returned).
+
+    A checkpoint made from another (calibrated, converted) keeps what the other recorded, e.g.
+    ``copy_sections(read_checkpoint(src), payload, "training_rows")``: the new file still knows
+    which rows trained its weights.
+    """
+    unknown = [n for n in names if n not in SECTIONS]
+    if unknown:
+        raise ValueError(f"not optional sections of the checkpoint format: {', '.join(unknown)}")
+    for name in names:
+        if source.get(name) is not None:
+            payload[name] = source[name]
+    return payload
 
 
 def format_version(obj: dict[str, Any]) -> int:

@@ -28,6 +28,7 @@ from evalstudio.core.models.checkpoint_format import (
     restore_rng,
 )
 from evalstudio.core.models.outputs import OutputKind
+from evalstudio.core.models.training_rows import record_training_rows
 from evalstudio.core.training.callbacks import Callback, CallbackList, RunInfo
 from evalstudio.core.training.run_checkpoints import best_file_proba, resume_config, save_due_checkpoints
 from evalstudio.core.training.config import (
@@ -94,6 +95,7 @@ def fit(
     out_dir: str | Path | None = None,
     resume: dict[str, Any] | None = None,
     preprocessing: Standardizer | None = None,
+    earlier_rows: dict[str, Any] | None = None,
 ) -> TrainResult:
     """Train ``module`` in place and return the run's history and checkpoints.
 
@@ -123,6 +125,9 @@ def fit(
         Fine-tuning: the transform the starting weights were trained with (from their
         checkpoint), used instead of fitting a new one when ``config.standardize`` is on, so the
         weights keep seeing inputs on the scale they learned.
+    earlier_rows : dict, optional
+        Fine-tuning: the starting checkpoint's ``training_rows`` section. Its rows trained the
+        starting weights, so every checkpoint of this run records them beside its own.
 
     Raises
     ------
@@ -252,6 +257,11 @@ def fit(
             "target": data.target_name, "output_kind": kind.value, "monitor": monitor, "mode": mode,
             "preprocessing": scaler.to_state() if scaler is not None else None,
             "split": {"n_train": int(n), "n_val": 0 if Xva is None else int(Xva.shape[0])}}
+    if out_dir is not None:
+        # Every checkpoint knows which rows trained it and which chose it (hashed once per run; a
+        # resumed run keeps its record, which holds the rows of the run's start).
+        meta["training_rows"] = (resume or {}).get("training_rows") or record_training_rows(
+            train_set, val_set, validation_is_own_file=val_data is not None, earlier=earlier_rows).to_state()
 
     oom: str | None = None
     stopped, reason = False, ""

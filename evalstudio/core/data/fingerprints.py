@@ -1,0 +1,168 @@
+"""Row fingerprints: a 64-bit hash of each row's content, vectorised, order-free across files.
+
+A checkpoint records the fingerprints of the rows that trained it (:mod:`evalstudio.core.models.training_rows`);
+evaluation hashes the rows of the file it is given the same way and leaves out the matches. The
+hash sees the label and the feature values *as parsed* (before standardisation or encoding), in
+the checkpoint's own column order, so shuffling the rows, reordering or adding columns, renaming
+the file or re-saving it with another delimiter does not change a row's fingerprint; changing
+any value does.
+
+The definition (``evalstudio-row-hash-1``; docs/checkpoint-format.md repeats it):
+
+- ``mix(x)`` is the splitmix64 finaliser on uint64 (wrapping):
+  ``x ^= x >> 30; x *= 0xBF58476D1CE4E5B9; x ^= x >> 27; x *= 0x94D049BB133111EB; x ^= x >> 31``.
+- A numeric cell is its value as float64 with ``-0.0`` made ``0.0``; its hash is
+  ``mix(bits + 0x9E3779B97F4A7C15)`` where ``bits`` are the IEEE-754 bits read as uint64.
+- A text cell is its string with surrounding white space removed; its hash is
+  ``pandas.util.hash_array`` of it (SipHash-2-4 of the UTF-8 bytes with key ``"0123456789123456"``,
+  then ``mix``).
+- A missing cell (NaN, None, an empty cell read as missing) hashes to ``MISSING`` in any column.
+- The label is a text cell: the class name.
+- A row's hash starts at ``SEED`` and takes each cell in turn, the label first and then the
+  features in the checkpoint's column order: ``h = mix(h ^ cell)``.
+
+Nothing here loops over rows in Python: a column of text costs one ``pandas.factorize`` and one
+hash per distinct value.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from evalstudio.core.errors import EvalStudioError
+
+if TYPE_CHECKING:
+    from evalstudio.core.data.dataset import Dataset
+
+HASH_NAME = "evalstudio-row-hash-1"
+SEED = np.uint64(0x65766C7374756469)  # "evlstudi"
+MISSING = np.uint64(0x6D697373696E6721)  # "missing!"
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+_M1 = np.uint64(0xBF58476D1CE4E5B9)
+_M2 = np.uint64(0x94D049BB133111EB)
+_S30, _S27, _S31 = np.uint64(30), np.uint64(27), np.uint64(31)
+
+
+def mix(x: np.ndarray) -> np.ndarray:
+    """The splitmix64 finaliser, in place on a uint64 array (returned for chaining)."""
+    with np.errstate(over="ignore"):
+        x ^= x >> _S30
+        x *= _M1
+        x ^= x >> _S27
+        x *= _M2
+        x ^= x >> _S31
+    return x
+
+
+def numeric_cell_hashes(values: np.ndarray) -> np.ndarray:
+    """Hashes of numeric cells, any shape; NaN (missing) becomes :data:`MISSING`."""
+    v = np.asarray(values, dtype=np.float64) + 0.0  # a fresh float64 array; -0.0 + 0.0 is 0.0
+    missing = np.isnan(v)
+    bits = v.view(np.uint64)
+    with np.errstate(over="ignore"):
+        bits += _GOLDEN
+    mix(bits)
+    bits[missing] = MISSING
+    return bits
+
+
+def text_cell_hashes(values: Sequence[Any] | np.ndarray) -> np.ndarray:
+    """Hashes of text cells (trimmed strings); None / NaN / pandas NA become :data:`MISSING`."""
+    import pandas as pd
+
+    codes, uniques = pd.factorize(np.asarray(values, dtype=object), use_na_sentinel=True)
+    trimmed = np.array([str(u).strip() for u in uniques], dtype=object)  # one per distinct value
+    table = pd.util.hash_array(trimmed, categorize=False) if len(trimmed) else np.zeros(0, np.uint64)
+    out = np.full(len(codes), MISSING, dtype=np.uint64)
+    present = codes >= 0
+    out[present] = table[codes[present]]
+    return out
+
+
+def combine(cells: Sequence[np.ndarray], n_rows: int) -> np.ndarray:
+    """Row hashes from per-column cell hashes, in the order given: ``h = mix(h ^ cell)``."""
+    h = np.full(n_rows, SEED, dtype=np.uint64)
+    for c in cells:
+        h ^= c
+        mix(h)
+    return h
+
+
+def row_hashes(labels: np.ndarray, columns: Sequence[np.ndarray]) -> np.ndarray:
+    """One fingerprint per row.
+
+    Parameters
+    ----------
+    labels : ndarray of shape (n_rows,) -- the label of each row, as text (class names)
+    columns : sequence of ndarray of shape (n_rows,)
+        The feature columns in the checkpoint's order: a float or integer array is numeric (NaN
+        missing), an object or string array is text (None / NaN missing).
+
+    Returns
+    -------
+    ndarray of shape (n_rows,), uint64
+    """
+    n = len(labels)
+    cells = [text_cell_hashes(labels)]
+    for col in columns:
+        arr = np.asarray(col)
+        cells.append(numeric_cell_hashes(arr) if arr.dtype.kind in "fiub" else text_cell_hashes(arr))
+    return combine(cells, n)
+
+
+def hash_order(available: Sequence[str], wanted: Sequence[str] | None) -> list[int]:
+    """Positions of ``wanted`` (the checkpoint's columns) among ``available`` (the file's), or the
+    file's own order when the file lacks one of them (the model then reads the columns in file
+    order too, and the pipeline warns that the names differ)."""
+    position = {name: i for i, name in enumerate(available)}
+    if wanted and len(wanted) <= len(available) and all(w in position for w in wanted):
+        return [position[w] for w in wanted]
+    return list(range(len(available)))
+
+
+def dataset_row_hashes(data: "Dataset", columns: Sequence[str] | None = None) -> np.ndarray:
+    """Fingerprints of every row of ``data``, its features taken in ``columns``' order.
+
+    The label is the class name (``data.classes[y]``); the features are the parsed values of
+    ``data.X`` (float32, exactly representable in float64), before any standardisation.
+    """
+    order = hash_order(data.feature_names, columns)
+    n = data.n_samples
+    label_table = text_cell_hashes(np.asarray(data.classes, dtype=object))
+    h = np.full(n, SEED, dtype=np.uint64)
+    h ^= label_table[data.y]
+    mix(h)
+    if order:
+        # The whole matrix's cells at once (one pass), then one fold per column.
+        cells = numeric_cell_hashes(data.X[:, order] if order != list(range(data.n_features)) else data.X)
+        for j in range(cells.shape[1]):
+            h ^= cells[:, j]
+            mix(h)
+    return h
+
+
+def file_sha256(path: str | os.PathLike[str]) -> str:
+    """SHA-256 hex digest of a file, read in 1 MiB chunks."""
+    digest = hashlib.sha256()
+    try:
+        with open(path, "rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(chunk)
+    except OSError as exc:
+        raise EvalStudioError(
+            f"cannot read {os.fspath(path)!s} to hash it ({exc.strerror}).",
+            hint="Check that the file still exists and is readable.",
+        ) from exc
+    return digest.hexdigest()
+
+
+def file_record(path: str | os.PathLike[str] | None) -> dict[str, Any] | None:
+    """``{"name", "sha256", "bytes"}`` of a data file, or None for in-memory data / a file gone."""
+    if path is None or os.fspath(path) == "" or not os.path.isfile(path):
+        return None
+    return {"name": os.path.basename(os.fspath(path)), "sha256": file_sha256(path), "bytes": os.path.getsize(path)}
