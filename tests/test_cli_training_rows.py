@@ -223,7 +223,7 @@ def test_fine_tuning_and_resume_keep_the_rows_and_validation_files_are_recorded(
                    "--epochs", "3", "--device", "cpu", "--quiet") == 0
     resumed = torch.load(tmp_path / "tuned" / "last.pt", weights_only=True)["training_rows"]
     assert resumed["training_file"] == section["training_file"]
-    assert torch.equal(resumed["training"]["hashes"], section["training"]["hashes"])
+    assert torch.equal(resumed["training"]["remainders"], section["training"]["remainders"])
     assert len(resumed["earlier"]) == 1
 
 

@@ -108,38 +108,39 @@ def test_the_same_rows_hash_the_same_from_either_csv_reader(tmp_path: Path) -> N
 # --------------------------------------------------------------------------- sets
 
 
-def test_sorted_set_is_exact_and_bloom_filter_meets_its_stated_rate() -> None:
+def test_row_set_finds_every_member_and_only_keys_that_share_its_leading_bits() -> None:
     rng = np.random.default_rng(0)
     members = rng.integers(0, 2**63, size=20_000, dtype=np.int64).astype(np.uint64) * np.uint64(2) + np.uint64(1)
-    strangers = rng.integers(0, 2**63, size=200_000, dtype=np.int64).astype(np.uint64) * np.uint64(2)
-    exact = RowSet.build(members)
-    assert exact.kind == "sorted" and exact.unique == 20_000 and exact.false_positive_rate == 0.0
-    assert exact.contains(members).all() and not exact.contains(strangers).any()
-    bloom = RowSet.build(members, sorted_limit=1000)
-    assert bloom.kind == "bloom" and bloom.n_hashes == 14 and bloom.n_bits >= 20 * 20_000
-    assert bloom.contains(members).all()  # never a false negative
-    stated = bloom.false_positive_rate
-    assert 1e-5 < stated < 2e-4
-    observed = bloom.contains(strangers).mean()
-    assert observed < 5 * stated + 3 / strangers.size
-    assert bloom.bits.nbytes <= 2.6 * 20_000  # 20 bits a row
+    members = np.concatenate([members, members[:500]])  # repeats
+    strangers = rng.integers(0, 2**63, size=1_000_000, dtype=np.int64).astype(np.uint64) * np.uint64(2)
+    rows = RowSet.build(members)
+    assert (rows.rows, rows.unique, rows.bucket_bits) == (20_500, 20_000, 14)  # 2^14 <= 20,000 < 2^15
+    assert rows.contains(members).all()  # never a false negative
+    assert 2**-32 <= rows.false_positive_rate < 2**-31
+    assert not rows.contains(strangers).any()  # expected 1e6 * 3.6e-10 = 0.0004 false positives
+    # what a false positive is: a fingerprint whose leading 14 + 32 bits are a member's
+    m = members[:1]
+    assert rows.contains(m ^ np.uint64(1 << 17)).all()  # differs below the kept bits
+    assert not rows.contains(m ^ np.uint64(1 << 18)).any()  # differs in the last kept bit
+    # the order of the queries does not matter; an empty set holds nothing
+    mixed = np.concatenate([strangers[:1000], members[:1000]])[::-1]
+    assert np.array_equal(rows.contains(mixed), np.r_[np.ones(1000, bool), np.zeros(1000, bool)])
+    assert not RowSet.build(np.zeros(0, np.uint64)).contains(members).any()
+    # 4 bytes a key plus a one-byte count per bucket
+    assert rows.remainders.nbytes + rows.counts.nbytes <= 5 * 20_000
 
 
 def test_sets_survive_weights_only_loading(tmp_path: Path) -> None:
     data = _data()
-    for limit in (10**9, 10):
-        rows = record_training_rows(data.subset(np.arange(150)), data.subset(np.arange(150, 200)))
-        if limit == 10:
-            rows = TrainingRows(rows.columns, rows.target, RowSet.build(dataset_row_hashes(data.subset(np.arange(150))),
-                                                                        sorted_limit=limit), rows.validation)
-        buf = io.BytesIO()
-        torch.save(make_payload(training_rows=rows.to_state()), buf)
-        buf.seek(0)
-        back = training_rows_of(torch.load(buf, weights_only=True))
-        assert back is not None and back.training.kind == rows.training.kind
-        check = check_rows(data, back)
-        assert check.trained[:150].all() and not check.trained[150:].any()
-        assert check.validated[150:].all() and not check.validated[:150].any()
+    rows = record_training_rows(data.subset(np.arange(150)), data.subset(np.arange(150, 200)))
+    path = tmp_path / "c.pt"
+    torch.save(make_payload(training_rows=rows.to_state()), path)
+    back = training_rows_of(torch.load(path, weights_only=True))
+    assert back is not None and back.columns == rows.columns and back.training.unique == 150
+    assert np.array_equal(back.training.keys(), rows.training.keys())
+    check = check_rows(data, back)
+    assert check.trained[:150].all() and not check.trained[150:].any()
+    assert check.validated[150:].all() and not check.validated[:150].any()
 
 
 # --------------------------------------------------------------------------- the record
@@ -187,8 +188,8 @@ def test_a_malformed_or_foreign_section_is_refused_in_one_line() -> None:
     with pytest.raises(CheckpointError, match="rows are hashed with 'md5-rows'"):
         TrainingRows.from_state({**rows, "hash": "md5-rows"})
     with pytest.raises(CheckpointError, match="cannot be read"):
-        TrainingRows.from_state({**rows, "training": {"kind": "sorted", "rows": 3, "unique": 3,
-                                                      "hashes": torch.tensor([3, 2, 1])}})
+        TrainingRows.from_state({**rows, "training": {"rows": 3, "unique": 3, "bucket_bits": 1,
+                                                      "counts": torch.tensor([1, 1]), "remainders": torch.tensor([5])}})
     # the guard then evaluates as for a checkpoint that records nothing, and says why
     data = _data()
     scored, leakage, notes = guard_training_rows(data, {SECTION: {**rows, "hash": "x"}}, include=False)
@@ -243,7 +244,7 @@ def test_guard_without_a_record_says_so_once() -> None:
 
 
 def test_the_section_costs_at_most_about_ten_bytes_a_training_row() -> None:
-    """8 bytes per distinct recorded row (training or validation) plus a small fixed overhead."""
+    """About 5 bytes per distinct recorded row (training or validation) plus a small fixed overhead."""
     data = _data(25_000, d=8)
 
     def saved_size(**fields: object) -> int:
@@ -253,6 +254,6 @@ def test_the_section_costs_at_most_about_ten_bytes_a_training_row() -> None:
 
     base = saved_size()
     only_training = saved_size(training_rows=record_training_rows(data).to_state())
-    assert (only_training - base) / 25_000 < 8.2
+    assert (only_training - base) / 25_000 < 5.2  # 4 bytes a row + a byte per bucket (2^14 of them)
     split = record_training_rows(data.subset(np.arange(20_000)), data.subset(np.arange(20_000, 25_000)))
-    assert (saved_size(training_rows=split.to_state()) - base) / 20_000 < 10.2  # 80/20: 8 + 8 * 0.25
+    assert (saved_size(training_rows=split.to_state()) - base) / 20_000 < 6.5  # 80/20

@@ -42,7 +42,7 @@ class Leakage:
     ``training_repeats``: repeated rows the training data itself had. ``training_file``:
     ``{"name", "sha256", "bytes"}`` as the checkpoint recorded it; ``same_file``: the evaluated
     file has that SHA-256. ``false_positive_rate``: the chance that a row the checkpoint never saw
-    is taken for a training row (0 for an exact record; a Bloom filter's rate past millions of rows).
+    is taken for a training row (below 5e-10: the record keeps 32 + log2(rows) bits of each fingerprint).
     """
 
     rows_in_file: int
@@ -106,11 +106,6 @@ class Leakage:
             name = self.training_file.get("name", "?")
             same = " (this very file: same SHA-256)" if self.same_file else ""
             out.append(f"this checkpoint was trained on {name}{same}")
-        if self.false_positive_rate > 0:
-            out.append(
-                f"the checkpoint records its training rows in a Bloom filter: about {self.false_positive_rate:.4%} "
-                "of rows it never saw are taken for training rows and left out too"
-            )
         return out
 
 

@@ -6,18 +6,17 @@ name, size and SHA-256. :func:`check_rows` answers "which rows of this data trai
 checkpoint?" for any :class:`~evalstudio.core.data.dataset.Dataset`; the evaluation guard
 (:mod:`evalstudio.core.evaluation.leakage`) and calibration use it.
 
-A set of fingerprints is stored as a sorted array of unique uint64 hashes (8 bytes a row, exact
-up to a 2^-64 chance per pair) up to :data:`SORTED_LIMIT` rows, and past that as a Bloom filter of
-:data:`BLOOM_BITS_PER_ROW` bits a row and :data:`BLOOM_HASHES` probes (2.5 bytes a row; about
-0.007 % of the other rows are wrongly taken for training rows, and the output says so). Both are
-plain tensors that ``torch.load(weights_only=True)`` reads; docs/checkpoint-format.md has the schema.
+A set of fingerprints is stored as the sorted, distinct leading ``q + 32`` bits of each (``q`` =
+floor(log2 of the number of rows)): 32-bit remainders plus one small count per leading-``q``-bit
+bucket, about 4.5 to 5 bytes a row at any size. A row outside the set is taken for one of it with
+probability below 5e-10 (stated in the section and the evaluation's JSON); a row in it is always
+found. Plain tensors that ``torch.load(weights_only=True)`` reads; docs/checkpoint-format.md has
+the schema, and ``python -m bench --only 9`` measures the size and the speed.
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -29,106 +28,117 @@ if TYPE_CHECKING:
     from evalstudio.core.data.dataset import Dataset
 
 SECTION = "training_rows"
-#: Up to this many distinct rows a set is an exact sorted array (32 MB at the limit); past it a Bloom filter.
-SORTED_LIMIT = 4_000_000
-BLOOM_BITS_PER_ROW = 20
-BLOOM_HASHES = 14  # round(20 * ln 2): the fewest false positives at 20 bits a row
+_LOW32 = np.uint64(0xFFFFFFFF)
 
 
 @dataclass(frozen=True)
 class RowSet:
-    """A set of row fingerprints: ``kind`` "sorted" (``hashes``) or "bloom" (``bits``).
+    """A set of row fingerprints, stored as a sorted array of their leading bits.
+
+    With ``q`` = ``bucket_bits`` = floor(log2(number of distinct fingerprints)), each fingerprint
+    is cut to its leading ``q + 32`` bits (its *key*); the sorted, distinct keys are stored as
+    ``counts`` (keys per value of the leading ``q`` bits, 2^q entries) and ``remainders`` (the
+    next 32 bits of each key, in key order). That is 4 bytes a key plus 0.5 to 1 byte a key for the
+    counts, and a row not in the set is taken for one of it with probability
+    ``n_keys / 2^(q + 32)`` (below 5e-10): :attr:`false_positive_rate`.
 
     ``rows`` counts the rows recorded, repeats included; ``unique`` the distinct fingerprints.
     """
 
-    kind: str
     rows: int
     unique: int
-    hashes: np.ndarray | None = None  # (unique,) uint64, sorted
-    bits: np.ndarray | None = None  # (n_bits // 8,) uint8, bit i of the filter at bits[i >> 3] >> (i & 7)
-    n_bits: int = 0
-    n_hashes: int = 0
+    bucket_bits: int
+    counts: np.ndarray  # (2**bucket_bits,) int: keys per bucket
+    remainders: np.ndarray  # (n_keys,) uint32, ascending within each bucket
+    offsets: np.ndarray = field(repr=False, compare=False, default_factory=lambda: np.zeros(1, np.int64))
+
+    def __post_init__(self) -> None:
+        # Where each bucket's remainders start (the directory a lookup reads), built once.
+        offsets = np.zeros(self.counts.size + 1, dtype=np.int64)
+        np.cumsum(self.counts, out=offsets[1:])
+        object.__setattr__(self, "offsets", offsets)
 
     @classmethod
-    def build(cls, hashes: np.ndarray, *, sorted_limit: int = SORTED_LIMIT) -> "RowSet":
-        """The set of ``hashes`` (uint64, any order, repeats allowed)."""
-        unique = np.unique(np.asarray(hashes, dtype=np.uint64))
-        if unique.size <= sorted_limit:
-            return cls("sorted", int(len(hashes)), int(unique.size), hashes=unique)
-        n_bits = max(64, math.ceil(unique.size * BLOOM_BITS_PER_ROW / 64) * 64)
-        flags = np.zeros(n_bits, dtype=bool)
-        for idx in _bloom_positions(unique, n_bits, BLOOM_HASHES):
-            flags[idx] = True
-        bits = np.packbits(flags, bitorder="little")
-        return cls("bloom", int(len(hashes)), int(unique.size), bits=bits, n_bits=n_bits, n_hashes=BLOOM_HASHES)
+    def build(cls, hashes: np.ndarray, *, rows: int | None = None) -> "RowSet":
+        """The set of ``hashes`` (uint64, any order, repeats allowed); ``rows`` defaults to their number."""
+        h = np.asarray(hashes, dtype=np.uint64)
+        distinct = np.unique(h)
+        q = min(32, int(distinct.size).bit_length() - 1) if distinct.size else 0
+        keys = np.unique(distinct >> np.uint64(32 - q))  # already sorted; unique again after the cut
+        counts = np.bincount((keys >> np.uint64(32)).astype(np.int64), minlength=1 << q)
+        counts = counts.astype(np.uint8 if counts.max(initial=0) < 256 else np.int32)
+        return cls(int(h.size if rows is None else rows), int(distinct.size), q, counts,
+                   (keys & _LOW32).astype(np.uint32))
+
+    def keys(self) -> np.ndarray:
+        """The sorted keys (leading ``bucket_bits + 32`` bits of each fingerprint), uint64."""
+        buckets = np.repeat(np.arange(self.counts.size, dtype=np.uint64), self.counts.astype(np.int64))
+        return np.asarray((buckets << np.uint64(32)) | self.remainders.astype(np.uint64))
 
     @property
     def false_positive_rate(self) -> float:
-        """The chance that a row not in the set is taken for one of it (0 for a sorted array)."""
-        if self.kind != "bloom" or self.n_bits == 0:
-            return 0.0
-        return float((1.0 - math.exp(-self.n_hashes * self.unique / self.n_bits)) ** self.n_hashes)
+        """The chance that a row not in the set is taken for one of it."""
+        return float(self.remainders.size) / float(2 ** (self.bucket_bits + 32))
+
+    def find(self, hashes: np.ndarray) -> np.ndarray:
+        """For each fingerprint, the index of its key in the set, or -1; int64 of shape (n,).
+
+        A hash-table lookup: the leading ``bucket_bits`` pick a bucket (about one key each), whose
+        few remainders are compared in a handful of vectorised passes that shrink as rows are
+        settled. No sort, so 1M rows cost a few passes over 1M elements.
+        """
+        h = np.asarray(hashes, dtype=np.uint64).reshape(-1)
+        found = np.full(h.size, -1, dtype=np.int64)
+        if self.remainders.size == 0:
+            return found
+        q = self.bucket_bits
+        bucket = (h >> np.uint64(64 - q)).astype(np.intp) if q else np.zeros(h.size, dtype=np.intp)
+        in_bucket = self.counts[bucket]  # a small array: cache-friendly, unlike the offsets
+        active = np.flatnonzero(in_bucket)
+        cand = self.offsets[bucket[active]]
+        left = in_bucket[active]
+        want = (h[active] >> np.uint64(32 - q)).astype(np.uint32)  # the key's low 32 bits
+        while active.size:
+            have = self.remainders[cand]
+            hit = have == want
+            found[active[hit]] = cand[hit]
+            # Remainders ascend within a bucket: past the wanted one, it is not there.
+            more = np.flatnonzero((have < want) & (left > 1))
+            active, cand, left, want = active[more], cand[more] + 1, left[more] - 1, want[more]
+        return found
 
     def contains(self, hashes: np.ndarray) -> np.ndarray:
         """Boolean mask of shape ``hashes.shape``: which fingerprints are in the set."""
-        h = np.asarray(hashes, dtype=np.uint64)
-        if self.kind == "sorted":
-            table = self.hashes if self.hashes is not None else np.zeros(0, np.uint64)
-            if table.size == 0:
-                return np.zeros(h.shape, dtype=bool)
-            pos = np.searchsorted(table, h)
-            pos[pos == table.size] = 0
-            return np.asarray(table[pos] == h)
-        assert self.bits is not None
-        found = np.ones(h.shape, dtype=bool)
-        for idx in _bloom_positions(h, self.n_bits, self.n_hashes):
-            found &= ((self.bits[idx >> np.uint64(3)] >> (idx & np.uint64(7)).astype(np.uint8)) & 1).astype(bool)
-        return found
+        return (self.find(hashes) >= 0).reshape(np.shape(hashes))
 
     def to_state(self) -> dict[str, Any]:
         import torch
 
-        state: dict[str, Any] = {"kind": self.kind, "rows": self.rows, "unique": self.unique}
-        if self.kind == "sorted":
-            assert self.hashes is not None
-            state["hashes"] = torch.from_numpy(self.hashes.view(np.int64).copy())  # uint64 bits as int64
-        else:
-            assert self.bits is not None
-            state.update(bits=torch.from_numpy(self.bits.copy()), n_bits=self.n_bits, n_hashes=self.n_hashes,
-                         false_positive_rate=self.false_positive_rate)
-        return state
+        return {"rows": self.rows, "unique": self.unique, "bucket_bits": self.bucket_bits,
+                "counts": torch.from_numpy(self.counts.copy()),
+                "remainders": torch.from_numpy(self.remainders.view(np.int32).copy()),  # uint32 bits as int32
+                "false_positive_rate": self.false_positive_rate}
 
     @classmethod
     def from_state(cls, state: Any) -> "RowSet":
-        if not isinstance(state, dict) or state.get("kind") not in ("sorted", "bloom"):
-            raise ValueError("a row set is a dict with kind 'sorted' or 'bloom'")
-        rows, unique = int(state["rows"]), int(state["unique"])
-        if state["kind"] == "sorted":
-            hashes = _numpy(state["hashes"]).astype(np.int64, copy=False).view(np.uint64)
-            if hashes.size != unique or (hashes.size > 1 and not bool(np.all(hashes[1:] > hashes[:-1]))):
-                raise ValueError("the sorted fingerprints are not sorted and unique")
-            return cls("sorted", rows, unique, hashes=hashes)
-        bits = _numpy(state["bits"]).astype(np.uint8, copy=False)
-        n_bits, n_hashes = int(state["n_bits"]), int(state["n_hashes"])
-        if bits.size * 8 != n_bits or n_hashes < 1:
-            raise ValueError("the Bloom filter's size does not match its bits")
-        return cls("bloom", rows, unique, bits=bits, n_bits=n_bits, n_hashes=n_hashes)
+        if not isinstance(state, dict):
+            raise ValueError("a row set is a dict")
+        q = int(state["bucket_bits"])
+        counts = _numpy(state["counts"]).astype(np.int64)
+        remainders = _numpy(state["remainders"]).astype(np.int32, copy=False).view(np.uint32)
+        if not 0 <= q <= 32 or counts.size != 1 << q or int(counts.sum()) != remainders.size or (counts < 0).any():
+            raise ValueError("the row set's counts do not match its remainders")
+        made = cls(int(state["rows"]), int(state["unique"]), q, counts, remainders)
+        keys = made.keys()
+        if keys.size > 1 and not bool(np.all(keys[1:] > keys[:-1])):
+            raise ValueError("the row set's keys are not sorted and distinct")
+        return made
 
 
 def _numpy(value: Any) -> np.ndarray:
     if hasattr(value, "detach"):  # a tensor
         return np.asarray(value.detach().cpu().numpy()).reshape(-1)
     return np.asarray(value).reshape(-1)
-
-
-def _bloom_positions(h: np.ndarray, n_bits: int, n_hashes: int) -> Iterable[np.ndarray]:
-    """Double hashing: probe i of fingerprint h is (low32(h) + i * (high32(h) | 1)) mod n_bits."""
-    lo = h & np.uint64(0xFFFFFFFF)
-    step = (h >> np.uint64(32)) | np.uint64(1)
-    m = np.uint64(n_bits)
-    for i in range(n_hashes):
-        yield (lo + np.uint64(i) * step) % m  # < 15 * 2^32: no wrap
 
 
 @dataclass(frozen=True)
@@ -229,9 +239,9 @@ def record_training_rows(
         h_val = dataset_row_hashes(validation, columns)
         seen = training.contains(h_val)
         in_training = int(seen.sum())
-        # ``rows`` counts every validation row; the set keeps those that are not training rows too.
-        val_set = replace(RowSet.build(h_val[~seen]), rows=validation.n_samples)
-    before = ()
+        # ``rows`` counts every validation row; the set keeps those that are not training rows.
+        val_set = RowSet.build(h_val[~seen], rows=validation.n_samples)
+    before: tuple[TrainingRows, ...] = ()
     if earlier is not None:
         prior = earlier if isinstance(earlier, TrainingRows) else TrainingRows.from_state(earlier)
         before = (TrainingRows(prior.columns, prior.target, prior.training, prior.validation,
@@ -272,17 +282,22 @@ def check_rows(data: "Dataset", rows: TrainingRows) -> RowCheck:
             hashed[columns] = dataset_row_hashes(data, columns)
         return hashed[columns]
 
-    trained = np.zeros(data.n_samples, dtype=bool)
+    own = rows.training.find(hashes(rows.columns))
+    trained = own >= 0
+    for record in rows.earlier:
+        trained |= record.training.contains(hashes(record.columns))
+    # Validation rows among the others only (in the file that trained it, a fifth of the rows).
+    rest = np.flatnonzero(~trained)
     validated = np.zeros(data.n_samples, dtype=bool)
     for record in (rows, *rows.earlier):
-        h = hashes(record.columns)
-        trained |= record.training.contains(h)
-        if record.validation is not None:
-            validated |= record.validation.contains(h)
-    validated &= ~trained
-    own = hashes(rows.columns)[trained]
-    repeats = int(own.size - np.unique(own).size)
-    return RowCheck(trained, validated, repeats, rows.false_positive_rate)
+        if record.validation is not None and rest.size:
+            validated[rest] |= record.validation.contains(hashes(record.columns)[rest])
+    # Repeats: trained rows minus distinct fingerprints among them (one key index per fingerprint).
+    distinct = int(np.count_nonzero(np.bincount(own[own >= 0], minlength=1)))
+    others = trained & (own < 0)  # found only in an earlier run's record
+    if others.any():
+        distinct += int(np.unique(hashes(rows.columns)[others]).size)
+    return RowCheck(trained, validated, int(trained.sum()) - distinct, rows.false_positive_rate)
 
 
 def training_rows_of(checkpoint: Any) -> TrainingRows | None:
