@@ -293,3 +293,6 @@ def test_kfold_starts_every_fold_from_the_checkpoint(files: dict[str, str], caps
     np.testing.assert_allclose(p_yes("tuned.csv"), p_yes("ckpt.csv"), rtol=1e-4, atol=1e-6)
     assert not np.allclose(p_yes("fresh.csv"), p_yes("ckpt.csv"), atol=1e-3)
     assert json.loads(Path("k.json").read_text())["config"]["lr_schedule"] == "cosine"
+    # a.last.pt was trained on 64 of these 80 rows: the folds' held-out rows include them, and k-fold says so
+    assert any("trained on 64 of these 80 rows" in n and "optimistic" in n
+               for n in json.loads(Path("k.json").read_text())["notes"])

@@ -51,6 +51,7 @@ def run(args: argparse.Namespace) -> int:
     config = config_from_args(args, SHARED_OPTIONS, val_fraction=0.0)
     data = load_csv(args.data, target=args.target, drop_missing=args.drop_missing)
     factory, data, kind, notes = prepare_model(args, data)
+    notes.extend(_starting_rows_note(factory, data))
     positive = positive_index(data.classes, args.positive_class)
     callbacks = [] if args.quiet else [ProgressPrinter(folds=args.folds)]
     stacked = {"auto": "auto", "stacked": True, "sequential": False}[args.fold_training]
@@ -63,6 +64,23 @@ def run(args: argparse.Namespace) -> int:
     if not args.quiet:
         print(summary_text(data, config, cv, notes, positive))
     return 0
+
+
+def _starting_rows_note(factory: Any, data: Any) -> list[str]:
+    """A warning when --checkpoint's weights were trained on rows of this data (every fold's held-out
+    part then holds rows the starting weights learned from)."""
+    from evalstudio.core.models.training_rows import check_rows, training_rows_of
+
+    section = getattr(factory, "training_rows", None)
+    rows = training_rows_of({"training_rows": section}) if section is not None else None
+    if rows is None:
+        return []
+    seen = int(check_rows(data, rows).trained.sum())
+    if not seen:
+        return []
+    return [f"warning: the --checkpoint weights were trained on {seen:,} of these {data.n_samples:,} rows, so every "
+            "fold's held-out rows include rows the starting weights learned from: the out-of-fold results are "
+            "optimistic"]
 
 
 def cv_json(cv: Any, notes: list[str]) -> dict[str, Any]:
