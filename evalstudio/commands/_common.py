@@ -13,6 +13,7 @@ import numpy as np
 
 from evalstudio.core.atomic import atomic_write
 from evalstudio.core.errors import EvalStudioError
+from evalstudio.core.paths import describe_os_error
 
 
 def add_data_args(p: argparse.ArgumentParser, *, required: bool = True) -> None:
@@ -60,28 +61,34 @@ def write_json(path: str, payload: dict[str, Any]) -> None:
             json.dump(to_jsonable(payload), fh, indent=2, allow_nan=False)
             fh.write("\n")
     except OSError as exc:
-        raise EvalStudioError(f"cannot write {path}: {exc.strerror or exc}.",
-                              hint="Choose a folder you can write to.") from None
+        raise EvalStudioError(f"cannot write {path}: {describe_os_error(exc)}.",
+                              hint="Choose a folder you can write to, with space left.") from None
 
 
 def write_predictions_csv(path: str, predictions: Any, y_pred: np.ndarray) -> None:
-    """One row per input row: row, actual, predicted, one probability column per class."""
+    """One row per input row: row, actual, predicted, one probability column per class.
+
+    Scores are written so they read back as the same numbers (float32: 9 significant digits), and
+    class names a spreadsheet would run as formulas are neutralised.
+    """
     import pandas as pd
 
-    classes = np.asarray(predictions.classes, dtype=object)
+    from evalstudio.core.data.csv_write import safe_texts, score_format
+
+    classes = np.asarray(safe_texts(predictions.classes), dtype=object)
     frame = pd.DataFrame({
         "row": predictions.row_numbers,
         "actual": classes[predictions.y_true],
         "predicted": classes[y_pred],
     })
-    for k, name in enumerate(predictions.classes):
+    for k, name in enumerate(predictions.classes):  # "p_" before the name: no formula
         frame[f"p_{name}"] = predictions.y_score[:, k]
     try:
         with atomic_write(path, "w", encoding="utf-8", newline="") as fh:
-            frame.to_csv(fh, index=False, float_format="%.6g")
+            frame.to_csv(fh, index=False, float_format=score_format(predictions.y_score.dtype))
     except OSError as exc:
-        raise EvalStudioError(f"cannot write {path}: {exc.strerror or exc}.",
-                              hint="Choose a folder you can write to.") from None
+        raise EvalStudioError(f"cannot write {path}: {describe_os_error(exc)}.",
+                              hint="Choose a folder you can write to, with space left.") from None
 
 
 def format_table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:

@@ -101,21 +101,30 @@ def cv_json(cv: Any, notes: list[str]) -> dict[str, Any]:
 
 
 def write_oof_csv(path: str, cv: Any) -> None:
-    """row, fold, actual, predicted (most probable class), one probability column per class."""
+    """row, fold, actual, predicted (most probable class), one probability column per class.
+
+    Scores read back as the same numbers (float32: 9 significant digits); class names a
+    spreadsheet would run as formulas are neutralised.
+    """
+    from evalstudio.core.data.csv_write import safe_texts, score_format
+    from evalstudio.core.paths import describe_os_error
+
     fold_of = np.zeros(cv.pooled_predictions.n_samples, dtype=np.int64)
     for f in cv.folds:
         fold_of[f.test_index] = f.fold
     pred = cv.pooled_predictions
-    classes = pred.classes
+    classes = safe_texts(pred.classes)
+    fmt = score_format(pred.y_score.dtype)
     try:
         with atomic_write(path, "w", encoding="utf-8", newline="") as fh:
             w = csv.writer(fh)
-            w.writerow(["row", "fold", "actual", "predicted", *(f"p_{c}" for c in classes)])
+            w.writerow(["row", "fold", "actual", "predicted", *(f"p_{c}" for c in pred.classes)])
             for i in range(pred.n_samples):
                 w.writerow([int(pred.row_numbers[i]), int(fold_of[i]), classes[pred.y_true[i]],
-                            classes[int(np.argmax(pred.y_score[i]))], *(f"{v:.6g}" for v in pred.y_score[i])])
+                            classes[int(np.argmax(pred.y_score[i]))], *(fmt % v for v in pred.y_score[i])])
     except OSError as exc:
-        raise EvalStudioError(f"cannot write {path}: {exc.strerror or exc}.", hint="Choose a folder you can write to.") from None
+        raise EvalStudioError(f"cannot write {path}: {describe_os_error(exc)}.",
+                              hint="Choose a folder you can write to, with space left.") from None
 
 
 def summary_text(data: Any, config: Any, cv: Any, notes: list[str], positive: int) -> str:

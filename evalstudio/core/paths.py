@@ -52,14 +52,17 @@ def special_file_kind(path: PathArg) -> str | None:
     return "not a regular file"
 
 
-def require_regular_file(path: PathArg, flag: str, error: type[EvalStudioError] = EvalStudioError) -> None:
-    """Refuse a named pipe, device or socket given as an input (reading it could block forever)."""
+def require_regular_file(path: PathArg, what: str, error: type[EvalStudioError] = EvalStudioError) -> None:
+    """Refuse a named pipe, device or socket given as an input (reading it could block forever).
+
+    ``what`` names the input in the message ("--data", "the data file", "checkpoint").
+    """
     kind = special_file_kind(path)
     if kind is not None:
         raise error(
-            f"{flag} {str(path)!r} is {kind}, not a regular file; evalstudio reads inputs from regular files only "
-            "(a pipe would block it).",
-            hint=f"Save the content to a file and pass that file to {flag}.",
+            f"{what} {str(path)!r} is {kind}, not a regular file: evalstudio reads its inputs only from regular "
+            "files (reading a pipe or a device could wait forever).",
+            hint="Save the content to a file and pass that file instead.",
         )
 
 

@@ -240,13 +240,27 @@ def test_multiclass_class_never_predicted_and_class_absent() -> None:
 def test_log_loss_clips_extreme_probabilities_like_sklearn(dtype: type) -> None:
     y = np.array([0, 1, 1, 0, 2])
     p = np.array([[1.0, 0.0, 0.0], [1.0, 0.0, 0.0], [0.2, 0.8, 0.0], [0.0, 0.0, 1.0], [0.1, 0.1, 0.8]], dtype=dtype)
-    eps = np.finfo(dtype).eps
-    expected = -np.mean(np.log(np.clip(p[np.arange(5), y], eps, 1 - eps).astype(np.float64)))
+    eps = np.finfo(np.float64).eps
+    expected = -np.mean(np.log(np.clip(p[np.arange(5), y].astype(np.float64), eps, 1 - eps)))
     assert log_loss(y, p) == pytest.approx(expected, abs=1e-12)
-    if dtype is np.float64:
-        assert log_loss(y, p) == pytest.approx(skm.log_loss(y, p, labels=[0, 1, 2]), abs=TOL)
-    else:  # scikit-learn clips float32 at float32 eps too, then sums in float32
-        assert log_loss(y, p) == pytest.approx(skm.log_loss(y, p, labels=[0, 1, 2]), rel=1e-6)
+    # The value scikit-learn gives on the probabilities as written out (float64), whatever the
+    # model's dtype: float32 scores are not clipped at float32's eps (which caps a row at 15.9).
+    assert log_loss(y, p) == pytest.approx(skm.log_loss(y, p.astype(np.float64), labels=[0, 1, 2]), abs=TOL)
+
+
+def test_multiclass_log_loss_is_reproduced_from_the_exported_probabilities() -> None:
+    """float32 softmax underflows for confident rows; the exported float64 text must give the same loss."""
+    rng = np.random.default_rng(0)
+    logits = rng.normal(size=(300, 3)).astype(np.float32) * 40
+    z = np.exp(logits - logits.max(axis=1, keepdims=True))
+    p = (z / z.sum(axis=1, keepdims=True)).astype(np.float32)
+    y = rng.integers(0, 3, 300)
+    assert (p[np.arange(300), y] < np.finfo(np.float32).eps).sum() > 10  # rows the old clip capped
+    exported = np.array([[float("%.9g" % v) for v in row] for row in p])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # rows sum to 1 only within float32 rounding
+        reference = skm.log_loss(y, exported, labels=[0, 1, 2])
+    assert log_loss(y, p) == pytest.approx(reference, rel=1e-7)
 
 
 def test_confusion_matrix_by_bincount() -> None:

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from evalstudio.core.data.file_kinds import BINARY_MAGIC, SAVE_AS_CSV, has_safetensors_header, is_pickle
 from evalstudio.core.errors import DataError
+from evalstudio.core.paths import require_regular_file
 
 HEAD_BYTES = 64 * 1024
 _MAX_HEAD_BYTES = 16 * 1024 * 1024  # a header line longer than this is not a CSV we can sniff
@@ -109,6 +110,7 @@ def read_head(path: str | os.PathLike[str]) -> tuple[bytes, bool]:
         raise DataError(f"data file not found: {p}.", hint="Check the path and the file name.")
     if p.is_dir():
         raise DataError(f"{p} is a folder, not a CSV file.", hint="Pass the path of the CSV file itself.")
+    require_regular_file(p, "the data file", DataError)
     try:
         size = p.stat().st_size
         with p.open("rb") as fh:

@@ -150,10 +150,13 @@ class EvaluationReport:
 
 # ---------------------------------------------------------------------- building blocks
 def log_loss(y_true: np.ndarray, y_score: np.ndarray) -> float:
-    """Mean cross-entropy of the true class, as ``sklearn.metrics.log_loss(..., labels=all)``.
+    """Mean cross-entropy of the true class, as ``sklearn.metrics.log_loss(..., labels=all)``
+    computes it from the same probabilities written out as float64 (``--predictions``, exports).
 
-    Probabilities are clipped to ``[eps, 1 - eps]`` with ``eps`` of their own dtype (as
-    scikit-learn does) and the logarithms are taken and averaged in float64.
+    The probabilities are taken in float64 and clipped to ``[eps, 1 - eps]`` with float64's
+    ``eps`` whatever their dtype: clipping float32 scores at float32's eps (1.2e-7) would cap each
+    row's loss at 15.9 where the exported probabilities give up to 36, so the two would disagree
+    on any row whose true class got a probability below 1e-7.
 
     Parameters
     ----------
@@ -161,12 +164,10 @@ def log_loss(y_true: np.ndarray, y_score: np.ndarray) -> float:
     y_score : ndarray of shape (n_samples, n_classes), float
     """
     s = np.asarray(y_score)
-    if s.dtype not in (np.float32, np.float64):
-        s = s.astype(np.float64)
-    p = s[np.arange(s.shape[0]), np.asarray(y_true)]
-    eps = np.finfo(s.dtype).eps
+    p = s[np.arange(s.shape[0]), np.asarray(y_true)].astype(np.float64)
+    eps = np.finfo(np.float64).eps
     p = np.clip(p, eps, 1 - eps)
-    return float(-np.mean(np.log(p.astype(np.float64))))
+    return float(-np.mean(np.log(p)))
 
 
 # ---------------------------------------------------------------------- the report

@@ -13,23 +13,33 @@ written atomically. The schema, every version and what each field means are writ
     "config": TrainConfig as a plain dict  "output_kind": str   "best_score": float or None
     "best_epoch": int or None              "monitor": str       "mode": "min" | "max"
     "split": {"n_train": int, "n_val": int}
+    "integrity": {"algorithm": "sha256", "digest": hex str}   (see below)
 
 plus the optional sections of :data:`SECTIONS` (absent means "not recorded"). Version 1 (no
 ``format_version`` key) is the same without the optional sections; :func:`upgrade` reads it.
 
 Writes go to a temp file in the same folder, are flushed and fsynced, then ``os.replace``-d over
-the target, so a crash or SIGKILL mid-save leaves the previous file loadable.
+the target, so a crash or SIGKILL mid-save leaves the previous file loadable. Every payload is
+sealed with a SHA-256 of all its other fields (:func:`payload_digest`), and :func:`upgrade` (the
+path every reader takes) verifies it, so a flipped bit or an edit is refused, not evaluated.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
+import pickle
+import struct
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from evalstudio import __version__
 from evalstudio.core.atomic import atomic_write, clear_stale_temps
+from evalstudio.core.data import file_kinds
 from evalstudio.core.errors import CheckpointError
+from evalstudio.core.models.limits import check_archive_sizes, newer_torch_message
+from evalstudio.core.models.pickle_safety import find_unsafe_globals, strip_ansi
+from evalstudio.core.paths import require_regular_file
 
 if TYPE_CHECKING:
     import torch
@@ -49,18 +59,112 @@ REQUIRED_KEYS = (
 SECTIONS: dict[str, str] = {
     "training_rows": "fingerprints of the rows that trained the checkpoint and of those that chose it "
     "(evalstudio.core.models.training_rows)",
+    "integrity": "SHA-256 of every other field (tensors by dtype, shape and bytes), verified on every load",
 }
+
+#: The one digest algorithm this evalstudio writes and verifies.
+INTEGRITY_ALGORITHM = "sha256"
 
 # Keys every version may hold beside the required ones.
 _OTHER_KEYS = ("scheduler_state_dict", "output_kind", "best_score", "best_epoch", "monitor", "mode", "split")
 
 
 def make_payload(**fields: Any) -> dict[str, Any]:
-    """A checkpoint dict of the current version: ``fields`` plus the format's own header keys."""
+    """A checkpoint dict of the current version: ``fields`` plus the format's own header keys,
+    sealed with its ``integrity`` digest (a payload changed afterwards must be made again)."""
     unknown = sorted(k for k in fields if k not in REQUIRED_KEYS and k not in _OTHER_KEYS and k not in SECTIONS)
     if unknown:  # a typo here would write a field no reader looks for
         raise ValueError(f"not fields of the checkpoint format: {', '.join(unknown)}")
-    return {"format": FORMAT, "format_version": FORMAT_VERSION, "evalstudio_version": __version__, **fields}
+    fields.pop("integrity", None)
+    return seal({"format": FORMAT, "format_version": FORMAT_VERSION, "evalstudio_version": __version__, **fields})
+
+
+# -- integrity -------------------------------------------------------------------------------
+
+
+def payload_digest(payload: dict[str, Any]) -> str:
+    """SHA-256 (hex) of a canonical serialisation of every field of ``payload`` but ``integrity``.
+
+    Canonical: dict entries in the order of their encoded keys, lists and tuples alike, each value
+    tagged with its type; a tensor by dtype, shape and its bytes in C order; a float by its 8
+    IEEE-754 bytes. A section added later is covered without any change here.
+    """
+    h = hashlib.sha256()
+    _feed(h, {k: v for k, v in payload.items() if k != "integrity"})
+    return h.hexdigest()
+
+
+def seal(payload: dict[str, Any]) -> dict[str, Any]:
+    """``payload`` with its ``integrity`` section (computed over everything else), in place."""
+    payload["integrity"] = {"algorithm": INTEGRITY_ALGORITHM, "digest": payload_digest(payload)}
+    return payload
+
+
+def verify_integrity(obj: dict[str, Any], source: str = "the checkpoint") -> None:
+    """Check the ``integrity`` digest of a loaded checkpoint dict (none recorded: nothing to check).
+
+    Raises
+    ------
+    CheckpointError
+        The content does not match the digest: the file changed after it was written.
+    """
+    section = obj.get("integrity")
+    if section is None:
+        return  # written before the section existed (version 1, early version 2) or by hand
+    if not isinstance(section, dict) or not isinstance(section.get("digest"), str):
+        raise CheckpointError(f"{source} has a damaged integrity section, so its content cannot be verified.",
+                              hint="Use another copy of the checkpoint, or another checkpoint of the run.")
+    if section.get("algorithm") != INTEGRITY_ALGORITHM:
+        raise CheckpointError(
+            f"{source} is sealed with the digest {section.get('algorithm')!r}, which this evalstudio "
+            f"({__version__}) cannot verify.", hint="Update evalstudio (pip install -U evalstudio) to read it.")
+    if payload_digest(obj) != section["digest"]:
+        raise CheckpointError(
+            f"{source} changed after evalstudio wrote it: its content does not match the SHA-256 digest it "
+            "carries (a flipped bit, a damaged copy or an edit).",
+            hint="Use an intact copy of the checkpoint, or another checkpoint of the run (best.pt, last.pt).",
+        )
+
+
+def _feed(h: "hashlib._Hash", value: Any) -> None:
+    import torch
+
+    if isinstance(value, torch.Tensor):
+        t = value.detach()
+        if t.layout != torch.strided or t.is_quantized:
+            t = t.to_dense() if t.layout != torch.strided else t.dequantize()
+        t = t.to("cpu").contiguous()
+        h.update(f"T{t.dtype}{tuple(t.shape)}".encode())
+        if t.numel():
+            h.update(t.reshape(-1).view(torch.uint8).numpy().data)
+    elif isinstance(value, dict):
+        h.update(f"D{len(value)}".encode())
+        entries = []
+        for k, v in value.items():
+            kh = hashlib.sha256()
+            _feed(kh, k)
+            entries.append((kh.digest(), v))
+        for key_digest, v in sorted(entries, key=lambda e: e[0]):
+            h.update(key_digest)
+            _feed(h, v)
+    elif isinstance(value, (list, tuple)):
+        h.update(f"L{len(value)}".encode())
+        for v in value:
+            _feed(h, v)
+    elif isinstance(value, bool) or value is None:
+        h.update(f"B{value}".encode())
+    elif isinstance(value, int):
+        h.update(f"I{value}".encode())
+    elif isinstance(value, float):
+        h.update(b"F" + struct.pack("<d", value))
+    elif isinstance(value, str):
+        data = value.encode("utf-8", "surrogatepass")
+        h.update(f"S{len(data)}:".encode() + data)
+    elif isinstance(value, bytes):
+        h.update(f"Y{len(value)}:".encode() + value)
+    else:  # not plain data (the format holds none); its type and text still count
+        text = f"{type(value).__module__}.{type(value).__qualname__}:{value!r}".encode("utf-8", "replace")
+        h.update(f"O{len(text)}:".encode() + text)
 
 
 def copy_sections(source: dict[str, Any], payload: dict[str, Any], *names: str) -> dict[str, Any]:
@@ -74,8 +178,10 @@ def copy_sections(source: dict[str, Any], payload: dict[str, Any], *names: str) 
     if unknown:
         raise ValueError(f"not optional sections of the checkpoint format: {', '.join(unknown)}")
     for name in names:
-        if source.get(name) is not None:
+        if name != "integrity" and source.get(name) is not None:  # a digest is never copied: it is made
             payload[name] = source[name]
+    if "integrity" in payload:  # sealed by make_payload: seal the new content again
+        seal(payload)
     return payload
 
 
@@ -86,12 +192,14 @@ def format_version(obj: dict[str, Any]) -> int:
 
 
 def upgrade(obj: dict[str, Any], source: str = "the checkpoint") -> dict[str, Any]:
-    """Read any version up to :data:`FORMAT_VERSION` as the current one (a new dict; ``obj`` is kept).
+    """Read any version up to :data:`FORMAT_VERSION` as the current one (a new dict; ``obj`` is kept),
+    after verifying its ``integrity`` digest when it carries one.
 
     Raises
     ------
     CheckpointError
-        The file was written by a newer evalstudio (a version this one does not know).
+        The file was written by a newer evalstudio (a version this one does not know), or its content
+        does not match its digest (it changed after it was written).
     """
     version = format_version(obj)
     if version < 1 or version > FORMAT_VERSION:
@@ -100,6 +208,7 @@ def upgrade(obj: dict[str, Any], source: str = "the checkpoint") -> dict[str, An
             f"newer than this evalstudio ({__version__}) reads (up to {FORMAT_VERSION}).",
             hint="Update evalstudio (pip install -U evalstudio) to read it.",
         )
+    verify_integrity(obj, source)
     out = dict(obj)
     if version == 1:
         out["format_version"] = FORMAT_VERSION  # version 2 only added optional sections
@@ -111,6 +220,8 @@ def save_checkpoint(path: str | os.PathLike[str], payload: dict[str, Any]) -> Pa
     import torch
 
     target = Path(path)
+    if payload.get("format") == FORMAT and "integrity" not in payload:
+        payload = seal(dict(payload))
     # A save killed mid-write (power cut, SIGKILL) leaves its temp file behind: clear those of
     # processes that have ended, never another live writer's file in flight.
     clear_stale_temps(target)
@@ -129,23 +240,42 @@ def read_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
     """
     import torch
 
-    from evalstudio.core.data import file_kinds
-
     p = Path(path)
-    if not p.is_file():
+    if not p.exists():
         raise CheckpointError(f"checkpoint {str(p)!r} does not exist.", hint="Check the path given to --resume.")
+    require_regular_file(p, "--resume", CheckpointError)
+    if not p.is_file():
+        raise CheckpointError(f"{str(p)!r} is a folder, not a checkpoint.", hint="Pass DIR/last.pt to --resume.")
     sniffed = file_kinds.sniff(p)
     if sniffed.kind not in (file_kinds.TORCH_ZIP, file_kinds.TORCH_LEGACY):
         raise CheckpointError(
             f"{str(p)!r} is {sniffed.description}, not an evalstudio training checkpoint.",
             hint="Resume needs a file written by `evalstudio train` (best.pt, last.pt or epoch_N.pt).",
         )
+    check_archive_sizes(p)
+    # What unpickling would run, found without running it: an evalstudio checkpoint never needs
+    # more than tensors and plain values, so say so in our words (never torch's weights_only=False advice).
+    unsafe = sorted(find_unsafe_globals(p))
+    if unsafe:
+        shown = ", ".join(unsafe[:8]) + (f", ... ({len(unsafe) - 8} more)" if len(unsafe) > 8 else "")
+        raise CheckpointError(
+            f"{str(p)!r} needs arbitrary unpickling, which could run code (it names {shown}); nothing from it "
+            "was run, and an evalstudio training checkpoint never needs it.",
+            hint="Resume needs a file written by `evalstudio train` (best.pt, last.pt or epoch_N.pt); "
+            "use --checkpoint to start from other weights.",
+        )
     try:
         ckpt = torch.load(p, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises many kinds for a bad file; all mean the same to a user
+        newer = newer_torch_message(p, exc)
+        if newer is not None:
+            raise CheckpointError(newer[0], hint=newer[1]) from None
+        text = strip_ansi(str(exc)).strip()
+        if isinstance(exc, pickle.UnpicklingError):
+            text = "it holds objects other than tensors and plain values"
         raise CheckpointError(
             f"cannot read checkpoint {str(p)!r} as weights only ({type(exc).__name__}: "
-            f"{str(exc).strip().splitlines()[0] if str(exc).strip() else 'no details'}).",
+            f"{text.splitlines()[0] if text else 'no details'}).",
             hint="Resume needs a checkpoint written by `evalstudio train` (best.pt, last.pt or epoch_N.pt).",
         ) from None
     if not isinstance(ckpt, dict) or ckpt.get("format") != FORMAT:

@@ -21,13 +21,16 @@ from evalstudio.core.data import file_kinds
 from evalstudio.core.errors import CheckpointError
 from evalstudio.core.models.checkpoint_format import FORMAT as EVALSTUDIO_FORMAT
 from evalstudio.core.models.checkpoint_format import upgrade
+from evalstudio.core.models.limits import check_archive_sizes, newer_torch_message
 from evalstudio.core.models.pickle_safety import (
     NUMPY_SCALAR_GLOBALS,
     find_unsafe_globals,
     numpy_scalar_types,
     pickle_with_fallback,
     refusal,
+    strip_ansi,
 )
+from evalstudio.core.paths import require_regular_file
 
 if TYPE_CHECKING:
     import torch
@@ -104,6 +107,7 @@ def load_checkpoint(
         raise CheckpointError(f"{str(p)!r} is a folder, not a checkpoint file.",
                               hint="Pass the checkpoint file itself to --checkpoint.",
                               hints={"app": "Choose the checkpoint file itself (Checkpoint\u2026 in the Model tab)."})
+    require_regular_file(p, "checkpoint", CheckpointError)
     kind = file_kinds.sniff(p)
     if kind.kind == file_kinds.SAFETENSORS:
         return _load_safetensors(p)
@@ -122,6 +126,7 @@ def load_checkpoint(
         raise CheckpointError(f"{str(p)!r} is {kind.description}, not a PyTorch checkpoint.",
                               hint="Pass a file written by torch.save or safetensors to --checkpoint.",
                               hints={"app": "Choose a file written by torch.save or safetensors with Checkpoint\u2026."})
+    check_archive_sizes(p)
     obj, unsafe, notes = _torch_load(p, trust_pickle=trust_pickle, namespace=namespace)
     return _interpret(obj, p, unsafe, notes)
 
@@ -196,6 +201,9 @@ def _full_load(p: Path, namespace: types.ModuleType | None) -> Any:
 
 
 def _corrupt(p: Path, exc: BaseException) -> CheckpointError:
+    newer = newer_torch_message(p, exc)
+    if newer is not None:
+        return CheckpointError(newer[0], hint=newer[1])
     return CheckpointError(
         f"cannot read checkpoint {str(p)!r}: it is truncated or corrupt ({type(exc).__name__}: "
         f"{_first_line(exc)[:200]}).",
@@ -295,5 +303,5 @@ def _cpu_state(module: "torch.nn.Module") -> dict[str, "torch.Tensor"]:
 
 
 def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
+    text = strip_ansi(str(exc)).strip()
     return text.splitlines()[0] if text else type(exc).__name__

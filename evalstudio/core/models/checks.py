@@ -201,6 +201,7 @@ def infer_output_kind(
             f"the model returns a {type(out).__name__}, not a tensor.",
             hint="Its forward() must return one tensor of shape (batch, n_outputs).",
         )
+    check_float_outputs(out)
     if out.dim() > 2 or out.dim() == 0 or out.shape[0] != 2:
         raise ModelError(
             f"the model's output for a batch of 2 rows has shape {tuple(out.shape)}; expected (2,), (2, 1) or (2, K).",
@@ -230,6 +231,27 @@ def infer_output_kind(
     if outputs == "probabilities" or (outputs == "auto" and last == "Softmax"):
         return OutputKind.PROBABILITIES
     return OutputKind.LOGITS
+
+
+def check_float_outputs(out: "torch.Tensor") -> None:
+    """Refuse integer or boolean outputs: class labels (``(x > 0).long()``, ``argmax``), not scores.
+
+    Read as scores they would give truncated probabilities, a threshold cast to an integer and
+    metrics that disagree with the predictions written out; no honest reading exists.
+
+    Raises
+    ------
+    ModelError
+        "the model returns class labels (int64 values), not scores".
+    """
+    if out.is_floating_point():
+        return
+    what = "True/False values" if str(out.dtype) == "torch.bool" else f"{str(out.dtype).replace('torch.', '')} values"
+    raise ModelError(
+        f"the model returns class labels ({what}), not scores: evalstudio needs one float score per class "
+        "(logits or probabilities) to compute thresholds, curves and losses.",
+        hint="Return the scores the labels come from (e.g. the logits before argmax or > 0), as floats.",
+    )
 
 
 def _last_leaf(module: "torch.nn.Module") -> str:

@@ -145,11 +145,17 @@ def apply_checkpoint(module: "torch.nn.Module", ckpt: Any, *, strict: bool = Tru
 
     state: Mapping[str, torch.Tensor] = ckpt if isinstance(ckpt, Mapping) else ckpt.state_dict
     model_state = module.state_dict()
-    mapping, change = match_keys(list(state), list(model_state))
+    # A BatchNorm saved before PyTorch 0.4.1 has no num_batches_tracked; torch's own
+    # load_state_dict fills it with 0, so it is not a mismatch here either.
+    untracked = [] if any(k.endswith("num_batches_tracked") for k in state) else _batch_counters(module)
+    mapping, change = match_keys(list(state), [k for k in model_state if k not in untracked])
     renamed = {mapping[k]: v for k, v in state.items()}
-    missing = tuple(k for k in model_state if k not in renamed)
+    filled = [k for k in untracked if k not in renamed and k.rpartition(".")[0] + ".running_mean" in renamed]
+    missing = tuple(k for k in model_state if k not in renamed and k not in filled)
     unexpected = tuple(k for k in renamed if k not in model_state)
-    mismatches, fits, notes = [], {}, []
+    mismatches: list[str] = []
+    fits: dict[str, torch.Tensor] = {}
+    notes: list[str] = []
     for k, v in renamed.items():
         if k not in model_state:
             continue
@@ -163,6 +169,13 @@ def apply_checkpoint(module: "torch.nn.Module", ckpt: Any, *, strict: bool = Tru
                              f"to {str(target.dtype).replace('torch.', '')}")
     if len(notes) > 3:
         notes = [f"{len(notes)} tensors converted to the model's dtype (e.g. {notes[0]})"]
+    if filled:
+        import torch
+
+        for k in filled:
+            fits[k] = torch.zeros((), dtype=torch.long)
+        notes.append(f"num_batches_tracked absent for {len(filled)} BatchNorm layer(s) (saved before PyTorch 0.4.1): "
+                     "set to 0, as torch's load_state_dict does")
     report = KeyMatchReport(len(state), len(model_state), 0, change, missing, unexpected, tuple(mismatches),
                             strict, False, tuple(notes))
     if not fits:
@@ -182,6 +195,7 @@ def apply_checkpoint(module: "torch.nn.Module", ckpt: Any, *, strict: bool = Tru
                    "and leave the rest as initialised."},
             report=report,
         )
+    notes += _check_finite(module, fits)
     try:
         module.load_state_dict(fits, strict=strict)
     except RuntimeError as exc:  # e.g. a tensor subclass the module refuses
@@ -189,6 +203,48 @@ def apply_checkpoint(module: "torch.nn.Module", ckpt: Any, *, strict: bool = Tru
     from dataclasses import replace
 
     return replace(report, n_loaded=len(fits), loaded=True)
+
+
+def _check_finite(module: "torch.nn.Module", fits: Mapping[str, "torch.Tensor"]) -> list[str]:
+    """Refuse weights holding NaN or infinity (every score they give is wrong); a buffer that does
+    (an attention mask of -inf, say) may be deliberate, so it only gets a note.
+
+    Raises
+    ------
+    CheckpointError
+        Naming each parameter with non-finite values and how many there are.
+    """
+    import torch
+
+    params = {name for name, _ in module.named_parameters()}
+    bad_params, bad_buffers = [], []
+    for k, v in fits.items():
+        if not (v.is_floating_point() or v.is_complex()):
+            continue
+        finite = torch.isfinite(v)
+        if bool(finite.all()):
+            continue
+        n_nan = int(torch.isnan(v).sum())
+        n_inf = int((~finite).sum()) - n_nan
+        what = ", ".join(x for x in (f"{n_nan} NaN" if n_nan else "", f"{n_inf} infinite" if n_inf else "") if x)
+        (bad_params if k in params else bad_buffers).append(f"{k} ({what} of {v.numel()} values)")
+    if bad_params:
+        raise CheckpointError(
+            f"the checkpoint's weights are not finite: {_listing(tuple(bad_params), sep='; ')}; every score the "
+            "model gives would be NaN or pushed to one class.",
+            hint="The run that saved them diverged: use an earlier checkpoint of it (best.pt, epoch_N.pt), or "
+            "train again with a lower learning rate.",
+        )
+    return [f"warning: buffer {b} is not finite" for b in bad_buffers]
+
+
+def _batch_counters(module: "torch.nn.Module") -> list[str]:
+    """State-dict keys of the ``num_batches_tracked`` counters of the module's BatchNorm layers."""
+    import torch.nn as nn
+
+    return [f"{name}.num_batches_tracked" if name else "num_batches_tracked"
+            for name, m in module.named_modules()
+            if isinstance(m, nn.modules.batchnorm._NormBase) and getattr(m, "num_batches_tracked", None) is not None]
 
 
 def _shape(t: "torch.Tensor") -> str:

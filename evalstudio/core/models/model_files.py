@@ -24,7 +24,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from evalstudio.core.data import file_kinds
-from evalstudio.core.errors import ModelError
+from evalstudio.core.errors import EvalStudioError, ModelError
+from evalstudio.core.paths import require_regular_file
 
 if TYPE_CHECKING:
     import torch
@@ -94,6 +95,7 @@ def load_model(
     if p.is_dir():
         raise ModelError(f"{str(p)!r} is a folder, not a model file.", hint="Pass the model's Python file to --model.",
                          hints={"app": "Choose the model's Python file (Model\u2026 in the Model tab)."})
+    require_regular_file(p, "model file", ModelError)
     kind = file_kinds.sniff(p)
     if kind.kind == file_kinds.TORCHSCRIPT:
         if entry:
@@ -137,12 +139,21 @@ def load_model(
 def _load_torchscript(p: Path) -> LoadedModel:
     import torch
 
+    from evalstudio.core.models.limits import check_archive_sizes, newer_torch_message
+
+    try:
+        check_archive_sizes(p)
+    except EvalStudioError as exc:
+        raise ModelError(str(exc)) from None
     try:
         with warnings.catch_warnings():
             # torch >= 2.9 deprecates TorchScript; the archives people have still load fine.
             warnings.simplefilter("ignore", DeprecationWarning)
             module = torch.jit.load(str(p), map_location="cpu")
     except Exception as exc:  # a damaged archive fails in many ways inside the C++ reader
+        newer = newer_torch_message(p, exc)
+        if newer is not None:
+            raise ModelError(newer[0], hint=newer[1]) from None
         raise ModelError(
             f"cannot load the TorchScript archive {str(p)!r}: {_first_line(exc)}",
             hint="Export it again with torch.jit.script(model).save(PATH) or torch.jit.trace.",

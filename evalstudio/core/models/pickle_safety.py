@@ -13,6 +13,7 @@ from __future__ import annotations
 import io
 import pickle
 import pickletools
+import re
 import types
 from collections.abc import Mapping
 from pathlib import Path
@@ -110,7 +111,9 @@ def numpy_scalar_types() -> list[Any]:
     except ImportError:  # pragma: no cover - numpy 1.x
         # mypy reads numpy 2's stubs, where this is the same name a second time
         from numpy.core.multiarray import scalar  # type: ignore[no-redef]
-    out.append(scalar)
+    # A file saved under numpy 1 names it numpy.core.multiarray.scalar, one saved under numpy 2
+    # numpy._core.multiarray.scalar: the same function, allowed under both names.
+    out += [(scalar, "numpy.core.multiarray.scalar"), (scalar, "numpy._core.multiarray.scalar")]
     # The dtype class (np.dtypes.Float64DType) is pushed dynamically, so the static scan does
     # not list it: allow the plain numeric ones.
     for n in NUMPY_SCALAR_GLOBALS:
@@ -119,6 +122,14 @@ def numpy_scalar_types() -> list[Any]:
             if dt is not None:
                 out.append(dt)
     return out
+
+
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
+
+
+def strip_ansi(text: str) -> str:
+    """``text`` without terminal escape sequences (torch's messages embed bold on/off)."""
+    return _ANSI.sub("", text)
 
 
 def refusal(p: Path, unsafe: tuple[str, ...]) -> UnsafeCheckpointError:

@@ -53,7 +53,10 @@ def check_labels(y: np.ndarray, n_classes: int, kind: OutputKind) -> None:
 
 
 def check_output_shape(out: "torch.Tensor", n_classes: int, kind: OutputKind) -> None:
-    """Raise :class:`ModelError` unless one batch of raw outputs has the width ``kind`` needs."""
+    """Raise :class:`ModelError` unless one batch of raw outputs is float and has the width ``kind`` needs."""
+    from evalstudio.core.models.checks import check_float_outputs
+
+    check_float_outputs(out)
     width = 1 if out.ndim == 1 else int(out.shape[-1]) if out.ndim == 2 else -1
     want = 1 if kind.single_column else n_classes
     if width != want:

@@ -19,6 +19,7 @@ from PySide6.QtSvg import QSvgGenerator
 from PySide6.QtWidgets import QWidget
 
 from evalstudio.core.atomic import atomic_write
+from evalstudio.core.data.csv_write import safe_rows, safe_texts
 from evalstudio.core.errors import EvalStudioError
 
 
@@ -98,17 +99,19 @@ def write_csv(path: str | Path, header: Sequence[str], rows: Iterable[Sequence[A
               checked: bool = False) -> Path:
     """Write a header and rows as CSV (numbers at full precision, missing values empty).
 
+    Text a spreadsheet would run as a formula (a class named ``=HYPERLINK(...)``) is neutralised
+    with a leading quote; numbers are left as they are.
     ``checked=True``: the rows hold no NaN or infinity (None is written empty by ``csv``
     itself), so the per-value check is skipped -- it was half the time of a million-row export.
     """
     target = Path(path)
     with atomic_write(target, "w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh)
-        writer.writerow(header)
+        writer.writerow(safe_texts(header))
         if checked:
-            writer.writerows(rows)
+            writer.writerows(safe_rows(rows))
         else:
-            for row in rows:
+            for row in safe_rows(rows):
                 writer.writerow(["" if _missing(v) else v for v in row])
     return target
 
