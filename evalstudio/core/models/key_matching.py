@@ -217,7 +217,8 @@ def _check_finite(module: "torch.nn.Module", fits: Mapping[str, "torch.Tensor"])
     import torch
 
     params = {name for name, _ in module.named_parameters()}
-    bad_params, bad_buffers = [], []
+    bad_params: list[str] = []
+    bad_buffers: list[str] = []
     for k, v in fits.items():
         if not (v.is_floating_point() or v.is_complex()):
             continue

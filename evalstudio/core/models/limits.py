@@ -153,7 +153,7 @@ def newer_torch_message(path: str | os.PathLike[str], exc: BaseException) -> tup
     try:
         import torch
 
-        version = torch.__version__
+        version = str(torch.__version__)
     except ImportError:  # pragma: no cover
         version = "?"
     return (f"{str(path)!r} was written by a newer PyTorch than this one (file format version {m.group(1)}; "
