@@ -154,3 +154,14 @@ def test_save_checkpoint_seals_an_evalstudio_payload_built_by_hand(tmp_path: Pat
     assert loaded["integrity"]["digest"] == cf.payload_digest(loaded)
     cf.save_checkpoint(tmp_path / "y.pt", {"weight": torch.ones(2)})  # not evalstudio's: left as it is
     assert "integrity" not in torch.load(tmp_path / "y.pt", weights_only=True)
+
+
+def test_sections_copied_into_a_sealed_payload_are_sealed_again(tmp_path: Path) -> None:
+    source = payload()
+    source["training_rows"] = {"hash": "x", "rows": 3}
+    target = payload()
+    before = target["integrity"]["digest"]
+    cf.copy_sections(source, target, "training_rows")
+    assert target["integrity"]["digest"] != before
+    cf.save_checkpoint(tmp_path / "calibrated.pt", target)
+    assert load_checkpoint(tmp_path / "calibrated.pt").meta["training_rows"]["rows"] == 3
