@@ -75,6 +75,9 @@ def take_screenshots(out: Path, *, epochs: int, folds: int, kfold_epochs: int, s
         settings.set_confirm_close_while_running(False)
         window = MainWindow(settings, confirm=lambda title, text: True)
         try:
+            from PySide6.QtCore import Qt
+
+            window.setWindowState(Qt.WindowState.WindowNoState)  # the size asked for, not the screen's
             window.resize(*size)
             window.show()
             c = window.controller

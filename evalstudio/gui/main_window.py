@@ -165,15 +165,33 @@ class MainWindow(QMainWindow):
         self.data_panel.set_recent_files(self.settings.recent_files("data"))
         geometry = self.settings.geometry()
         if geometry is None or not self.restoreGeometry(geometry):
-            self.resize(1280, 820)
+            self._fill_screen()
         self._fit_to_screen()
+        for view, name in self._remembered_layouts():
+            view.restore_layout_state(self.settings.splitter_states(name))
         self._refresh_actions()
+
+    def _fill_screen(self) -> None:
+        """First start: the whole free area of the screen (a 1280x820 window left empty bands on a
+        1366x768 laptop and wasted a 1920x1080 screen), maximised where a window manager is."""
+        screen = self.screen()
+        if screen is None:
+            self.resize(1280, 820)
+            return
+        room = screen.availableGeometry()
+        self.setGeometry(room)
+        self.setWindowState(self.windowState() | Qt.WindowState.WindowMaximized)
+
+    def _remembered_layouts(self) -> list[tuple[Any, str]]:
+        """Views whose splitters the window remembers, with their settings names."""
+        views = [(self.evaluation_panel, "evaluation"), (getattr(self.kfold_panel, "pooled", None), "kfold_pooled")]
+        return [(v, name) for v, name in views if hasattr(v, "restore_layout_state")]
 
     def _fit_to_screen(self) -> None:
         """Never larger than the screen's free area (a 1366x768 laptop must see the status bar)."""
         screen = self.screen()
-        if screen is None:
-            return
+        if screen is None or self.windowState() & Qt.WindowState.WindowMaximized:
+            return  # a maximised window is the window manager's to fit
         room = screen.availableGeometry()
         # Leave room for the window manager's title bar and frame.
         width, height = min(self.width(), room.width()), min(self.height(), max(room.height() - 40, 400))
@@ -431,6 +449,8 @@ class MainWindow(QMainWindow):
             event.ignore()
             return
         self.settings.set_geometry(self.saveGeometry())
+        for view, name in self._remembered_layouts():
+            self.settings.set_splitter_states(name, view.layout_state())
         self.settings.set_training_settings(self.training_panel.settings())
         self.settings.sync()
         event.accept()

@@ -8,6 +8,8 @@ user's data directory (``QStandardPaths.AppDataLocation``).
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import os
 from typing import Any
@@ -84,6 +86,21 @@ class AppSettings:
 
     def set_geometry(self, value: QByteArray) -> None:
         self._s.setValue("window/geometry", value)
+
+    def splitter_states(self, view: str) -> dict[str, bytes]:
+        """Where the user left ``view``'s splitters (e.g. the rows list under the confusion matrix)."""
+        value = self._get_json(f"layout/{view}", {})
+        out: dict[str, bytes] = {}
+        if isinstance(value, dict):
+            for key, text in value.items():
+                try:
+                    out[str(key)] = base64.b64decode(str(text), validate=True)
+                except (binascii.Error, ValueError):  # hand-edited: that splitter starts afresh
+                    continue
+        return out
+
+    def set_splitter_states(self, view: str, states: dict[str, bytes]) -> None:
+        self._set_json(f"layout/{view}", {k: base64.b64encode(v).decode("ascii") for k, v in states.items()})
 
     # -- training settings ----------------------------------------------------------------------
     def training_settings(self) -> dict[str, Any]:

@@ -159,6 +159,8 @@ def describe_model(
     else:
         lines.append(f"  {checkpoint_path}")
         lines.append(f"  {ckpt.format}")
+        if getattr(ckpt, "target", None):
+            lines.append(f"  trained to predict: {ckpt.target}")
         if ckpt.classes:
             lines.append(f"  classes: {', '.join(map(str, ckpt.classes))}")
         if ckpt.feature_names:

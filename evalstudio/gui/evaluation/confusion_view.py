@@ -51,7 +51,7 @@ class ConfusionMatrixView(QWidget):
         self.mode.currentIndexChanged.connect(self._render)
 
         self.plot = pg.PlotWidget(background="w")
-        self.plot.setMinimumSize(220, 200)
+        self.plot.setMinimumSize(220, 150)
         pi = self.plot.getPlotItem()
         pi.hideButtons()
         pi.setMenuEnabled(False)

@@ -49,8 +49,20 @@ def _item(text: str, *, right: bool = False) -> QTableWidgetItem:
     return item
 
 
+def _compact(table: QTableWidget) -> None:
+    """Rows as tall as a line of text (the style's default, ~30 px, showed 6 of 15 metrics at 1366x768)."""
+    table.verticalHeader().setDefaultSectionSize(table.fontMetrics().height() + 5)
+    table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+    table.setWordWrap(False)
+
+
 class MetricsView(QWidget):
-    """Two small tables: the metrics at the current threshold and the per-class table."""
+    """Two small tables: the metrics at the current threshold and the per-class table.
+
+    The per-class table sits in :attr:`per_class_box` (its title and table), which a panel may
+    place elsewhere (the evaluation panel puts it under the confusion matrix, whose rows it
+    describes); by default it is under the metrics.
+    """
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -63,17 +75,27 @@ class MetricsView(QWidget):
         self.table.verticalHeader().hide()
         self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         self.table.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
+        _compact(self.table)
         self.per_class = QTableWidget(0, len(PER_CLASS_COLUMNS))
         self.per_class.setHorizontalHeaderLabels([c.capitalize() if c != "f1" else "F1" for c in PER_CLASS_COLUMNS])
         self.per_class.verticalHeader().hide()
-        self.per_class.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        self.per_class.horizontalHeader().setStretchLastSection(True)
+        # The class names take what is left; the numbers (and the "Support" header) are never cut.
+        header = self.per_class.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        header.setMinimumSectionSize(header.fontMetrics().horizontalAdvance("Class") + 12)
+        _compact(self.per_class)
+        self._fit_per_class_height()
+        self.per_class_box = QWidget()
+        box = QVBoxLayout(self.per_class_box)
+        box.setContentsMargins(0, 0, 0, 0)
+        box.addWidget(QLabel("Per class"))
+        box.addWidget(self.per_class)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.caption)
         layout.addWidget(self.table, 3)
-        layout.addWidget(QLabel("Per class"))
-        layout.addWidget(self.per_class, 2)
+        layout.addWidget(self.per_class_box)
 
     def set_caption(self, text: str) -> None:
         self.caption.setText(text)
@@ -100,12 +122,23 @@ class MetricsView(QWidget):
                 self.table.item(self._rows[k], 1).setText(format_value(v))
 
     def set_per_class(self, rows: Sequence[Mapping[str, Any]]) -> None:
+        resize = len(rows) != self.per_class.rowCount()
         self.per_class.setRowCount(len(rows))
         for i, row in enumerate(rows):
             for j, col in enumerate(PER_CLASS_COLUMNS):
                 value = row.get(col)
                 text = str(value) if col == "class" else format_value(value)
                 self.per_class.setItem(i, j, _item(text, right=col != "class"))
+        if resize:
+            self._fit_per_class_height()
+
+    def _fit_per_class_height(self) -> None:
+        """As tall as its rows (up to 8; more scroll): no empty band under two classes."""
+        t = self.per_class
+        rows = min(max(t.rowCount(), 2), 8)
+        scroll = t.horizontalScrollBar().sizeHint().height() if t.horizontalScrollBar().isVisible() else 0
+        t.setFixedHeight(t.horizontalHeader().sizeHint().height() + rows * t.verticalHeader().defaultSectionSize()
+                         + 2 * t.frameWidth() + scroll)
 
     def clear(self) -> None:
         self._metrics = {}

@@ -80,11 +80,11 @@ class EvaluationPanel(PanelExportMixin, QWidget):
         ovr_layout.addLayout(ovr_row)
         ovr_layout.addWidget(self.ovr_confusion, 1)
         ovr_layout.addWidget(self.ovr_metrics)
+        self.metrics = MetricsView()
         self.matrix_tabs = QTabWidget()
         self.matrix_tabs.addTab(self.confusion, "Confusion matrix")
         self.matrix_tabs.addTab(ovr_page, "One vs rest")
         self.threshold_bar = ThresholdBar()
-        self.metrics = MetricsView()
         self.roc = RocView()
         self.pr = PrecisionRecallView()
         self.curve_tabs = QTabWidget()
@@ -92,11 +92,18 @@ class EvaluationPanel(PanelExportMixin, QWidget):
         self.curve_tabs.addTab(self.pr, "Precision-recall")
         self.rows = RowsView()
 
+        # The per-class table sits under the matrix whose rows it describes, so the metrics
+        # column has the height for every metric (6 of ~15 showed at 1366x768 beside it).
+        matrix_column = QWidget()
+        matrix_layout = QVBoxLayout(matrix_column)
+        matrix_layout.setContentsMargins(0, 0, 0, 0)
+        matrix_layout.addWidget(self.matrix_tabs, 1)
+        matrix_layout.addWidget(self.metrics.per_class_box)
         top = QSplitter(Qt.Orientation.Horizontal)
-        top.addWidget(self.matrix_tabs)
+        top.addWidget(matrix_column)
         top.addWidget(self.curve_tabs)
         top.addWidget(self.metrics)
-        self.metrics.setMinimumWidth(250)
+        self.metrics.setMinimumWidth(260)
         top.setStretchFactor(0, 4)
         top.setStretchFactor(1, 4)
         top.setStretchFactor(2, 2)
@@ -110,11 +117,17 @@ class EvaluationPanel(PanelExportMixin, QWidget):
         upper_layout.setContentsMargins(0, 0, 0, 0)
         upper_layout.addWidget(top, 1)
         upper_layout.addWidget(self.threshold_bar)
+        # The rows of a chosen cell get real room (two rows showed at 1366x768); the user drags the
+        # handle, and the window remembers where (layout_state / restore_layout_state).
         main = QSplitter(Qt.Orientation.Vertical)
         main.addWidget(upper)
         main.addWidget(self.rows)
         main.setStretchFactor(0, 3)
-        main.setStretchFactor(1, 1)
+        main.setStretchFactor(1, 2)
+        main.setChildrenCollapsible(False)
+        self.rows.setMinimumHeight(3 * self.rows.table.verticalHeader().defaultSectionSize() + 60)
+        main.setSizes([600, 300])
+        self._main_splitter = main
         header = QHBoxLayout()
         header.addWidget(self.title_label, 1)
         header.addWidget(self.make_export_button())
@@ -132,6 +145,20 @@ class EvaluationPanel(PanelExportMixin, QWidget):
         self.ovr_confusion.cell_clicked.connect(self._on_ovr_cell_clicked)
         self.ovr_class.currentIndexChanged.connect(self._on_ovr_class)
         self.clear()
+
+    # ------------------------------------------------------------------ layout the user chose
+
+    def layout_state(self) -> dict[str, bytes]:
+        """The splitters' positions as the user left them (the window keeps them in its settings)."""
+        return {"rows": bytes(self._main_splitter.saveState().data()),
+                "columns": bytes(self._top_splitter.saveState().data())}
+
+    def restore_layout_state(self, state: dict[str, bytes]) -> None:
+        from PySide6.QtCore import QByteArray
+
+        for key, splitter in (("rows", self._main_splitter), ("columns", self._top_splitter)):
+            if state.get(key):
+                splitter.restoreState(QByteArray(state[key]))
 
     # ------------------------------------------------------------------ state in
 
@@ -381,4 +408,4 @@ class EvaluationPanel(PanelExportMixin, QWidget):
         parts = [f"actual {names[actual]}"] if actual is not None else []
         parts += [f"predicted {names[predicted]}"] if predicted is not None else []
         model = RowsTableModel(pred, positions, y_pred, loss, self._features, self._feature_names)
-        self.rows.set_rows(model, f"{positions.size} rows: {', '.join(parts) or 'all rows'} (worst loss first)")
+        self.rows.set_rows(model, f"{positions.size} rows: {', '.join(parts) or 'all rows'}")

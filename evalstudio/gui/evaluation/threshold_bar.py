@@ -70,24 +70,28 @@ class ThresholdBar(QWidget):
             self.buttons[key] = b
             buttons_row.addWidget(b)
         buttons_row.addStretch(1)
-        # The costs get their own row: on one row with the buttons the bar was 810 px wide, more
-        # than the evaluation tab of a 1280 px window has beside the side panel.
-        self.cost_fp = self._cost_box("Cost of a false positive")
-        self.cost_fn = self._cost_box("Cost of a false negative")
-        costs_row = QHBoxLayout()
-        costs_row.addWidget(QLabel("Min cost uses: a false positive costs"))
-        costs_row.addWidget(self.cost_fp)
-        costs_row.addWidget(QLabel("a false negative costs"))
-        costs_row.addWidget(self.cost_fn)
-        costs_row.addStretch(1)
+        # Two rows, not three (the height goes to the rows list at 1366x768): the costs share
+        # the slider's row, whose slider gives way when the tab is narrow; the tooltips say the rest.
+        self.cost_fp = self._cost_box("What a false positive costs, for the Min cost suggestion")
+        self.cost_fn = self._cost_box("What a false negative costs, for the Min cost suggestion")
+        costs = QHBoxLayout()
+        costs_label = QLabel("Min cost: a false positive costs")
+        costs_label.setToolTip("Min cost suggests the threshold with the lowest total cost: "
+                               "FP cost x false positives + FN cost x false negatives.")
+        costs.addSpacing(12)
+        costs.addWidget(costs_label)
+        costs.addWidget(self.cost_fp)
+        costs.addWidget(QLabel("a false negative"))
+        costs.addWidget(self.cost_fn)
 
         grid = QGridLayout(self)
         grid.setContentsMargins(0, 0, 0, 0)
         grid.addWidget(self.title, 0, 0)
         grid.addWidget(self.slider, 0, 1)
         grid.addWidget(self.entry, 0, 2)
-        grid.addLayout(buttons_row, 1, 0, 1, 3)
-        grid.addLayout(costs_row, 2, 0, 1, 3)
+        grid.addLayout(costs, 0, 3)
+        grid.addLayout(buttons_row, 1, 0, 1, 4)
+        grid.setColumnStretch(1, 1)
 
         self.slider.valueChanged.connect(self._on_slider)
         self.slider.sliderReleased.connect(self._on_slider_released)
