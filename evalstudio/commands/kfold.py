@@ -58,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
     cv = cross_validate(factory, data, config, output_kind=kind, k=args.folds, callbacks=callbacks, positive=positive,
                         stacked=stacked)
     if args.json:
-        write_json(args.json, cv_json(cv, notes))
+        write_json(args.json, cv_json(cv, notes, data_path=args.data))
     if args.predictions:
         write_oof_csv(args.predictions, cv)
     if not args.quiet:
@@ -83,9 +83,17 @@ def _starting_rows_note(factory: Any, data: Any) -> list[str]:
             "optimistic"]
 
 
-def cv_json(cv: Any, notes: list[str]) -> dict[str, Any]:
-    """The issue's shape: folds, summary {metric: {mean, std}}, pooled {metrics, confusion_matrix}."""
-    return {
+def cv_json(cv: Any, notes: list[str], *, data_path: str | None = None) -> dict[str, Any]:
+    """The issue's shape: folds, summary {metric: {mean, std}}, pooled {metrics, confusion_matrix}.
+
+    Also what ``compare --kfold`` checks before pairing two runs: the data file's SHA-256
+    (``data_sha256``, when ``data_path`` is given) and the fold assignment's fingerprint
+    (``folds_fingerprint``: which data row was held out in which fold).
+    """
+    from evalstudio.core.evaluation.report import file_sha256
+    from evalstudio.core.training.kfold_compare import fold_assignment, folds_fingerprint
+
+    payload = {
         "folds": [
             {"fold": f.fold, "n_train": f.n_train, "n_test": f.n_test, "seed": f.seed, "metrics": f.metrics,
              "confusion_matrix": np.asarray(f.confusion_matrix).tolist(),
@@ -98,6 +106,9 @@ def cv_json(cv: Any, notes: list[str]) -> dict[str, Any]:
         "classes": list(cv.pooled_predictions.classes),
         "notes": notes,
     }
+    payload["data_sha256"] = file_sha256(data_path) if data_path else None
+    payload["folds_fingerprint"] = folds_fingerprint(*fold_assignment(cv))
+    return payload
 
 
 def write_oof_csv(path: str, cv: Any) -> None:
