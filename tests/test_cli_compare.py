@@ -1,0 +1,146 @@
+"""`evalstudio compare`: two checkpoints on the same rows, and two k-fold runs; the refusals."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from evalstudio.cli import main
+from evalstudio.resources import resource_path
+
+DEMO = resource_path("demo")
+PIMA = str(DEMO / "pima_model.py")
+PIMA_CKPT = str(DEMO / "pima_checkpoint.pt")
+HOLDOUT = str(DEMO / "pima-holdout.csv")
+
+
+@pytest.fixture(scope="module")
+def second_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A second pima model: a few epochs only, so it differs from the demo checkpoint."""
+    out = tmp_path_factory.mktemp("b")
+    code = main(["train", "--model", PIMA, "--data", str(DEMO / "pima-indians-diabetes.csv"), "--epochs", "4",
+                 "--batch-size", "64", "--seed", "1", "--device", "cpu", "--out", str(out), "--quiet"])
+    assert code == 0
+    return str(out / "best.pt")
+
+
+def test_two_checkpoints_binary(tmp_path: Path, second_checkpoint: str, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "c.json"
+    code = main(["compare", "--model", PIMA, "--checkpoint", PIMA_CKPT, "--model", PIMA, "--checkpoint",
+                 second_checkpoint, "--data", HOLDOUT, "--device", "cpu", "--json", str(out)])
+    text = capsys.readouterr().out
+    assert code == 0
+    js = json.loads(out.read_text())
+    assert js["n_samples"] == 154 and js["threshold"] == 0.5
+    assert [m["name"] for m in js["models"]] == ["A", "B"]
+    assert js["mcnemar"]["b"] + js["mcnemar"]["c"] > 0
+    assert js["delong"]["auc"][0] == pytest.approx(js["models"][0]["metrics"]["roc_auc"])
+    assert js["differences"]["accuracy"]["value"] == pytest.approx(
+        js["models"][1]["metrics"]["accuracy"] - js["models"][0]["metrics"]["accuracy"])
+    assert js["source"]["models"][1]["checkpoint"] == second_checkpoint
+    m = js["mcnemar"]
+    assert f"McNemar p = " in text
+    assert f"(B right where A is wrong on {m['c']} rows, the reverse on {m['b']})" in text
+    assert "DeLong" in text
+
+
+def test_multiclass_and_names(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    wine = str(DEMO / "wine_model.py")
+    ckpt = str(DEMO / "wine_checkpoint.pt")
+    out = tmp_path / "w.json"
+    # The same model twice: identical decisions, McNemar p = 1 and DeLong per class p = 1.
+    code = main(["compare", "--model", wine, "--checkpoint", ckpt, "--model", wine, "--checkpoint", ckpt,
+                 "--name", "left", "--name", "right", "--data", str(DEMO / "wine-holdout.csv"), "--json", str(out)])
+    text = capsys.readouterr().out
+    assert code == 0
+    js = json.loads(out.read_text())
+    assert js["task"] == "multiclass" and js["threshold"] is None and js["delong"] is None
+    assert js["mcnemar"] == {"b": 0, "c": 0, "p_value": 1.0, "both_right": js["mcnemar"]["both_right"],
+                             "both_wrong": js["mcnemar"]["both_wrong"]}
+    assert all(r["p_value"] == 1.0 for r in js["delong_per_class"])
+    assert "right and left are equally accurate" in text
+    assert "left and right make the same decisions on every row" in text
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--model", PIMA, "--checkpoint", PIMA_CKPT, "--data", HOLDOUT], "compare needs at least two models; 1 given"),
+        (["--model", PIMA, "--checkpoint", PIMA_CKPT, "--model", PIMA, "--checkpoint", PIMA_CKPT],
+         "no dataset given"),
+        (["--model", PIMA, "--checkpoint", PIMA_CKPT, "--model", PIMA, "--checkpoint", PIMA_CKPT, "--name", "x",
+          "--data", HOLDOUT], "1 --name for 2 models"),
+        (["--checkpoint", PIMA_CKPT, "--model", PIMA, "--checkpoint", PIMA_CKPT, "--data", HOLDOUT],
+         "model 1 has a checkpoint"),
+        (["--model", PIMA, "--checkpoint", PIMA_CKPT, "--model", PIMA, "--checkpoint",
+          str(DEMO / "wine_checkpoint.pt"), "--data", HOLDOUT], "model B: "),
+        (["--kfold", "a.json", "b.json", "--model", PIMA], "--kfold compares two k-fold runs"),
+        (["--kfold", "missing-a.json", "missing-b.json"], "missing-a.json does not exist"),
+    ],
+)
+def test_refusals_are_one_line(argv: list[str], message: str, capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["compare", *argv])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.startswith("error: ") and message in err and err.count("\n") == 1
+
+
+def _kfold(tmp_path: Path, name: str, data: str, *extra: str) -> Path:
+    out = tmp_path / name
+    code = main(["kfold", "--model", PIMA, "--data", data, "--folds", "3", "--epochs", "2", "--batch-size", "64",
+                 "--device", "cpu", "--quiet", "--json", str(out), *extra])
+    assert code == 0
+    return out
+
+
+@pytest.mark.slow
+def test_two_kfold_runs(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    data = str(DEMO / "pima-indians-diabetes.csv")
+    a = _kfold(tmp_path, "a.json", data)
+    b = _kfold(tmp_path, "b.json", data, "--lr", "0.01")
+    ja, jb = json.loads(a.read_text()), json.loads(b.read_text())
+    assert len(ja["data_sha256"]) == 64 and ja["data_sha256"] == jb["data_sha256"]
+    assert ja["folds_fingerprint"] == jb["folds_fingerprint"]
+    out = tmp_path / "k.json"
+    capsys.readouterr()
+    assert main(["compare", "--kfold", str(a), str(b), "--metric", "roc_auc", "--json", str(out)]) == 0
+    text = capsys.readouterr().out
+    js = json.loads(out.read_text())
+    assert list(js)[:8] == ["metric", "folds", "differences", "mean", "t", "df", "p_value", "method"]
+    expected = [fb["metrics"]["roc_auc"] - fa["metrics"]["roc_auc"] for fa, fb in zip(ja["folds"], jb["folds"])]
+    assert js["differences"] == pytest.approx(expected)
+    assert js["df"] == 2 and "corrected resampled t-test (Nadeau and Bengio 2003)" in text
+
+    other_seed = _kfold(tmp_path, "c.json", data, "--seed", "1")
+    assert main(["compare", "--kfold", str(a), str(other_seed)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: the two runs used different folds (seed 0 vs 1)") and err.count("\n") == 1
+
+    copy = tmp_path / "pima-less.csv"
+    lines = Path(data).read_text().splitlines(keepends=True)
+    copy.write_text("".join(lines[:-1]))
+    other_data = _kfold(tmp_path, "d.json", str(copy))
+    assert main(["compare", "--kfold", str(a), str(other_data)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: the two runs used different data") and err.count("\n") == 1
+
+    old = tmp_path / "old.json"
+    del ja["data_sha256"], ja["folds_fingerprint"]
+    old.write_text(json.dumps(ja))
+    assert main(["compare", "--kfold", str(old), str(b)]) == 2
+    assert "older evalstudio" in capsys.readouterr().err
+
+
+def test_kfold_file_that_is_not_a_kfold_output(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "e.json"
+    bad.write_text('{"task": "binary"}')
+    text = tmp_path / "t.json"
+    text.write_text("not json")
+    shutil.copy(bad, tmp_path / "f.json")
+    assert main(["compare", "--kfold", str(bad), str(tmp_path / "f.json")]) == 2
+    assert "is not the JSON output of 'evalstudio kfold --json'" in capsys.readouterr().err
+    assert main(["compare", "--kfold", str(text), str(bad)]) == 2
+    assert "t.json is not JSON" in capsys.readouterr().err
