@@ -168,3 +168,26 @@ def test_correct_rows_compares_threshold_in_the_scores_dtype() -> None:
     p = Predictions(np.array([0, 1]), np.c_[1 - s, s], ("0", "1"))
     # 0.7 as float32 is 0.69999999; a float64 threshold of 0.7 is rounded to float32 first.
     np.testing.assert_array_equal(correct_rows(p, 0.7, 1), [True, True])
+
+
+def test_at_threshold_equals_a_fresh_comparison() -> None:
+    a, b = binary_pair(seed=5)
+    c = compare_predictions([a, b], ["A", "B"], threshold=0.5)
+    c = with_differences(c, [{"accuracy": (-0.1, 0.1), "roc_auc": (-0.05, 0.02)}],
+                         [{"accuracy": (0.6, 0.7)}, {"accuracy": (0.6, 0.7)}],
+                         {"confidence": 0.95, "threshold": 0.5})
+    moved = c.at_threshold(0.3)
+    fresh = compare_predictions([a, b], ["A", "B"], threshold=0.3)
+    for r1, r2 in zip(moved.reports, fresh.reports):
+        assert r1.metrics == pytest.approx(r2.metrics)
+        np.testing.assert_array_equal(r1.confusion_matrix, r2.confusion_matrix)
+    assert moved.pairs[0].mcnemar == fresh.pairs[0].mcnemar
+    assert moved.pairs[0].delong == c.pairs[0].delong
+    # The bootstrap interval of a threshold-dependent metric belongs to its threshold; ROC AUC's stays.
+    assert np.isnan(moved.pairs[0].differences["accuracy"].low)
+    assert moved.pairs[0].differences["roc_auc"].low == -0.05
+    back = moved.at_threshold(0.5)
+    assert back.pairs[0].differences["accuracy"].low == -0.1
+    cells = fresh.agreement()
+    assert sum(v.size for v in cells.values()) == fresh.n_samples
+    assert cells["only_a"].size == fresh.pairs[0].mcnemar.b and cells["only_b"].size == fresh.pairs[0].mcnemar.c

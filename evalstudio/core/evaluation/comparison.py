@@ -25,7 +25,8 @@ import numpy as np
 
 from evalstudio.core.errors import DataError
 from evalstudio.core.evaluation.delong import DeLongTest, delong_test
-from evalstudio.core.evaluation.metrics import EvaluationReport, evaluate_predictions
+from evalstudio.core.evaluation.metrics import THRESHOLD_FREE, EvaluationReport, evaluate_predictions
+from evalstudio.core.evaluation.thresholds import ThresholdTable
 from evalstudio.core.evaluation.paired_tests import McNemarTest, mcnemar_test
 from evalstudio.core.evaluation.predictions import Predictions
 
@@ -146,6 +147,61 @@ class ModelComparison:
     def correct(self, index: int) -> np.ndarray:
         """Whether model ``index`` gets each paired row right at the comparison's threshold."""
         return correct_rows(self.predictions[index], self.threshold, self.positive)
+
+    def agreement(self, b: int = 1, a: int = 0) -> dict[str, np.ndarray]:
+        """Positions of the paired rows in each cell of the 2 x 2 agreement table of models a and b.
+
+        Keys: ``both_right``, ``only_a`` (A right, B wrong), ``only_b`` (B right, A wrong),
+        ``both_wrong``. Positions index :attr:`row_numbers` and every model's predictions.
+        """
+        ra, rb = self.correct(a), self.correct(b)
+        return {"both_right": np.flatnonzero(ra & rb), "only_a": np.flatnonzero(ra & ~rb),
+                "only_b": np.flatnonzero(~ra & rb), "both_wrong": np.flatnonzero(~ra & ~rb)}
+
+    def tables(self) -> tuple[ThresholdTable, ...]:
+        """Binary: each model's threshold table (built once, kept), for :meth:`at_threshold`."""
+        cached = self.__dict__.get("_tables")
+        if cached is None:
+            if self.positive is None:
+                raise ValueError("only a binary comparison has threshold tables")
+            pos = self.positive
+            cached = tuple(ThresholdTable.from_scores(p.y_true == pos, p.y_score[:, pos]) for p in self.predictions)
+            object.__setattr__(self, "_tables", cached)
+        return cached
+
+    def at_threshold(self, threshold: float) -> "ModelComparison":
+        """The same binary comparison at another threshold: reports in O(log n) from the kept tables,
+        McNemar and the differences' values recounted; DeLong and the threshold-free metrics kept.
+
+        Intervals are the bootstrap's at the threshold they were computed for (``interval["threshold"]``);
+        at any other threshold the threshold-dependent ones are NaN until computed there. Moving back
+        to that threshold brings them back: every move starts from the comparison as computed.
+        """
+        if self.positive is None or self.threshold is None:
+            return self
+        base: ModelComparison = self.__dict__.get("_base", self)
+        tables = base.tables()
+        reports = tuple(r.with_threshold(threshold, t) for r, t in zip(base.reports, tables))
+        computed_at = float(base.interval.get("threshold", base.threshold)) if base.interval else float(threshold)
+        same = computed_at == float(threshold)
+        moved = replace(base, reports=reports, threshold=float(threshold))
+        correct = [moved.correct(i) for i in range(len(base.predictions))]
+        pairs = []
+        for p in base.pairs:
+            diffs = {}
+            for k, d in p.differences.items():
+                value = reports[p.b].metrics[k] - reports[p.a].metrics[k]
+                keep = same or k in THRESHOLD_FREE
+                diffs[k] = Difference(value, d.low if keep else math.nan, d.high if keep else math.nan)
+            pairs.append(replace(p, mcnemar=mcnemar_test(correct[p.a], correct[p.b]), differences=diffs))
+        intervals = base.intervals
+        if intervals and not same:
+            intervals = tuple({k: v if k in THRESHOLD_FREE else (math.nan, math.nan) for k, v in iv.items()}
+                              for iv in intervals)
+        out = replace(moved, pairs=tuple(pairs), intervals=intervals)
+        object.__setattr__(out, "_tables", tables)
+        object.__setattr__(out, "_base", base)
+        return out
 
     def to_json(self) -> dict[str, Any]:
         """The ``compare --json`` shape: the issue's keys first (B - A for the second model)."""

@@ -1,0 +1,125 @@
+"""The Compare view's jobs: two models on the same rows, and two k-fold runs of the window.
+
+:class:`CompareJob` evaluates model A (the loaded model, reused as loaded) and model B (files,
+loaded here) with :func:`evalstudio.core.evaluation.pipeline.run_evaluation`, each exactly as
+Evaluate would, then pairs them with :func:`evalstudio.core.evaluation.compare_run.run_comparison`.
+:class:`CompareKFoldJob` checks that two k-fold runs share data and folds and runs the corrected
+resampled t-test on one metric.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from evalstudio.workers.job import Job
+
+if TYPE_CHECKING:
+    from evalstudio.core.data.dataset import Dataset
+
+
+@dataclass(frozen=True)
+class ModelSource:
+    """One model to compare: already loaded (``loaded_tuple``), or files to load."""
+
+    name: str
+    model_path: str | None
+    checkpoint_path: str | None
+    loaded_tuple: Any = None  # (LoadedModel, Checkpoint | None, KeyMatchReport | None) when loaded
+
+
+def scored_dataset(dataset: "Dataset", rows: Any = None, data_path: str | None = None) -> "Dataset | None":
+    """The rows Evaluate scores (as :class:`~evalstudio.workers.jobs.EvaluateJob` selects them):
+    all of ``dataset``, the file ``rows`` of it, or None when ``data_path`` is read instead."""
+    import numpy as np
+
+    from evalstudio.core.errors import DataError
+
+    if data_path:
+        return None
+    if rows is None:
+        return dataset
+    wanted = np.unique(np.asarray(rows, dtype=np.int64))
+    positions = np.flatnonzero(np.isin(dataset.row_numbers, wanted))
+    if positions.size != wanted.size:
+        raise DataError(f"{wanted.size - positions.size} of the {wanted.size} rows to compare on are not in the "
+                        "loaded data.", hint="Load the CSV the models were evaluated on again.")
+    return dataset.subset(positions)
+
+
+class CompareJob(Job):
+    """Evaluate every model on the same rows and compare them (McNemar, DeLong, paired intervals).
+
+    Parameters
+    ----------
+    dataset : Dataset
+        The loaded data; ``rows`` (file row numbers) or ``data_path`` pick what is scored, as for
+        Evaluate.
+    models : sequence of ModelSource
+        The first is A.
+    """
+
+    title = "comparing models"
+
+    def __init__(self, dataset: "Dataset", models: "list[ModelSource]", *, device: str = "cpu",
+                 threshold: float = 0.5, positive_class: str | None = None, drop_missing: bool = False,
+                 rows: Any = None, data_path: str | None = None, batch_size: int = 65536) -> None:
+        super().__init__()
+        self.dataset, self.models = dataset, list(models)
+        self.device, self.threshold, self.positive_class = device, float(threshold), positive_class
+        self.drop_missing, self.rows, self.data_path, self.batch_size = drop_missing, rows, data_path, batch_size
+
+    def work(self) -> Any:
+        from evalstudio.core.evaluation.compare_run import run_comparison
+        from evalstudio.core.evaluation.pipeline import EvaluationSpec, run_evaluation
+
+        data = scored_dataset(self.dataset, self.rows, self.data_path)
+        source = self.data_path or (self.dataset.source if self.rows is None else None) or None
+        specs = [
+            EvaluationSpec(data_path=source, model_path=m.model_path, checkpoint_path=m.checkpoint_path,
+                           target=self.dataset.target_name, drop_missing=self.drop_missing, device=self.device,
+                           threshold=self.threshold, positive_class=self.positive_class, batch_size=self.batch_size)
+            for m in self.models
+        ]
+        n = len(self.models)
+        done = [0]
+
+        def evaluate(spec: EvaluationSpec) -> Any:
+            self.check_cancelled()
+            i = done[0]
+            done[0] += 1
+            self.report_progress(i, n + 1, f"evaluating {self.models[i].name}")
+            return run_evaluation(spec, dataset=data, loaded_model=self.models[i].loaded_tuple)
+
+        result = run_comparison(specs, [m.name for m in self.models], threshold=self.threshold, evaluate=evaluate)
+        self.check_cancelled()
+        self.report_progress(n, n + 1, "paired tests")
+        return result
+
+
+class CompareKFoldJob(Job):
+    """Two k-fold runs of the window compared on one metric (hashes the data files: they may be large)."""
+
+    title = "comparing k-fold runs"
+
+    def __init__(self, runs: "list[tuple[str, Any, str | None]]", metric: str = "accuracy") -> None:
+        """``runs``: (name, CVResult, data file path) for A then B."""
+        super().__init__()
+        self.runs, self.metric = list(runs), metric
+
+    def work(self) -> Any:
+        from evalstudio.core.evaluation.report import file_sha256
+        from evalstudio.core.training.kfold_compare import KFoldRun, compare_kfold_runs
+
+        hashes: dict[str, str] = {}
+        runs = []
+        for name, cv, path in self.runs:
+            self.check_cancelled()
+            digest = None
+            if path:
+                try:
+                    digest = hashes.get(path) or hashes.setdefault(path, file_sha256(path))
+                except OSError:
+                    digest = None
+            runs.append(KFoldRun.from_result(cv, name, data_sha256=digest))
+        return compare_kfold_runs(runs[0], runs[1], self.metric)
