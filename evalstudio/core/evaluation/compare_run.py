@@ -81,7 +81,7 @@ def run_comparison(
         except EvalStudioError as exc:
             raise _prefixed(exc, f"model {name}: ") from None
     positive = done[0].positive
-    notes = []
+    notes: list[str] = []
     for name, out in zip(names, done):
         notes.extend(f"model {name}: {note}" for note in out.notes if "warning" in note or "left out" in note)
     comparison = compare_predictions(

@@ -86,21 +86,35 @@ def auc_sentence(comparison: "ModelComparison", pair: "PairComparison") -> str |
 
 
 def verdict(comparison: "ModelComparison", pair: "PairComparison", alpha: float = 0.05) -> str:
-    """One line a person can act on: is B better, worse, or not clearly different?"""
+    """One line a person can act on: is B better, worse, or not clearly different?
+
+    Accuracy at the threshold (McNemar) comes first; the ranking (DeLong's test of the ROC AUCs,
+    binary) is added when it tells the models apart on its own.
+    """
     a, b = comparison.names[pair.a], comparison.names[pair.b]
     m = pair.mcnemar
     d = pair.differences["accuracy"]
+    t = pair.delong
+    ranks = ""
+    if t is not None and math.isfinite(t.p_value) and t.p_value < alpha and t.difference != 0:
+        better = b if t.difference > 0 else a
+        ranks = (f"{better} ranks the rows better (ROC AUC higher by {abs(t.difference):.3f}, "
+                 f"DeLong {p_text(t.p_value)})")
     if m.b + m.c == 0:
-        return f"{a} and {b} make the same decisions on every row: nothing tells them apart here."
+        head = f"{a} and {b} make the same decisions on every row at this threshold"
+        return f"{head}; {ranks}." if ranks else f"{head}: nothing tells them apart here."
     if m.p_value < alpha:
         better, worse = (b, a) if m.c > m.b else (a, b)
-        return (f"{better} is more accurate than {worse} on these {comparison.n_samples} rows, beyond what chance "
-                f"disagreement explains (McNemar {p_text(m.p_value)} < {alpha:g}).")
+        head = (f"{better} is more accurate than {worse} on these {comparison.n_samples} rows, beyond what "
+                f"chance disagreement explains (McNemar {p_text(m.p_value)} < {alpha:g})")
+        return f"{head}; {ranks}." if ranks else f"{head}."
     span = ""
-    if math.isfinite(d.low):
-        span = f"; the interval of the difference still includes 0" if d.low <= 0 <= d.high else ""
-    return (f"No clear difference in accuracy on these {comparison.n_samples} rows (McNemar {p_text(m.p_value)}"
-            f"{span}): more rows, or a larger gap, are needed to tell {a} and {b} apart.")
+    if math.isfinite(d.low) and d.low <= 0 <= d.high:
+        span = "; the interval of the difference includes 0"
+    head = f"No clear difference in accuracy on these {comparison.n_samples} rows (McNemar {p_text(m.p_value)}{span})"
+    if ranks:
+        return f"{head}, but {ranks}: the models differ in how they order the rows more than at this threshold."
+    return f"{head}: more rows, or a larger gap, are needed to tell {a} and {b} apart."
 
 
 def comparison_sentences(comparison: "ModelComparison") -> list[str]:
