@@ -17,17 +17,9 @@ PIMA_CKPT = str(DEMO / "pima_checkpoint.pt")
 HOLDOUT = str(DEMO / "pima-holdout.csv")
 
 
-@pytest.fixture(scope="module")
-def second_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> str:
-    """A second pima model: a few epochs only, so it differs from the demo checkpoint."""
-    out = tmp_path_factory.mktemp("b")
-    code = main(["train", "--model", PIMA, "--data", str(DEMO / "pima-indians-diabetes.csv"), "--epochs", "4",
-                 "--batch-size", "64", "--seed", "1", "--device", "cpu", "--out", str(out), "--quiet"])
-    assert code == 0
-    return str(out / "best.pt")
-
-
-def test_two_checkpoints_binary(tmp_path: Path, second_checkpoint: str, capsys: pytest.CaptureFixture[str]) -> None:
+def test_two_checkpoints_binary(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The demo checkpoint against the same network trained on raw features (same rows, same split)."""
+    second_checkpoint = str(DEMO / "pima_checkpoint_raw.pt")
     out = tmp_path / "c.json"
     code = main(["compare", "--model", PIMA, "--checkpoint", PIMA_CKPT, "--model", PIMA, "--checkpoint",
                  second_checkpoint, "--data", HOLDOUT, "--device", "cpu", "--json", str(out)])
@@ -42,9 +34,12 @@ def test_two_checkpoints_binary(tmp_path: Path, second_checkpoint: str, capsys: 
         js["models"][1]["metrics"]["accuracy"] - js["models"][0]["metrics"]["accuracy"])
     assert js["source"]["models"][1]["checkpoint"] == second_checkpoint
     m = js["mcnemar"]
-    assert f"McNemar p = " in text
-    assert f"(B right where A is wrong on {m['c']} rows, the reverse on {m['b']})" in text
-    assert "DeLong" in text
+    assert (m["b"], m["c"]) == (16, 10)
+    assert js["delong"]["auc"] == pytest.approx([0.8781, 0.7891], abs=1e-4)
+    assert (f"B is less accurate by 3.9 points; McNemar p = 0.33 (B right where A is wrong on {m['c']} rows, "
+            f"the reverse on {m['b']})") in text
+    assert "B's ROC AUC is 0.789 against A's 0.878: lower by 0.089" in text
+    assert "but A ranks the rows better (ROC AUC higher by 0.089, DeLong p = 0.007)" in text
 
 
 def test_multiclass_and_names(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
