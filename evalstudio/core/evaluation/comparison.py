@@ -8,8 +8,8 @@ matched by their row number in the data file, and says what was left out. On tho
 - McNemar's exact test of each model against the first on the rows' correctness at the threshold
   (binary) or by the most probable class (multiclass);
 - DeLong's test of the ROC AUCs (binary; one-vs-rest per class for a multiclass task);
-- for every metric, the paired bootstrap interval of the difference (B - A), filled in by
-  :mod:`evalstudio.core.evaluation.paired_bootstrap` on the same resampled rows for all models.
+- for every metric, the difference (B - A); its paired bootstrap interval (the same resampled rows
+  for every model) is added by :func:`with_differences`.
 
 Differences are always "model minus the first model" (B - A).
 """
