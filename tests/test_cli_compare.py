@@ -36,10 +36,29 @@ def test_two_checkpoints_binary(tmp_path: Path, capsys: pytest.CaptureFixture[st
     m = js["mcnemar"]
     assert (m["b"], m["c"]) == (16, 10)
     assert js["delong"]["auc"] == pytest.approx([0.8781, 0.7891], abs=1e-4)
-    assert (f"B is less accurate by 3.9 points; McNemar p = 0.33 (B right where A is wrong on {m['c']} rows, "
-            f"the reverse on {m['b']})") in text
+    acc = js["differences"]["accuracy"]
+    assert acc["low"] < acc["value"] < acc["high"]
+    assert js["interval"] == {"method": "paired stratified bootstrap (percentile)", "confidence": 0.95,
+                              "resamples": 1000, "seed": 0, "threshold": 0.5}
+    assert set(js["models"][1]["intervals"]) == set(js["models"][1]["metrics"])
+    # The interval is said in the sentence's direction: "less accurate by" (A - B).
+    assert (f"B is less accurate by 3.9 points (95 % interval {-acc['high'] * 100:.1f} to {-acc['low'] * 100:.1f}); "
+            f"McNemar p = 0.33 (B right where A is wrong on {m['c']} rows, the reverse on {m['b']})") in text
     assert "B's ROC AUC is 0.789 against A's 0.878: lower by 0.089" in text
     assert "but A ranks the rows better (ROC AUC higher by 0.089, DeLong p = 0.007)" in text
+
+
+def test_no_intervals_and_other_resamples(tmp_path: Path) -> None:
+    out = tmp_path / "c.json"
+    base = ["compare", "--model", PIMA, "--checkpoint", PIMA_CKPT, "--model", PIMA, "--checkpoint",
+            str(DEMO / "pima_checkpoint_raw.pt"), "--data", HOLDOUT, "--quiet", "--json", str(out)]
+    assert main([*base, "--no-intervals"]) == 0
+    js = json.loads(out.read_text())
+    assert "interval" not in js and "intervals" not in js["models"][0]
+    assert js["differences"]["accuracy"]["low"] is None
+    assert main([*base, "--resamples", "200", "--confidence", "0.9"]) == 0
+    js = json.loads(out.read_text())
+    assert js["interval"]["resamples"] == 200 and js["interval"]["confidence"] == 0.9
 
 
 def test_multiclass_and_names(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -74,6 +93,8 @@ def test_multiclass_and_names(tmp_path: Path, capsys: pytest.CaptureFixture[str]
           str(DEMO / "wine_checkpoint.pt"), "--data", HOLDOUT], "model B: "),
         (["--kfold", "a.json", "b.json", "--model", PIMA], "--kfold compares two k-fold runs"),
         (["--kfold", "missing-a.json", "missing-b.json"], "missing-a.json does not exist"),
+        (["--model", PIMA, "--checkpoint", PIMA_CKPT, "--model", PIMA, "--checkpoint", PIMA_CKPT, "--data", HOLDOUT,
+          "--resamples", "1"], "1 resamples are too few"),
     ],
 )
 def test_refusals_are_one_line(argv: list[str], message: str, capsys: pytest.CaptureFixture[str]) -> None:

@@ -59,6 +59,11 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
                    help="what the models' outputs are (auto: probabilities when they end in Sigmoid/Softmax)")
     p.add_argument("--device", metavar="DEV", default="auto", help="auto, cpu, cuda, cuda:N or mps (default auto)")
     p.add_argument("--batch-size", type=int, default=65536, metavar="N", help="rows per forward pass (default 65536)")
+    p.add_argument("--resamples", type=int, default=1000, metavar="N",
+                   help="bootstrap resamples for the intervals (default 1000; the same resamples for every model)")
+    p.add_argument("--confidence", type=float, default=0.95, metavar="C",
+                   help="confidence level of the intervals (default 0.95)")
+    p.add_argument("--no-intervals", action="store_true", help="skip the bootstrap intervals")
     p.add_argument("--kfold", nargs=2, metavar=("A.json", "B.json"),
                    help="compare two 'kfold --json' outputs made on the same data and folds instead")
     p.add_argument("--metric", default="accuracy", metavar="NAME",
@@ -119,9 +124,12 @@ def run_models(args: argparse.Namespace) -> int:
     from evalstudio.commands.compare_text import comparison_text
     from evalstudio.core.evaluation.compare_run import run_comparison
 
+    from evalstudio.core.evaluation.intervals import IntervalSettings
+
     specs = specs_from_args(args)
     threshold = 0.5 if args.threshold is None else args.threshold
-    result = run_comparison(specs, args.name, threshold=threshold)
+    settings = None if args.no_intervals else IntervalSettings(confidence=args.confidence, resamples=args.resamples)
+    result = run_comparison(specs, args.name, threshold=threshold, intervals=settings)
     comparison = result.comparison
     if args.json:
         payload = comparison.to_json()

@@ -63,14 +63,19 @@ class CompareJob(Job):
 
     def __init__(self, dataset: "Dataset", models: "list[ModelSource]", *, device: str = "cpu",
                  threshold: float = 0.5, positive_class: str | None = None, drop_missing: bool = False,
-                 rows: Any = None, data_path: str | None = None, batch_size: int = 65536) -> None:
+                 rows: Any = None, data_path: str | None = None, batch_size: int = 65536,
+                 resamples: int = 1000) -> None:
         super().__init__()
+        self.resamples = int(resamples)
         self.dataset, self.models = dataset, list(models)
         self.device, self.threshold, self.positive_class = device, float(threshold), positive_class
         self.drop_missing, self.rows, self.data_path, self.batch_size = drop_missing, rows, data_path, batch_size
 
     def work(self) -> Any:
+        from evalstudio.core.errors import Cancelled
+        from evalstudio.core.evaluation.bootstrap import BootstrapCancelled
         from evalstudio.core.evaluation.compare_run import run_comparison
+        from evalstudio.core.evaluation.intervals import IntervalSettings
         from evalstudio.core.evaluation.pipeline import EvaluationSpec, run_evaluation
 
         data = scored_dataset(self.dataset, self.rows, self.data_path)
@@ -91,9 +96,19 @@ class CompareJob(Job):
             self.report_progress(i, n + 1, f"evaluating {self.models[i].name}")
             return run_evaluation(spec, dataset=data, loaded_model=self.models[i].loaded_tuple)
 
-        result = run_comparison(specs, [m.name for m in self.models], threshold=self.threshold, evaluate=evaluate)
+        def bootstrapped(done_resamples: int, total: int) -> None:
+            self.report_progress(n + done_resamples / max(total, 1), n + 1, "paired bootstrap")
+
+        settings = IntervalSettings(resamples=self.resamples)
+        try:
+            # keep_counts=None: intervals follow the slider when every resample's counts fit in memory
+            # (a few hundred MB); otherwise they hold at the threshold compared at.
+            result = run_comparison(specs, [m.name for m in self.models], threshold=self.threshold, evaluate=evaluate,
+                                    intervals=settings, keep_counts=None, should_stop=self.cancel_event.is_set,
+                                    on_progress=bootstrapped)
+        except BootstrapCancelled:
+            raise Cancelled() from None
         self.check_cancelled()
-        self.report_progress(n, n + 1, "paired tests")
         return result
 
 

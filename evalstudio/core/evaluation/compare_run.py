@@ -16,6 +16,7 @@ from evalstudio.core.errors import DataError, EvalStudioError
 
 if TYPE_CHECKING:
     from evalstudio.core.evaluation.comparison import ModelComparison
+    from evalstudio.core.evaluation.intervals import IntervalSettings
     from evalstudio.core.evaluation.pipeline import EvaluationOutcome, EvaluationSpec
 
 
@@ -35,9 +36,12 @@ def run_comparison(
     names: Sequence[str] | None = None,
     *,
     threshold: float = 0.5,
-    confidence: float = 0.95,
+    intervals: "IntervalSettings | None" = None,
+    keep_counts: bool | None = False,
     evaluate: Callable[["EvaluationSpec"], "EvaluationOutcome"] | None = None,
     outcomes: Sequence["EvaluationOutcome | None"] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+    on_progress: Callable[[int, int], None] | None = None,
 ) -> ComparisonOutcome:
     """Evaluate every model and compare them on the rows all of them scored.
 
@@ -49,6 +53,12 @@ def run_comparison(
         Defaults to A, B, C, ...
     threshold : float
         Binary decision threshold applied to every model.
+    intervals : IntervalSettings, optional
+        Compute every model's bootstrap interval and every difference's paired interval (the same
+        resamples for every model), with these settings (confidence, resamples, seed). None: none.
+    keep_counts : bool or None
+        Keep the resamples' counts so the intervals follow another threshold (the app's slider);
+        None: when they fit in a few hundred MB (:func:`~evalstudio.core.evaluation.paired_bootstrap.keep_counts_fits`).
     evaluate : callable, optional
         Replaces ``run_evaluation`` (the app passes one that reuses a model it already holds).
     outcomes : sequence of EvaluationOutcome or None, optional
@@ -65,10 +75,12 @@ def run_comparison(
 
     if len(specs) < 2:
         raise DataError("a comparison needs at least two models.",
-                        hint="Give --model (and --checkpoint) once per model, at least twice.")
+                        hints={"cli": "Give --model (and --checkpoint) once per model, at least twice.",
+                               "app": "Choose model B."})
     names = tuple(names) if names else default_names(specs)
     if len(names) != len(specs):
-        raise DataError(f"{len(names)} names for {len(specs)} models.", hint="Give one --name per model, or none.")
+        raise DataError(f"{len(names)} names for {len(specs)} models.",
+                        hints={"cli": "Give one --name per model, or none."})
     run = evaluate or run_evaluation
     done: list[EvaluationOutcome] = []
     for i, (name, spec) in enumerate(zip(names, specs)):
@@ -84,19 +96,29 @@ def run_comparison(
     notes: list[str] = []
     for name, out in zip(names, done):
         notes.extend(f"model {name}: {note}" for note in out.notes if "warning" in note or "left out" in note)
+    confidence = intervals.confidence if intervals is not None else 0.95
     comparison = compare_predictions(
         [o.predictions for o in done], names, threshold=threshold, positive=positive, confidence=confidence,
         notes=notes,
     )
+    if intervals is not None:
+        from evalstudio.core.evaluation.paired_bootstrap import keep_counts_fits, paired_bootstrap, with_bootstrap
+
+        keep = keep_counts if keep_counts is not None else keep_counts_fits(
+            comparison.n_samples, len(comparison.predictions), intervals.resamples)
+        boot = paired_bootstrap(comparison.predictions, threshold=threshold, positive=positive, settings=intervals,
+                                keep_counts=keep, should_stop=should_stop, on_progress=on_progress)
+        comparison = with_bootstrap(comparison, boot)
     return ComparisonOutcome(comparison, tuple(done))
 
 
 def _prefixed(exc: EvalStudioError, prefix: str) -> EvalStudioError:
     """The same error, its message saying which model it is about."""
+    messages = {k: prefix + v for k, v in exc.messages.items()}
     try:
-        return type(exc)(prefix + exc.message, hint=exc.hint)
+        return type(exc)(prefix + exc.message, hint=exc.hint, hints=exc.hints, messages=messages)
     except TypeError:  # a subclass with its own constructor
-        return EvalStudioError(prefix + exc.message, hint=exc.hint)
+        return EvalStudioError(prefix + exc.message, hint=exc.hint, hints=exc.hints, messages=messages)
 
 
 def model_label(spec: "EvaluationSpec") -> str:

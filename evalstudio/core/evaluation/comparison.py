@@ -123,6 +123,7 @@ class ModelComparison:
     intervals: tuple[Mapping[str, tuple[float, float]], ...] = ()
     interval: Mapping[str, Any] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
+    bootstrap: Any = None  # paired_bootstrap.PairedBootstrap: the resamples behind the intervals
 
     @property
     def task(self) -> str:
@@ -186,16 +187,25 @@ class ModelComparison:
         same = computed_at == float(threshold)
         moved = replace(base, reports=reports, threshold=float(threshold))
         correct = [moved.correct(i) for i in range(len(base.predictions))]
+        boot = base.bootstrap
+        fresh = boot.intervals(float(threshold)) if boot is not None and not same and boot.has_counts else None
         pairs = []
-        for p in base.pairs:
+        for j, p in enumerate(base.pairs):
             diffs = {}
             for k, d in p.differences.items():
                 value = reports[p.b].metrics[k] - reports[p.a].metrics[k]
-                keep = same or k in THRESHOLD_FREE
-                diffs[k] = Difference(value, d.low if keep else math.nan, d.high if keep else math.nan)
+                if fresh is not None:
+                    low, high = fresh[1][j].get(k, (math.nan, math.nan))
+                elif same or k in THRESHOLD_FREE:
+                    low, high = d.low, d.high
+                else:
+                    low, high = math.nan, math.nan
+                diffs[k] = Difference(value, low, high)
             pairs.append(replace(p, mcnemar=mcnemar_test(correct[p.a], correct[p.b]), differences=diffs))
         intervals = base.intervals
-        if intervals and not same:
+        if fresh is not None:
+            intervals = tuple(fresh[0])
+        elif intervals and not same:
             intervals = tuple({k: v if k in THRESHOLD_FREE else (math.nan, math.nan) for k, v in iv.items()}
                               for iv in intervals)
         out = replace(moved, pairs=tuple(pairs), intervals=intervals)
@@ -280,7 +290,8 @@ def pair_predictions(
         between the models' data (they did not read the same file).
     """
     if len(predictions) < 2:
-        raise DataError("a comparison needs at least two models.", hint="Give --model/--checkpoint twice.")
+        raise DataError("a comparison needs at least two models.",
+                        hints={"cli": "Give --model (and --checkpoint) twice.", "app": "Choose model B."})
     first = predictions[0]
     for name, p in zip(names[1:], predictions[1:]):
         if p.classes != first.classes:
@@ -355,7 +366,8 @@ def compare_predictions(
     if len(names) != len(predictions):
         raise ValueError("one name per model")
     if len(set(names)) != len(names):
-        raise DataError(f"two models share a name ({', '.join(names)}).", hint="Give each --name once.")
+        raise DataError(f"two models share a name ({', '.join(names)}).",
+                        hints={"cli": "Give each model its own --name.", "app": "Give each model its own name."})
     scored = tuple(int(p.n_samples) for p in predictions) if n_scored is None else tuple(n_scored)
     paired, pair_notes = pair_predictions(predictions, names)
     binary = paired[0].task == "binary"

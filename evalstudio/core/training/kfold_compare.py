@@ -163,8 +163,9 @@ def check_same_folds(a: KFoldRun, b: KFoldRun) -> None:
         if not run.data_sha256 or not run.folds_fingerprint:
             raise DataError(
                 f"{run.name} does not record its data's SHA-256 and fold assignment (written by an older "
-                "evalstudio), so it cannot be paired with another run.",
-                hint="Run kfold --json again with this version.",
+                "evalstudio, or its data file cannot be read now), so it cannot be paired with another run.",
+                hints={"cli": "Run kfold --json again with this version.",
+                       "app": "Open the data file again and run K-fold again."},
             )
     if a.data_sha256 != b.data_sha256:
         raise DataError(
@@ -177,7 +178,8 @@ def check_same_folds(a: KFoldRun, b: KFoldRun) -> None:
             f"seed {a.seed} vs {b.seed}" if a.seed != b.seed else "the same number of folds, other rows in them")
         raise DataError(
             f"the two runs used different folds ({detail}): {a.name} and {b.name} held out different rows.",
-            hint="Run both with the same --folds and --seed (and the same --drop-missing).",
+            hints={"cli": "Run both with the same --folds and --seed (and the same --drop-missing).",
+                   "app": "Run both with the same K-fold folds and Seed (and the same rows loaded)."},
         )
 
 
@@ -194,6 +196,7 @@ def compare_kfold_runs(a: KFoldRun, b: KFoldRun, metric: str = "accuracy") -> KF
                                                                                             *b.fold_metrics))]
     if metric not in a.fold_metrics[0] or metric not in b.fold_metrics[0]:
         raise DataError(f"--metric {metric!r} is not reported per fold by both runs.",
+                        messages={"app": f"the metric {metric!r} is not reported per fold by both runs."},
                         hint="Use one of: " + ", ".join(available) + ".")
     va = [_number(f.get(metric)) for f in a.fold_metrics]
     vb = [_number(f.get(metric)) for f in b.fold_metrics]
