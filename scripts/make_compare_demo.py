@@ -4,9 +4,10 @@
 
 ``resources/demo/pima_checkpoint_raw.pt`` is the demo network (``pima_model.py``) trained exactly as
 ``pima_checkpoint.pt`` is by ``scripts/make_demo_checkpoints.py`` (the same 80 % of the demo CSV,
-split once, stratified, seed 0; 100 epochs, batch 16, lr 1e-3; 20 % of those rows as validation
-rows choosing the best epoch), except on raw features, without standardisation. Neither checkpoint
-saw ``pima-holdout.csv``, so comparing them there is honest:
+split once, stratified, seed 0; 100 epochs, batch 16, lr 1e-3, no validation rows; the rows'
+fingerprints recorded), except on raw features, without standardisation. Neither checkpoint saw
+``pima-holdout.csv``, so comparing them there (or on the full demo CSV, where both leave their
+training rows out) is honest:
 
     evalstudio compare --model resources/demo/pima_model.py --checkpoint resources/demo/pima_checkpoint.pt \\
         --model resources/demo/pima_model.py --checkpoint resources/demo/pima_checkpoint_raw.pt \\
@@ -38,11 +39,12 @@ def main() -> int:
               file=sys.stderr)
         return 1
     with tempfile.TemporaryDirectory() as out:
-        train_csv = Path(out) / "pima-train.csv"
+        # Named after the CSV its rows come from, as make_demo_checkpoints.py names it (the checkpoint records it).
+        train_csv = Path(out) / "pima-indians-diabetes-train.csv"
         train.sort_index().to_csv(train_csv, index=False)
         code = cli(["train", "--model", str(DEMO / "pima_model.py"), "--data", str(train_csv), "--epochs", "100",
                     "--batch-size", "16", "--lr", "0.001", "--no-standardize", "--seed", "0", "--device", "cpu",
-                    "--val-fraction", "0.2", "--out", str(Path(out) / "run"), "--quiet"])
+                    "--val-fraction", "0", "--out", str(Path(out) / "run"), "--quiet"])
         if code != 0:
             return code
         shutil.copyfile(Path(out) / "run" / "best.pt", DEMO / "pima_checkpoint_raw.pt")

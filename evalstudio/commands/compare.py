@@ -59,6 +59,9 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
                    help="what the models' outputs are (auto: probabilities when they end in Sigmoid/Softmax)")
     p.add_argument("--device", metavar="DEV", default="auto", help="auto, cpu, cuda, cuda:N or mps (default auto)")
     p.add_argument("--batch-size", type=int, default=65536, metavar="N", help="rows per forward pass (default 65536)")
+    p.add_argument("--include-training-rows", action="store_true",
+                   help="also score the rows that trained each checkpoint (left out by default; the results are "
+                        "then optimistic)")
     p.add_argument("--resamples", type=int, default=1000, metavar="N",
                    help="bootstrap resamples for the intervals (default 1000; the same resamples for every model)")
     p.add_argument("--confidence", type=float, default=0.95, metavar="C",
@@ -115,6 +118,7 @@ def specs_from_args(args: argparse.Namespace) -> list[Any]:
             entry=args.entry, trust_pickle=args.trust_pickle, strict=not args.non_strict, outputs=args.outputs,
             drop_missing=args.drop_missing, device=args.device, batch_size=args.batch_size,
             threshold=0.5 if args.threshold is None else args.threshold, positive_class=args.positive_class,
+            include_training_rows=args.include_training_rows,
         )
         for m in models
     ]
@@ -133,6 +137,9 @@ def run_models(args: argparse.Namespace) -> int:
     comparison = result.comparison
     if args.json:
         payload = comparison.to_json()
+        for entry, outcome in zip(payload["models"], result.outcomes):
+            leakage = getattr(outcome, "leakage", None)
+            entry["leakage"] = leakage.to_json() if leakage is not None else None
         payload["source"] = {
             "data": args.data,
             "models": [{"name": n, "model": s.model_path, "checkpoint": s.checkpoint_path, "device": o.device,

@@ -90,7 +90,7 @@ def cv_json(cv: Any, notes: list[str], *, data_path: str | None = None) -> dict[
     (``data_sha256``, when ``data_path`` is given) and the fold assignment's fingerprint
     (``folds_fingerprint``: which data row was held out in which fold).
     """
-    from evalstudio.core.evaluation.report import file_sha256
+    from evalstudio.core.data.fingerprints import file_sha256
     from evalstudio.core.training.kfold_compare import fold_assignment, folds_fingerprint
 
     payload = {

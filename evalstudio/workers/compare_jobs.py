@@ -123,7 +123,7 @@ class CompareKFoldJob(Job):
         self.runs, self.metric = list(runs), metric
 
     def work(self) -> Any:
-        from evalstudio.core.evaluation.report import file_sha256
+        from evalstudio.core.data.fingerprints import file_sha256
         from evalstudio.core.training.kfold_compare import KFoldRun, compare_kfold_runs
 
         hashes: dict[str, str] = {}

@@ -95,7 +95,8 @@ def run_comparison(
     positive = done[0].positive
     notes: list[str] = []
     for name, out in zip(names, done):
-        notes.extend(f"model {name}: {note}" for note in out.notes if "warning" in note or "left out" in note)
+        notes.extend(f"model {name}: {line}" for line in rows_lines(out))
+        notes.extend(f"model {name}: {note}" for note in out.notes if "warning" in note)
     confidence = intervals.confidence if intervals is not None else 0.95
     comparison = compare_predictions(
         [o.predictions for o in done], names, threshold=threshold, positive=positive, confidence=confidence,
@@ -110,6 +111,17 @@ def run_comparison(
                                 keep_counts=keep, should_stop=should_stop, on_progress=on_progress)
         comparison = with_bootstrap(comparison, boot)
     return ComparisonOutcome(comparison, tuple(done))
+
+
+def rows_lines(outcome: "EvaluationOutcome") -> list[str]:
+    """What a model's row guard did, when it matters: training rows left out (or scored, optimistic),
+    or a checkpoint that cannot say which rows trained it."""
+    from evalstudio.core.evaluation.leakage import NOT_RECORDED, NOT_RECORDED_MODEL
+
+    leakage = getattr(outcome, "leakage", None)
+    if leakage is None:
+        return [str(n) for n in outcome.notes if str(n) in (NOT_RECORDED, NOT_RECORDED_MODEL)]
+    return [leakage.headline()] if leakage.training_rows or leakage.optimistic else []
 
 
 def _prefixed(exc: EvalStudioError, prefix: str) -> EvalStudioError:

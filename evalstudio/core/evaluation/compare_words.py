@@ -111,6 +111,8 @@ def verdict(comparison: "ModelComparison", pair: "PairComparison", alpha: float 
     span = ""
     if math.isfinite(d.low) and d.low <= 0 <= d.high:
         span = "; the interval of the difference includes 0"
+    elif math.isfinite(d.low):
+        span = "; the bootstrap interval of the difference excludes 0: a borderline case"
     head = f"No clear difference in accuracy on these {comparison.n_samples} rows (McNemar {p_text(m.p_value)}{span})"
     if ranks:
         return f"{head}, but {ranks}: the models differ in how they order the rows more than at this threshold."
