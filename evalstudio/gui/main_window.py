@@ -27,11 +27,13 @@ from PySide6.QtWidgets import (
 )
 
 from evalstudio import __version__
+from evalstudio.gui.clipboard import let_plots_take_focus
 from evalstudio.gui.consent import consent_text, file_sha256, runs_code
 from evalstudio.gui.controller import Controller
 from evalstudio.gui.data_panel import DataPanel
 from evalstudio.gui.evaluation_tabs import EvaluationTabs
 from evalstudio.gui.files import classify_file, is_bundled
+from evalstudio.gui.menus import WindowMenus
 from evalstudio.gui.messages import MessageArea
 from evalstudio.gui.model_panel import ModelPanel
 from evalstudio.gui.settings import AppSettings
@@ -169,6 +171,7 @@ class MainWindow(QMainWindow):
         self._fit_to_screen()
         for view, name in self._remembered_layouts():
             view.restore_layout_state(self.settings.splitter_states(name))
+        let_plots_take_focus(self)  # a clicked plot is what Edit > Copy copies
         self._refresh_actions()
 
     def _fill_screen(self) -> None:
@@ -229,6 +232,7 @@ class MainWindow(QMainWindow):
         quit_action.setShortcut(QKeySequence.StandardKey.Quit)
         quit_action.triggered.connect(self.close)
         file_menu.addAction(quit_action)
+        self.menus = WindowMenus(self)  # Edit (copy tables and plots), View (tabs), Help (guide, About)
 
     # -- intents ----------------------------------------------------------------------------------
     @Slot(str)

@@ -13,13 +13,15 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtWidgets import QGraphicsItem, QLabel, QVBoxLayout, QWidget
 
+from evalstudio.gui.axes import whole_number_axes
+
 TRAIN_PEN = pg.mkPen((31, 119, 180), width=2)
 VAL_PEN = pg.mkPen((255, 127, 14), width=2)
 BEST_PEN = pg.mkPen((44, 160, 44), width=1.5, style=pg.QtCore.Qt.PenStyle.DashLine)
 
 
 def _plot(title: str, ylabel: str, legend_offset: tuple[int, int] = (-10, 10)) -> pg.PlotWidget:
-    w = pg.PlotWidget(background="w")
+    w = pg.PlotWidget(background="w", axisItems=whole_number_axes("bottom"))  # epoch 1, 2, 3: never 1.5
     w.setTitle(title, color="k", size="11pt")
     w.setLabel("bottom", "epoch")
     w.setLabel("left", ylabel)

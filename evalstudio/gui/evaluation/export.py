@@ -13,10 +13,10 @@ from pathlib import Path
 from typing import Any
 
 import pyqtgraph as pg
-from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QRectF, QSize
+from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QPoint, QRectF, QSize
 from PySide6.QtGui import QImage, QPainter
 from PySide6.QtSvg import QSvgGenerator
-from PySide6.QtWidgets import QWidget
+from PySide6.QtWidgets import QGraphicsView, QWidget
 
 from evalstudio.core.atomic import atomic_write
 from evalstudio.core.data.csv_write import safe_rows, safe_texts
@@ -59,7 +59,10 @@ def plot_svg_bytes(plot: pg.PlotWidget | QWidget) -> bytes:
     generator.setResolution(w.logicalDpiX())
     painter = QPainter(generator)
     try:
-        w.render(painter)
+        if isinstance(w, QGraphicsView):
+            w.render(painter)  # the scene, as the view shows it
+        else:
+            w.render(painter, QPoint())  # a widget holding plots (e.g. the mode audit's two charts)
     finally:
         painter.end()
     buffer.close()

@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
 
 from evalstudio.core.evaluation.report import METRIC_LABELS, auc_band
 from evalstudio.core.training.results import CVResult, FoldResult
+from evalstudio.gui.axes import whole_number_axes
 from evalstudio.gui.evaluation import _core
 from evalstudio.gui.evaluation._curve_plot import PALETTE, CurvePlot, style_plot
 from evalstudio.gui.evaluation.metrics_view import format_value
@@ -58,8 +59,8 @@ def _item(text: str, *, bold: bool = False) -> QTableWidgetItem:
     return item
 
 
-def _plot(x_label: str, y_label: str, *, legend: bool = True) -> pg.PlotWidget:
-    w = pg.PlotWidget(background="w")
+def _plot(x_label: str, y_label: str, *, legend: bool = True, whole_x: bool = False) -> pg.PlotWidget:
+    w = pg.PlotWidget(background="w", axisItems=whole_number_axes("bottom") if whole_x else None)
     pi = style_plot(w, x_label, y_label)
     pi.getAxis("left").enableAutoSIPrefix(False)
     if legend:
@@ -104,13 +105,13 @@ class KFoldPanel(QWidget):
             self.metric_choice.addItem(METRIC_LABELS[key], key)
         self.metric_choice.currentIndexChanged.connect(self._draw_fold_chart)
 
-        self.fold_chart = _plot("Fold", "Accuracy", legend=False)
+        self.fold_chart = _plot("Fold", "Accuracy", legend=False, whole_x=True)
         self._bars = pg.BarGraphItem(x=[], height=[], width=0.6, brush=pg.mkBrush(0, 114, 178, 200))
         self.fold_chart.getPlotItem().addItem(self._bars)
         self._mean_line = pg.InfiniteLine(angle=0, pen=pg.mkPen((213, 94, 0), width=2, style=Qt.PenStyle.DashLine))
         self._mean_line.hide()
         self.fold_chart.getPlotItem().addItem(self._mean_line)
-        self.curves_plot = _plot("Epoch", "Training loss")
+        self.curves_plot = _plot("Epoch", "Training loss", whole_x=True)
         self._curve_items: list[tuple[pg.PlotDataItem, pg.PlotDataItem]] = []
 
         self.roc = CurvePlot("False positive rate", "True positive rate")

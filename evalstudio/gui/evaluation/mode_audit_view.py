@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QStackedWidget, QVBoxLayout, QWidget
 
 from evalstudio.core.evaluation.predict import ModeAudit
 
@@ -46,8 +46,9 @@ def audit_text(audit: ModeAudit) -> str:
 def gap_text(train_accuracy: float | None, heldout_accuracy: float | None) -> str:
     """The train vs held-out sentence."""
     if train_accuracy is None or heldout_accuracy is None:
-        return ("Train vs held-out: train the model here with a validation fraction above 0 to compare "
-                "its accuracy on the rows it learned from with rows it never saw (the overfitting gap).")
+        return ("Train vs held-out: train the model here with a validation fraction above 0, then press "
+                "Evaluate, to compare its accuracy on the rows it learned from with rows it never saw "
+                "(the overfitting gap).")
     gap = train_accuracy - heldout_accuracy
     verdict = (
         "The model does much better on rows it was trained on: it has memorised part of the "
@@ -62,41 +63,89 @@ def gap_text(train_accuracy: float | None, heldout_accuracy: float | None) -> st
     )
 
 
+EMPTY_TEXT = (
+    "<h3>Train mode vs eval mode</h3>"
+    "<p>This tab will show why an evaluation that forgets <code>model.eval()</code> misleads: the same rows "
+    "scored ten times in train mode (Dropout active, BatchNorm using batch statistics), whose accuracies "
+    "jitter, beside the one eval-mode result evalstudio reports; and the model's accuracy on the rows it was "
+    "trained on against rows it never saw (the overfitting gap).</p>"
+    "<p><b>Press Evaluate</b> (on the right) to fill it in. The training-vs-held-out comparison also needs a "
+    "model trained here (Train) with a validation fraction above 0.</p>"
+)
+
+
+def _plain_plot(title: str) -> pg.PlotWidget:
+    plot = pg.PlotWidget(background="w")
+    pi = plot.getPlotItem()
+    pi.hideButtons()
+    pi.setMenuEnabled(False)
+    pi.setMouseEnabled(False, False)
+    pi.setTitle(title, color="k", size="10pt")
+    pi.getAxis("left").enableAutoSIPrefix(False)
+    pi.showGrid(y=True, alpha=0.25)
+    for name in ("left", "bottom"):
+        pi.getAxis(name).setPen("k")
+        pi.getAxis(name).setTextPen("k")
+    return plot
+
+
 class ModeAuditPanel(QWidget):
-    """Train-mode passes vs eval mode, and train vs held-out accuracy."""
+    """Train-mode passes vs eval mode (left), and train vs held-out accuracy on an axis from 0 (right).
+
+    Before any audit the tab says what it will show and how to get it (not an empty axis).
+    """
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._audit: ModeAudit | None = None
-        self.plot = pg.PlotWidget(background="w")
+        # Left: the spread of train-mode passes. The axis is zoomed to the spread (that is the
+        # point: the jitter) and says so; dots, not bars, so no length is read against a baseline.
+        self.plot = _plain_plot("The same rows, 10 passes in train mode vs eval mode")
         pi = self.plot.getPlotItem()
-        pi.hideButtons()
-        pi.setMenuEnabled(False)
-        pi.setMouseEnabled(False, False)
-        pi.setLabel("left", "Accuracy")
-        pi.getAxis("left").enableAutoSIPrefix(False)
-        pi.showGrid(y=True, alpha=0.25)
-        for name in ("left", "bottom"):
-            pi.getAxis(name).setPen("k")
-            pi.getAxis(name).setTextPen("k")
-        pi.getAxis("bottom").setTicks([[(0, "train-mode passes"), (1, "eval mode"), (2.2, "training rows"),
-                                        (3.2, "held-out rows")], []])
+        pi.setLabel("left", "accuracy (axis zoomed to the spread)")
+        pi.getAxis("bottom").setTicks([[(0, "train-mode passes"), (1, "eval mode")], []])
         legend = pi.addLegend(offset=(10, 10), labelTextColor="k")
         legend.setBrush(pg.mkBrush(255, 255, 255, 235))
         self.passes = pg.ScatterPlotItem(size=9, brush=pg.mkBrush(213, 94, 0, 200), pen=None,
                                          name="train mode (model.eval() forgotten)")
         self.eval_point = pg.ScatterPlotItem(size=14, symbol="d", brush=pg.mkBrush(0, 114, 178), pen=None,
                                              name="eval mode")
-        self.gap_bars = pg.BarGraphItem(x=[2.2, 3.2], height=[0, 0], width=0.6,
-                                        brushes=[pg.mkBrush(0, 158, 115, 200), pg.mkBrush(0, 114, 178, 200)])
-        pi.addItem(self.gap_bars)
-        # Values written on the chart: the y axis does not start at 0, so bars alone would mislead.
-        self.labels = [pg.TextItem(anchor=(0.5, 1.0), color="k") for _ in range(3)]
-        for label in self.labels:
-            pi.addItem(label)
         pi.addItem(self.passes)
         pi.addItem(self.eval_point)
-        self.explanation = QLabel("No audit yet: evaluate a model with the mode audit turned on.")
+        # Right: bars start at 0, so their lengths compare honestly (a 0.74 baseline made a small
+        # gap look large); the values and the gap are written on the chart.
+        self.gap_plot = _plain_plot("Accuracy: training rows vs held-out rows")
+        gi = self.gap_plot.getPlotItem()
+        gi.setLabel("left", "accuracy")
+        gi.getAxis("bottom").setTicks([[(0, "training rows"), (1, "held-out rows")], []])
+        gi.setYRange(0.0, 1.12, padding=0)
+        gi.setXRange(-0.6, 1.6, padding=0)
+        self.gap_bars = pg.BarGraphItem(x=[0, 1], height=[0, 0], width=0.6,
+                                        brushes=[pg.mkBrush(0, 158, 115, 200), pg.mkBrush(0, 114, 178, 200)])
+        gi.addItem(self.gap_bars)
+        # labels[0]: the eval-mode value (left); labels[1], labels[2]: the two bars (right).
+        self.labels = [pg.TextItem(anchor=(0.5, 1.0), color="k") for _ in range(3)]
+        pi.addItem(self.labels[0])
+        gi.addItem(self.labels[1])
+        gi.addItem(self.labels[2])
+        self.gap_caption = pg.TextItem(anchor=(0.5, 0.0), color=(90, 90, 90))
+        gi.addItem(self.gap_caption)
+        self.gap_caption.setPos(0.5, 1.11)
+
+        self.plots = QWidget()  # both charts: what Export > Plot writes
+        charts = QHBoxLayout(self.plots)
+        charts.setContentsMargins(0, 0, 0, 0)
+        charts.addWidget(self.plot, 3)
+        charts.addWidget(self.gap_plot, 2)
+        self.empty = QLabel(EMPTY_TEXT)
+        self.empty.setWordWrap(True)
+        self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.empty.setMargin(40)
+        self.stack = QStackedWidget()
+        self.stack.addWidget(self.empty)
+        self.stack.addWidget(self.plots)
+
+        self.explanation = QLabel("")
         self.explanation.setWordWrap(True)
         self.explanation.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.gap = QLabel("")
@@ -108,45 +157,56 @@ class ModeAuditPanel(QWidget):
         )
         layout = QVBoxLayout(self)
         layout.addWidget(self.export_button, 0, Qt.AlignmentFlag.AlignRight)
-        layout.addWidget(self.plot, 1)
+        layout.addWidget(self.stack, 1)
         layout.addWidget(self.explanation)
         layout.addWidget(self.gap)
+        self.clear()
 
     @property
     def audit(self) -> ModeAudit | None:
         return self._audit
 
+    @property
+    def is_empty(self) -> bool:
+        """No audit yet: the tab shows what it will show and how to get it."""
+        return self.stack.currentWidget() is self.empty
+
     def set_audit(
         self, audit: ModeAudit, *, train_accuracy: float | None = None, heldout_accuracy: float | None = None
     ) -> None:
         self._audit = audit
+        self.stack.setCurrentWidget(self.plots)
+        self.export_button.setEnabled(True)
         accs = np.asarray(audit.train_mode_accuracies, dtype=float)
         # Spread the dots sideways a little (deterministic) so equal accuracies stay visible.
         jitter = np.linspace(-0.25, 0.25, accs.size) if accs.size > 1 else np.zeros(accs.size)
         self.passes.setData(jitter, accs)
         self.eval_point.setData([1.0], [audit.eval_accuracy])
-        heights = [train_accuracy or 0.0, heldout_accuracy or 0.0]
-        self.gap_bars.setOpts(height=heights)
-        self.gap_bars.setVisible(train_accuracy is not None or heldout_accuracy is not None)
-        for label, x, value in zip(self.labels, (1.0, 2.2, 3.2), (audit.eval_accuracy, train_accuracy,
-                                                                  heldout_accuracy)):
-            label.setText("" if value is None else f"{value:.4f}")
-            label.setPos(x, value or 0.0)
-        values = [*accs.tolist(), audit.eval_accuracy, *(h for h in heights if h)]
+        self.labels[0].setText(f"{audit.eval_accuracy:.4f}")
+        self.labels[0].setPos(1.0, audit.eval_accuracy)
+        values = [*accs.tolist(), audit.eval_accuracy]
         lo = max(0.0, min(values) - 0.05)
         # Headroom above the highest value for its label and the legend; not capped at 1.0,
         # which cut a perfect score's points in half and hid its label (seen on the wine demo).
         top = max(values)
         self.plot.getPlotItem().setYRange(lo, top + max(0.04, 0.3 * (top - lo)), padding=0)
-        self.plot.getPlotItem().setXRange(-0.6, 3.8, padding=0)
+        self.plot.getPlotItem().setXRange(-0.6, 1.6, padding=0)
+        compared = train_accuracy is not None and heldout_accuracy is not None
+        self.gap_plot.setVisible(compared)
+        heights = [train_accuracy or 0.0, heldout_accuracy or 0.0]
+        self.gap_bars.setOpts(height=heights)
+        for label, x, value in zip(self.labels[1:], (0.0, 1.0), heights):
+            label.setText(f"{value:.4f}" if compared else "")
+            label.setPos(x, value)
+        self.gap_caption.setText(f"gap {heights[0] - heights[1]:+.4f}" if compared else "")
         self.explanation.setText(audit_text(audit))
         self.gap.setText(gap_text(train_accuracy, heldout_accuracy))
 
     def export_plot(self, path) -> object:
-        """The audit plot to a .png or .svg file."""
+        """Both charts to a .png or .svg file."""
         from evalstudio.gui.evaluation.export import export_plot
 
-        return export_plot(self.plot, path)
+        return export_plot(self.plots, path)
 
     def clear(self) -> None:
         self._audit = None
@@ -155,5 +215,8 @@ class ModeAuditPanel(QWidget):
         self.gap_bars.setOpts(height=[0, 0])
         for label in self.labels:
             label.setText("")
-        self.explanation.setText("No audit yet: evaluate a model with the mode audit turned on.")
+        self.gap_caption.setText("")
+        self.stack.setCurrentWidget(self.empty)
+        self.export_button.setEnabled(False)
+        self.explanation.setText("")
         self.gap.setText("")
