@@ -27,6 +27,8 @@ ITEMS: dict[str, tuple[str, str, str, str]] = {
     "8": ("Memory evaluating a large CSV", "< 3x the float32 matrix", "bench.io_items", "eval_memory"),
     "9": ("Training-rows check", "<= 0.5 s at 1M rows; <= 10 bytes a training row", "bench.training_rows",
           "training_rows_check"),
+    "10": ("Bootstrap intervals", ">= 50x a scikit-learn loop; <= 5 s at 1M rows", "bench.intervals",
+           "bootstrap_intervals_item"),
 }
 
 

@@ -1,4 +1,4 @@
-"""The headless front door: ``evalstudio evaluate | train | kfold | compare | screenshots``.
+"""The headless front door: ``evalstudio evaluate | train | kfold | compare | calibrate | screenshots``.
 
 Each subcommand lives in ``evalstudio/commands/<name>.py`` and provides
 ``add_parser(subparsers) -> argparse.ArgumentParser`` and ``run(args) -> int``.
@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from evalstudio import __version__
 from evalstudio.core.errors import EvalStudioError
 
-COMMANDS = ("evaluate", "train", "kfold", "compare", "screenshots")
+COMMANDS = ("evaluate", "train", "kfold", "compare", "calibrate", "screenshots")
 
 
 class _Parser(argparse.ArgumentParser):

@@ -37,6 +37,26 @@ def add_model_args(p: argparse.ArgumentParser, *, model_required: bool = True) -
     p.add_argument("--device", metavar="DEV", default="auto", help="auto, cpu, cuda, cuda:N or mps (default auto)")
 
 
+def add_interval_args(p: argparse.ArgumentParser) -> None:
+    """--resamples, --confidence, --seed, --no-intervals: a bootstrap interval on every metric."""
+    p.add_argument("--resamples", type=int, default=1000, metavar="N",
+                   help="bootstrap resamples for the intervals (default 1000)")
+    p.add_argument("--confidence", type=float, default=0.95, metavar="C",
+                   help="confidence level of the intervals (default 0.95)")
+    p.add_argument("--interval-seed", type=int, default=0, metavar="S",
+                   help="seed of the bootstrap resamples (default 0: a rerun gives identical intervals)")
+    p.add_argument("--no-intervals", action="store_true", help="skip the intervals (faster on millions of rows)")
+
+
+def interval_settings(args: argparse.Namespace) -> Any:
+    """IntervalSettings from the flags of :func:`add_interval_args`, or None with --no-intervals."""
+    from evalstudio.core.evaluation.intervals import IntervalSettings
+
+    if args.no_intervals:
+        return None
+    return IntervalSettings(confidence=args.confidence, resamples=args.resamples, seed=args.interval_seed)
+
+
 def to_jsonable(obj: Any) -> Any:
     """Plain JSON types; NaN and infinities become null."""
     if isinstance(obj, dict):
@@ -107,8 +127,25 @@ def format_table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     return "\n".join(lines)
 
 
-def format_report(report: Any, *, optimistic: bool = False) -> str:
-    """Metrics, per-class table and the confusion matrix with class names, as text.
+def value_with_interval(value: float, limits: tuple[float, float] | None) -> str:
+    """``0.7727 [0.7078, 0.8377]`` (just the value when there is no interval or it is undefined)."""
+    v = float(value)
+    if not math.isfinite(v):
+        return "nan"
+    if limits is None or not all(math.isfinite(x) for x in limits):
+        return f"{v:.4f}"
+    return f"{v:.4f} [{limits[0]:.4f}, {limits[1]:.4f}]"
+
+
+def interval_words(settings: Any) -> str:
+    """``95% intervals: stratified bootstrap (percentile), 1000 resamples, seed 0``."""
+    return (f"{settings.confidence * 100:g}% intervals: {settings.method}, {settings.resamples} resamples, "
+            f"seed {settings.seed}")
+
+
+def format_report(report: Any, intervals: Any = None, calibration: Any = None, *, optimistic: bool = False) -> str:
+    """Metrics (each with its interval when ``intervals`` is given), the per-class table, the confusion
+    matrix with class names and, with ``calibration``, Brier, ECE and the reliability table, as text.
 
     ``optimistic``: the rows include rows the model was trained on; the title says so.
     """
@@ -127,7 +164,13 @@ def format_report(report: Any, *, optimistic: bool = False) -> str:
     if optimistic:
         title += "; OPTIMISTIC: includes the rows the model was trained on"
     parts.append(title)
-    parts.append(format_table(["metric", "value"], [(k, m.get(k, float("nan"))) for k in keys if k in m]))
+    shown = [k for k in keys if k in m]
+    if intervals is not None:
+        parts.append(interval_words(intervals.settings))
+        parts.append(format_table(["metric", f"value [{intervals.settings.confidence * 100:g}% interval]"],
+                                  [(k, value_with_interval(m[k], intervals.limits.get(k))) for k in shown]))
+    else:
+        parts.append(format_table(["metric", "value"], [(k, m.get(k, float("nan"))) for k in shown]))
     parts.append("")
     parts.append(format_table(
         ["class", "precision", "recall", "f1", "support"],
@@ -138,4 +181,19 @@ def format_report(report: Any, *, optimistic: bool = False) -> str:
     parts.append("confusion matrix (rows: actual, columns: predicted)")
     parts.append(format_table(["actual \\ predicted", *report.classes],
                               [(c, *map(int, cm[i])) for i, c in enumerate(report.classes)]))
+    if calibration is not None:
+        parts += ["", format_calibration(calibration)]
     return "\n".join(parts)
+
+
+def format_calibration(cal: Any) -> str:
+    """Brier, ECE and the reliability table (empty bins shown with 0 rows)."""
+    what = (f"probability of class {cal.positive!r}" if cal.kind == "positive"
+            else "top-label probability; 'fraction' is the share whose top label is right")
+    lines = [f"calibration ({what}): Brier {cal.brier:.4f}, ECE {cal.ece:.4f} over {cal.n_bins} equal-width bins"]
+    lines.append(format_table(
+        ["bin", "rows", "mean predicted", "fraction positive" if cal.kind == "positive" else "fraction right"],
+        [(f"{b.low:.2f}-{b.high:.2f}", str(b.count), b.mean_predicted if b.count else "-",
+          b.fraction_positive if b.count else "-") for b in cal.bins],
+    ))
+    return "\n".join(lines)

@@ -8,9 +8,11 @@ from typing import Any
 
 from evalstudio.commands._common import (
     add_data_args,
+    add_interval_args,
     add_model_args,
     format_report,
     format_table,
+    interval_settings,
     write_json,
     write_predictions_csv,
 )
@@ -35,6 +37,11 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     p.add_argument("--include-training-rows", action="store_true",
                    help="also score the rows that trained the checkpoint (left out by default; the results "
                         "are then labelled optimistic)")
+    add_interval_args(p)
+    p.add_argument("--calibration-bins", type=int, default=10, metavar="N",
+                   help="equal-width bins of the reliability table (default 10)")
+    p.add_argument("--no-temperature", action="store_true",
+                   help="ignore the checkpoint's temperature (from `evalstudio calibrate`): raw probabilities")
     p.add_argument("--json", metavar="OUT", help="write the results as JSON")
     p.add_argument("--predictions", metavar="OUT.csv", help="write one row per input row with probabilities")
     p.add_argument("--quiet", action="store_true", help="print nothing on success")
@@ -80,6 +87,9 @@ def run(args: argparse.Namespace) -> int:
                               hint="Thresholds apply to probabilities; pass a value between 0 and 1.")
     if args.batch_size < 1:
         raise EvalStudioError(f"--batch-size {args.batch_size} must be at least 1.")
+    if args.calibration_bins < 1:
+        raise EvalStudioError(f"--calibration-bins {args.calibration_bins} must be at least 1.",
+                              hint="10 bins (the default) suit a few hundred rows; use fewer for less data.")
     if args.mode_audit < 0:
         raise EvalStudioError(f"--mode-audit {args.mode_audit} must be at least 1 (the number of train-mode passes).",
                               hint="Pass --mode-audit alone for 10 passes, or leave it out.")
@@ -89,6 +99,8 @@ def run(args: argparse.Namespace) -> int:
         drop_missing=args.drop_missing, device=args.device, batch_size=args.batch_size,
         threshold=args.threshold, positive_class=args.positive_class, mode_audit_passes=args.mode_audit,
         include_training_rows=args.include_training_rows,
+        intervals=interval_settings(args), calibration_bins=args.calibration_bins,
+        apply_temperature=not args.no_temperature,
     )
     out = run_evaluation(spec)
     report = out.report
@@ -99,6 +111,11 @@ def run(args: argparse.Namespace) -> int:
             payload["optimistic"] = True
         payload["source"] = {"data": args.data, "model": args.model, "checkpoint": args.checkpoint,
                              "device": out.device, "output_kind": out.output_kind.value}
+        if out.intervals is not None:
+            payload.update(out.intervals.intervals().to_json())
+        if out.calibration is not None:
+            payload["calibration"] = out.calibration.to_json()
+        payload["temperature"] = out.temperature
         if out.audit is not None:
             payload["mode_audit"] = audit_json(out.audit)
         write_json(args.json, payload)
@@ -159,7 +176,8 @@ def summary_text(out: Any) -> str:
         if summary:
             lines.append(f"weights: {summary}")
     lines.append("")
-    lines.append(format_report(out.report, optimistic=out.leakage is not None and out.leakage.optimistic))
+    lines.append(format_report(out.report, out.intervals.intervals() if out.intervals is not None else None,
+                               out.calibration, optimistic=out.leakage is not None and out.leakage.optimistic))
     if out.audit is not None:
         a = out.audit
         lines.append("")

@@ -8,7 +8,13 @@ from typing import Any
 
 import numpy as np
 
-from evalstudio.commands._common import format_report, format_table, write_json
+from evalstudio.commands._common import (
+    add_interval_args,
+    format_report,
+    format_table,
+    interval_settings,
+    write_json,
+)
 from evalstudio.commands.train import (
     SHARED_OPTIONS,
     ProgressPrinter,
@@ -37,6 +43,7 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
                    help="auto (default): train the folds together when the model allows it (same per-fold "
                         "results, several times faster), else one after another; stacked: insist; "
                         "sequential: one fold after another")
+    add_interval_args(p)
     return p
 
 
@@ -55,14 +62,16 @@ def run(args: argparse.Namespace) -> int:
     positive = positive_index(data.classes, args.positive_class)
     callbacks = [] if args.quiet else [ProgressPrinter(folds=args.folds)]
     stacked = {"auto": "auto", "stacked": True, "sequential": False}[args.fold_training]
+    settings = interval_settings(args)
     cv = cross_validate(factory, data, config, output_kind=kind, k=args.folds, callbacks=callbacks, positive=positive,
                         stacked=stacked)
+    extras = cv_extras(cv, positive, settings)
     if args.json:
-        write_json(args.json, cv_json(cv, notes, data_path=args.data))
+        write_json(args.json, cv_json(cv, notes, extras, data_path=args.data))
     if args.predictions:
         write_oof_csv(args.predictions, cv)
     if not args.quiet:
-        print(summary_text(data, config, cv, notes, positive))
+        print(summary_text(data, config, cv, notes, positive, extras))
     return 0
 
 
@@ -83,16 +92,38 @@ def _starting_rows_note(factory: Any, data: Any) -> list[str]:
             "optimistic"]
 
 
-def cv_json(cv: Any, notes: list[str], *, data_path: str | None = None) -> dict[str, Any]:
+def cv_extras(cv: Any, positive: int, settings: Any) -> dict[str, Any]:
+    """Intervals of the fold means (Student's t), the pooled out-of-fold intervals (bootstrap) and the
+    pooled calibration; intervals left out when ``settings`` is None (--no-intervals)."""
+    from evalstudio.core.evaluation.calibration import calibration_report
+    from evalstudio.core.evaluation.intervals import bootstrap_intervals, fold_mean_intervals
+
+    out: dict[str, Any] = {"calibration": calibration_report(cv.pooled_predictions, positive=positive)}
+    if settings is not None:
+        out["fold_intervals"] = fold_mean_intervals([f.metrics for f in cv.folds], settings.confidence)
+        out["pooled_intervals"] = bootstrap_intervals(cv.pooled_predictions, positive=positive,
+                                                      settings=settings).intervals()
+        out["settings"] = settings
+    return out
+
+
+def cv_json(cv: Any, notes: list[str], extras: dict[str, Any] | None = None, *,
+            data_path: str | None = None) -> dict[str, Any]:
     """The issue's shape: folds, summary {metric: {mean, std}}, pooled {metrics, confusion_matrix}.
 
     Also what ``compare --kfold`` checks before pairing two runs: the data file's SHA-256
     (``data_sha256``, when ``data_path`` is given) and the fold assignment's fingerprint
     (``folds_fingerprint``: which data row was held out in which fold).
+
+    With intervals (``extras`` of :func:`cv_extras`), each summary entry gains ``"interval": {"low",
+    "high"}`` (Student's t over the folds), pooled gains ``"intervals"`` and ``"interval"`` (bootstrap
+    of the out-of-fold rows) and ``"calibration"``, and the top level ``"fold_interval"`` says how the
+    summary's were made.
     """
     from evalstudio.core.data.fingerprints import file_sha256
     from evalstudio.core.training.kfold_compare import fold_assignment, folds_fingerprint
 
+    extras = extras or {}
     payload = {
         "folds": [
             {"fold": f.fold, "n_train": f.n_train, "n_test": f.n_test, "seed": f.seed, "metrics": f.metrics,
@@ -108,6 +139,15 @@ def cv_json(cv: Any, notes: list[str], *, data_path: str | None = None) -> dict[
     }
     payload["data_sha256"] = file_sha256(data_path) if data_path else None
     payload["folds_fingerprint"] = folds_fingerprint(*fold_assignment(cv))
+    if "calibration" in extras:
+        payload["pooled"]["calibration"] = extras["calibration"].to_json()
+    if "fold_intervals" in extras:
+        for key, (lo, hi) in extras["fold_intervals"].items():
+            if key in payload["summary"]:
+                payload["summary"][key] = {**payload["summary"][key], "interval": {"low": lo, "high": hi}}
+        payload["pooled"].update(extras["pooled_intervals"].to_json())
+        payload["fold_interval"] = {"method": "Student's t over the folds' values (folds share training rows: "
+                                    "optimistic)", "confidence": extras["settings"].confidence}
     return payload
 
 
@@ -138,9 +178,11 @@ def write_oof_csv(path: str, cv: Any) -> None:
                               hint="Choose a folder you can write to, with space left.") from None
 
 
-def summary_text(data: Any, config: Any, cv: Any, notes: list[str], positive: int) -> str:
+def summary_text(data: Any, config: Any, cv: Any, notes: list[str], positive: int,
+                 extras: dict[str, Any] | None = None) -> str:
     from evalstudio.core.evaluation.metrics import evaluate_predictions
 
+    extras = extras or {}
     keys = [k for k in SHOWN if k in cv.summary]
     lines = [
         f"data:   {data.source}  ({data.n_samples} rows, {data.n_features} features, target {data.target_name!r})",
@@ -155,10 +197,20 @@ def summary_text(data: Any, config: Any, cv: Any, notes: list[str], positive: in
     rows = [(str(f.fold), str(f.n_train), str(f.n_test), *(f.metrics[k] for k in keys)) for f in cv.folds]
     rows.append(("mean", "", "", *(cv.summary[k]["mean"] for k in keys)))
     rows.append(("std", "", "", *(cv.summary[k]["std"] for k in keys)))
-    lines += ["", format_table(["fold", "n_train", "n_test", *keys], rows), ""]
+    fold_iv = extras.get("fold_intervals")
+    if fold_iv is not None:
+        level = f"{extras['settings'].confidence * 100:g}%"
+        rows.append((f"{level} low", "", "", *(fold_iv[k][0] for k in keys)))
+        rows.append((f"{level} high", "", "", *(fold_iv[k][1] for k in keys)))
+    lines += ["", format_table(["fold", "n_train", "n_test", *keys], rows)]
+    if fold_iv is not None:
+        lines.append(f"({level} low/high: Student's t interval of the mean over the {len(cv.folds)} folds; the folds "
+                     "share training rows, so it is on the optimistic side)")
+    lines.append("")
     acc = cv.summary.get("accuracy")
     if acc is not None:
         lines.append(f"accuracy: {acc['mean'] * 100:.2f}% (+/- {acc['std'] * 100:.2f}%)  (mean and population std over folds)")
     report = evaluate_predictions(cv.pooled_predictions, positive=positive)
-    lines += ["", "pooled out-of-fold predictions:", format_report(report)]
+    lines += ["", "pooled out-of-fold predictions:",
+              format_report(report, extras.get("pooled_intervals"), extras.get("calibration"))]
     return "\n".join(lines)

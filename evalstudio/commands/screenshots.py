@@ -2,7 +2,9 @@
 
 Loads the bundled demo, trains a few epochs, evaluates, runs a quick k-fold, and saves
 data.png, model.png, training.png (the real main window on each tab) plus the evaluation views'
-confusion.png, roc.png, metrics.png, kfold.png when those views are installed.
+confusion.png, roc.png, metrics.png, kfold.png when those views are installed; then loads the demo's
+held-out file, evaluates it, fits a temperature on the training run's validation rows and saves
+calibration.png (the Calibration view, before and after).
 """
 
 from __future__ import annotations
@@ -116,6 +118,7 @@ def take_screenshots(out: Path, *, epochs: int, folds: int, kfold_epochs: int, s
             if window.has_audit_panel:
                 written.append(_grab(app, window, window.audit_panel, out / "mode_audit.png"))
             written += _evaluation_views(out, c)
+            written += _calibration_view(app, window, out, _wait, check)
         finally:
             shutdown_window(window)
     return written
@@ -147,6 +150,27 @@ def _grab(app: Any, window: Any, tab: Any, path: Path) -> Path:
     if not window.grab().save(str(path), "PNG"):
         raise EvalStudioError(f"could not write {path}.", hint="Check that the folder is writable.")
     return path
+
+
+def _calibration_view(app: Any, window: Any, out: Path, wait: Any, check: Any) -> list[Path]:
+    """calibration.png: the demo's held-out file loaded as the data to evaluate, so the training run's
+    validation rows may calibrate; a temperature is fitted there and its before/after curves shown."""
+    from evalstudio.resources import resource_path
+
+    cal = getattr(window, "calibration_panel", None)
+    if cal is None or not hasattr(cal, "fit_button"):
+        return []
+    c = window.controller
+    window.open_data(str(resource_path("demo", "pima-holdout.csv")))
+    wait(app, lambda: c.idle and c.dataset is not None and c.model is not None, "loading the held-out file")
+    check("loading the held-out file")
+    window.evaluate()
+    wait(app, lambda: c.idle, "evaluating the held-out file")
+    check("evaluating the held-out file")
+    if cal.fit_button.isEnabled():
+        cal.fit_button.click()
+        wait(app, lambda: c.idle and cal.run is not None, "fitting a temperature")
+    return [_grab(app, window, cal, out / "calibration.png")]
 
 
 def _evaluation_views(out: Path, c: Any) -> list[Path]:

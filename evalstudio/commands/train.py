@@ -12,7 +12,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from evalstudio.commands._common import add_data_args, format_report, format_table, write_json
+from evalstudio.commands._common import (
+    add_data_args,
+    add_interval_args,
+    format_report,
+    format_table,
+    interval_settings,
+    write_json,
+)
 from evalstudio.core.errors import TrainingError
 from evalstudio.core.training.callbacks import Callback, RunInfo
 
@@ -81,6 +88,10 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     p.add_argument("--overwrite", action="store_true",
                    help="let this run replace the checkpoints of an earlier run in --out (refused otherwise)")
     p.add_argument("--resume", metavar="CKPT", help="continue a run from its last.pt (or any of its checkpoints)")
+    p.add_argument("--calibrate", action="store_true",
+                   help="after training, fit a temperature on the validation rows and store it in the checkpoint "
+                        "of the model they scored (best.pt, or last.pt without a best)")
+    add_interval_args(p)
     return p
 
 
@@ -286,6 +297,10 @@ def _train(args: argparse.Namespace, resume: dict[str, Any] | None, out_dir: Pat
     if resume is not None and resume.get("output_kind") not in (None, kind.value):
         raise TrainingError(f"the model's outputs read as {kind.value} but the run trained them as {resume['output_kind']}.",
                             hint="Resume with the same model file the run was started with.")
+    if args.calibrate and not args.val_data and not config.val_fraction > 0:
+        raise TrainingError("--calibrate fits the temperature on the validation rows, and this run has none.",
+                            hint="Give --val-fraction (e.g. 0.2) or --val-data, or calibrate later with `evalstudio "
+                                 "calibrate` on held-out rows.")
     val = None
     if args.val_data:
         val = load_csv(args.val_data, target=args.target or data.target_name, drop_missing=args.drop_missing,
@@ -300,10 +315,18 @@ def _train(args: argparse.Namespace, resume: dict[str, Any] | None, out_dir: Pat
         start_scaler = Standardizer.from_state(factory.preprocessing)
     result = fit(module, data, config, output_kind=kind, val_data=val, callbacks=callbacks, out_dir=out_dir,
                  resume=resume, preprocessing=start_scaler, earlier_rows=getattr(factory, "training_rows", None))
-    report = None
+    report = intervals = calibration = None
     if result.val_predictions is not None:
+        from evalstudio.core.evaluation.calibration import calibration_report
+        from evalstudio.core.evaluation.intervals import bootstrap_intervals
+
         report = evaluate_predictions(result.val_predictions, positive=positive)
+        calibration = calibration_report(result.val_predictions, positive=positive)
+        settings = interval_settings(args)
+        if settings is not None:
+            intervals = bootstrap_intervals(result.val_predictions, positive=positive, settings=settings).intervals()
     notes.extend(result.notes)
+    temperature = calibrate_run(result) if args.calibrate else None
     if args.json:
         write_json(args.json, {
             "history": [h.to_dict() for h in result.history],
@@ -315,11 +338,28 @@ def _train(args: argparse.Namespace, resume: dict[str, Any] | None, out_dir: Pat
             "monitor": result.monitor, "mode": result.mode, "best_score": result.best_score,
             "stopped_early": result.stopped_early, "stop_reason": result.stop_reason,
             "config": config.to_dict(), "output_kind": kind.value, "classes": list(data.classes),
+            **(intervals.to_json() if intervals is not None else {}),
+            **({"calibration": calibration.to_json()} if calibration is not None else {}),
+            "temperature": temperature,
             "notes": notes,
         })
     if not args.quiet:
-        print(summary_text(data, config, result, report, notes))
+        print(summary_text(data, config, result, report, notes, intervals, calibration, temperature))
     return 0
+
+
+def calibrate_run(result: Any) -> dict[str, Any]:
+    """Fit T on the validation predictions and store it in the checkpoint of the model that made them."""
+    from evalstudio.core.evaluation.calibrate import VALIDATION_ROWS, store_temperature
+    from evalstudio.core.evaluation.temperature import fit_temperature
+
+    if result.val_predictions is None:  # the run stopped before any validation
+        raise TrainingError("--calibrate: the run produced no validation predictions to fit the temperature on.")
+    path = result.best_checkpoint if result.val_epoch == result.best_epoch and result.best_checkpoint else \
+        result.last_checkpoint
+    fit = fit_temperature(result.val_predictions)
+    store_temperature(path, fit, VALIDATION_ROWS)
+    return {**fit.to_json(), "checkpoint": _relative(path), "fitted_on": VALIDATION_ROWS}
 
 
 def batch_order(config: Any) -> str:
@@ -345,7 +385,8 @@ def history_table(history: Any, *, limit: int = 25) -> str:
     )
 
 
-def summary_text(data: Any, config: Any, result: Any, report: Any, notes: list[str]) -> str:
+def summary_text(data: Any, config: Any, result: Any, report: Any, notes: list[str], intervals: Any = None,
+                 calibration: Any = None, temperature: dict[str, Any] | None = None) -> str:
     lines = [
         f"data:   {data.source}  ({data.n_samples} rows, {data.n_features} features, target {data.target_name!r})",
         f"trained {len(result.history)} epochs; loss for {result.output_kind} outputs; "
@@ -361,7 +402,13 @@ def summary_text(data: Any, config: Any, result: Any, report: Any, notes: list[s
     lines.append(f"checkpoints: best {result.best_checkpoint}, last {result.last_checkpoint}")
     if report is not None:
         which = "best" if result.val_epoch == result.best_epoch else "last"
-        lines += ["", f"validation ({which} model, epoch {result.val_epoch}):", format_report(report)]
+        lines += ["", f"validation ({which} model, epoch {result.val_epoch}):",
+                  format_report(report, intervals, calibration)]
+    if temperature is not None:
+        lines += ["", f"temperature T = {temperature['temperature']:.4f} fitted on the {temperature['n_samples']} "
+                  f"validation rows (mean NLL {temperature['nll_before']:.4f} -> {temperature['nll_after']:.4f}), stored "
+                  f"in {temperature['checkpoint']}; evaluate applies it. The validation numbers above are before "
+                  "it: judge the calibrated model on rows it has not seen."]
     return "\n".join(lines)
 
 

@@ -16,7 +16,7 @@ from typing import Any
 from PySide6.QtCore import QObject, Signal, Slot
 
 from evalstudio.core.errors import text_for  # the window's wording of a core note (no torch)
-from evalstudio.gui.eval_plan import EvalPlan, HeldOutFile, TrainedRun, plan_evaluation, report_settings
+from evalstudio.gui.eval_plan import EvalPlan, HeldOutFile, TrainedRun, plan_evaluation, report_settings, same_file
 from evalstudio.gui.settings import AppSettings
 from evalstudio.workers.job import Job
 from evalstudio.workers.jobs import (
@@ -137,6 +137,9 @@ class Controller(QObject):
         self.background = JobRunner(self)
         self.background.succeeded.connect(self._on_background_succeeded)
         self.background.failed.connect(self._on_background_failed)
+        # Runners of jobs that follow a result on their own (the intervals, the calibration fit:
+        # gui/uncertainty.py); shut down with the others.
+        self.side_runners: list[JobRunner] = []
         # State.
         self.dataset: Any = None
         self.data_path: str | None = None
@@ -184,7 +187,8 @@ class Controller(QObject):
     @property
     def idle(self) -> bool:
         """No job running (background ones included) and none queued."""
-        return not self.runner.busy and not self._queue and not self.background.busy
+        return (not self.runner.busy and not self._queue and not self.background.busy
+                and not any(r.busy for r in self.side_runners))
 
     @property
     def can_train(self) -> bool:
@@ -283,6 +287,20 @@ class Controller(QObject):
         saw. While both are loaded, Evaluate scores the held-out file (the demo's pairing)."""
         self.heldout = HeldOutFile(data_path, checkpoint_path, heldout_path)
 
+    def use_calibrated_checkpoint(self, path: str) -> None:
+        """Evaluate with ``path`` (the loaded checkpoint plus a temperature) from now on. What the app
+        knows about the checkpoint it came from carries over: its held-out file and its training run,
+        so Evaluate keeps scoring the rows the weights never saw."""
+        from dataclasses import replace
+
+        old = self.model.checkpoint_path if self.model is not None else self.checkpoint_path
+        if old and self.heldout is not None and same_file(self.heldout.checkpoint, old):
+            self.heldout = replace(self.heldout, checkpoint=path)
+        if old and self.trained is not None and any(same_file(c, old) for c in self.trained.checkpoints):
+            self.trained = replace(self.trained, checkpoints=(*self.trained.checkpoints, path))
+        self._post("info", f"calibrated checkpoint saved to {path}; evaluations now apply its temperature")
+        self.set_checkpoint_path(path)
+
     def evaluation_plan(self) -> EvalPlan:
         """What Evaluate would score now (see :mod:`evalstudio.gui.eval_plan`)."""
         d = self.dataset
@@ -379,7 +397,10 @@ class Controller(QObject):
         """Cancel the running job and wait for its thread. Run folders are kept (see :meth:`train`)."""
         self._queue.clear()
         self.background.cancel()
-        return self.runner.shutdown(timeout_ms) and self.background.shutdown(timeout_ms)
+        for side in self.side_runners:
+            side.cancel()
+        return (self.runner.shutdown(timeout_ms) and self.background.shutdown(timeout_ms)
+                and all(side.shutdown(timeout_ms) for side in self.side_runners))
 
     # -- internals ------------------------------------------------------------------------------
     def _ready_to_run(self, verb: str) -> bool:

@@ -81,6 +81,16 @@ class EvaluationTabs(QObject):
         self.evaluation_panel, self.has_evaluation_panel = make_view("EvaluationPanel", "evaluation")
         self.kfold_panel, self.has_kfold_panel = make_view("KFoldPanel", "k-fold")
         self.audit_panel, self.has_audit_panel = make_view("ModeAuditPanel", "train vs eval mode")
+        self.calibration_panel, self.has_calibration_panel = make_view("CalibrationPanel", "calibration")
+        self._outcome: Any = None  # the last evaluation's outcome (its temperature, for the calibration view)
+        self.uncertainty: Any = None
+        if self.has_evaluation_panel:
+            from evalstudio.gui.uncertainty import UncertaintyCoordinator
+
+            pooled = getattr(self.kfold_panel, "pooled", None) if self.has_kfold_panel else None
+            self.uncertainty = UncertaintyCoordinator(
+                window.controller, {"evaluation": self.evaluation_panel, "pooled": pooled},
+                self.calibration_panel if self.has_calibration_panel else None)
 
     def attach(self, tabs: QTabWidget) -> None:
         """The tab widget holding the views (to bring a view forward when its run starts)."""
@@ -107,6 +117,7 @@ class EvaluationTabs(QObject):
 
     @Slot(object)
     def show_evaluation(self, outcome: Any) -> None:
+        self._outcome = outcome
         audit = getattr(outcome, "audit", None)
         if audit is None:
             return
@@ -132,6 +143,13 @@ class EvaluationTabs(QObject):
                 settings, files = context
                 self.evaluation_panel.set_report_context(settings=settings, files=files)
             self.evaluation_panel.set_predictions(predictions, **kwargs)
+            if self.uncertainty is not None:
+                panel = self.evaluation_panel
+                self.uncertainty.request("evaluation", predictions, panel.threshold, panel.positive)
+                outcome = self._outcome if getattr(self._outcome, "predictions", None) is predictions else None
+                section = getattr(outcome, "temperature", None)
+                self.uncertainty.show_calibration(predictions, title, panel.positive,
+                                                  section["value"] if section else None)
         else:
             self.evaluation_panel.show_text(f"{title}: {predictions.n_samples:,} rows evaluated.")
         if dataset is not None:  # an explicit evaluation: show it
@@ -168,6 +186,8 @@ class EvaluationTabs(QObject):
                                             feature_rows=data.row_numbers)
             else:
                 self.kfold_panel.set_result(result)
+            if self.uncertainty is not None and pooled is not None:
+                self.uncertainty.request("pooled", pooled.predictions, pooled.threshold, pooled.positive)
         else:
             lines = [f"{name}: {v['mean']:.4f} ± {v['std']:.4f}" for name, v in result.summary.items()]
             self.kfold_panel.show_text(f"{len(result.folds)} folds\n" + "\n".join(lines))

@@ -65,6 +65,7 @@ class MainWindow(QMainWindow):
         self.kfold_panel = self.evaluation_tabs.kfold_panel
         self.audit_panel = self.evaluation_tabs.audit_panel
         self.has_audit_panel = self.evaluation_tabs.has_audit_panel
+        self.calibration_panel = self.evaluation_tabs.calibration_panel
 
         self.tabs = QTabWidget()
         # The wide views sit in scroll areas: a view that grows wide once it has results (the
@@ -75,7 +76,8 @@ class MainWindow(QMainWindow):
         for view, title, wide in ((self.data_panel, "Data", True), (self.model_panel, "Model", True),
                                   (self.training_plot, "Training", False),
                                   (self.evaluation_panel, "Evaluation", True), (self.kfold_panel, "K-fold", True),
-                                  (self.audit_panel, "Train vs eval mode", False)):
+                                  (self.audit_panel, "Train vs eval mode", False),
+                                  (self.calibration_panel, "Calibration", False)):
             self.tabs.addTab(_scrolling(view) if wide else view, title)
         self.evaluation_tabs.attach(self.tabs)
 

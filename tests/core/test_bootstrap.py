@@ -19,7 +19,8 @@ from evalstudio.core.evaluation.batch_metrics import (
     binary_metrics_from_count_arrays,
     multiclass_metrics_from_confusions,
 )
-from evalstudio.core.evaluation.bootstrap import BootstrapCancelled, resample_metrics
+from evalstudio.core.errors import Cancelled
+from evalstudio.core.evaluation.bootstrap import resample_metrics
 from evalstudio.core.evaluation.confusion import binary_metrics_from_counts, multiclass_metrics_from_confusion
 from evalstudio.core.evaluation.predictions import Predictions
 from evalstudio.core.evaluation.resampling import (
@@ -207,7 +208,7 @@ def test_cancel_and_progress() -> None:
     pred = _predictions(3000, 2, 9)
     boot = StratifiedBootstrap(pred.y_true, n_resamples=3000, seed=0)
     seen: list[tuple[int, int]] = []
-    with pytest.raises(BootstrapCancelled):
+    with pytest.raises(Cancelled):
         resample_metrics([pred], boot, should_stop=lambda: len(seen) >= 1, on_progress=lambda d, t: seen.append((d, t)))
     assert seen and seen[0][1] == 3000
 

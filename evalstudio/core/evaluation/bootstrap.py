@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from evalstudio.core.errors import Cancelled
 from evalstudio.core.evaluation.batch_metrics import (
     binary_metrics_from_count_arrays,
     multiclass_metrics_from_confusions,
@@ -47,10 +48,6 @@ from evalstudio.core.evaluation.resampling import BLOCK_ELEMENTS, StratifiedBoot
 __all__ = ["ResampledCounts", "ResampledMetrics", "StratifiedBootstrap", "resample_metrics"]
 
 BINARY_DROPPED = ("fpr", "tpr", "npv")  # computed from counts but not keys of the report
-
-
-class BootstrapCancelled(Exception):
-    """``should_stop`` said stop; nothing was returned."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -294,7 +291,7 @@ def resample_metrics(
         Keep each resample's cumulative counts (memory ~ n_resamples x n_samples x 2 bytes) so
         the metrics at any other threshold are a lookup (:class:`ResampledCounts`).
     should_stop : callable, optional
-        Checked between blocks; True raises :class:`BootstrapCancelled`.
+        Checked between blocks; True raises :class:`~evalstudio.core.errors.Cancelled`.
     on_progress : callable, optional
         ``on_progress(done, total)`` resamples after each block.
 
@@ -315,7 +312,7 @@ def resample_metrics(
     step = max(1, BLOCK_ELEMENTS // (4 * max(bootstrap.n_samples, 1)))
     for first, stop, w in bootstrap.blocks():
         if should_stop is not None and should_stop():
-            raise BootstrapCancelled()
+            raise Cancelled()
         for a in range(0, stop - first, step):
             part = w[a:a + step]
             for plan in plans:

@@ -41,11 +41,14 @@ __all__ = [
     "MetricIntervals",
     "bootstrap_intervals",
     "fold_mean_interval",
+    "fold_mean_intervals",
     "percentile_interval",
 ]
 
 METHOD = "stratified bootstrap (percentile)"
 THRESHOLD_FREE = ("roc_auc", "average_precision", "log_loss")
+#: The range of each metric whose range is not [0, 1].
+METRIC_RANGES: dict[str, tuple[float, float]] = {"mcc": (-1.0, 1.0), "log_loss": (0.0, math.inf)}
 
 
 @dataclass(frozen=True)
@@ -223,3 +226,19 @@ def fold_mean_interval(values: Sequence[float], confidence: float = 0.95) -> tup
     half = float(student_t.ppf((1.0 + confidence) / 2.0, k - 1)) * float(v.std(ddof=1)) / math.sqrt(k)
     mean = float(v.mean())
     return mean - half, mean + half
+
+
+def fold_mean_intervals(
+    fold_metrics: Sequence[Mapping[str, float]], confidence: float = 0.95
+) -> dict[str, tuple[float, float]]:
+    """:func:`fold_mean_interval` of every numeric metric of per-fold metric dicts (k-fold's table),
+    clipped to the metric's own range (a recall interval does not reach below 0)."""
+    names: dict[str, None] = {}
+    for fm in fold_metrics:
+        names.update((k, None) for k, v in fm.items() if isinstance(v, (int, float)) and not isinstance(v, bool))
+    out = {}
+    for k in names:
+        lo, hi = fold_mean_interval([float(fm.get(k, math.nan)) for fm in fold_metrics], confidence)
+        floor, ceiling = METRIC_RANGES.get(k, (0.0, 1.0))
+        out[k] = (max(lo, floor), min(hi, ceiling)) if math.isfinite(lo) else (lo, hi)
+    return out

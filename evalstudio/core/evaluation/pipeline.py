@@ -16,6 +16,8 @@ if TYPE_CHECKING:
     from evalstudio.core.data.dataset import Dataset
     from evalstudio.core.data.preprocessing import Standardizer
     from evalstudio.core.evaluation.leakage import Leakage
+    from evalstudio.core.evaluation.calibration import CalibrationReport
+    from evalstudio.core.evaluation.intervals import BootstrapIntervals, IntervalSettings
     from evalstudio.core.evaluation.metrics import EvaluationReport
     from evalstudio.core.evaluation.predict import ModeAudit
     from evalstudio.core.evaluation.predictions import Predictions
@@ -42,6 +44,11 @@ class EvaluationSpec:
     mode_audit_passes: int = 0
     # Score the rows that trained the checkpoint too (the result is then labelled optimistic).
     include_training_rows: bool = False
+    # Intervals: None for none (the app computes them in a job of their own, after the result shows).
+    intervals: "IntervalSettings | None" = None
+    keep_interval_counts: bool = False  # per-resample counts for intervals at any threshold (the slider)
+    calibration_bins: int = 10
+    apply_temperature: bool = True  # scale by the checkpoint's temperature when it has one
 
 
 @dataclass(frozen=True)
@@ -62,6 +69,12 @@ class EvaluationOutcome:
     seconds: float = 0.0
     # What the training-rows guard found (None: the checkpoint records no training rows).
     leakage: "Leakage | None" = None
+    calibration: "CalibrationReport | None" = None
+    intervals: "BootstrapIntervals | None" = None
+    # The checkpoint's temperature section when it was applied (``predictions`` are then the scaled
+    # probabilities and ``uncalibrated`` the model's own), else None.
+    temperature: dict[str, Any] | None = None
+    uncalibrated: "Predictions | None" = None
 
 
 def positive_index(classes: tuple[str, ...], positive_class: str | None) -> int:
@@ -105,6 +118,8 @@ def run_evaluation(
     from evalstudio.core.data.dataset import SingleClassError, load_csv
     from evalstudio.core.data.preprocessing import Standardizer
     from evalstudio.core.evaluation.leakage import guard_training_rows
+    from evalstudio.core.evaluation.calibration import calibration_report
+    from evalstudio.core.evaluation.intervals import bootstrap_intervals
     from evalstudio.core.evaluation.metrics import evaluate_predictions
     from evalstudio.core.evaluation.predict import evaluate_dataset, mode_audit
     from evalstudio.core.models.device import resolve_device
@@ -190,7 +205,24 @@ def run_evaluation(
     check_scores(predictions.y_score, kind, predictions.row_numbers)
     notes.extend(output_notes(_raw_sample(module, dataset, preprocessing, device), kind))
     positive = positive_index(dataset.classes, spec.positive_class)
+    temperature, uncalibrated = None, None
+    section = checkpoint_temperature(ckpt)
+    if section is not None and spec.apply_temperature:
+        from evalstudio.core.evaluation.temperature import calibrated
+
+        temperature, uncalibrated = section, predictions
+        predictions = calibrated(predictions, section["value"])
+        notes.append(f"temperature {section['value']:.4g} from the checkpoint applied to the probabilities "
+                     f"(fitted on {section.get('n_samples', '?')} rows: {section.get('fitted_on', '?')}); "
+                     "decisions at 0.5 and the ranking are unchanged")
+    elif section is not None:
+        notes.append(f"the checkpoint's temperature {section['value']:.4g} was not applied: raw probabilities")
     report = evaluate_predictions(predictions, threshold=spec.threshold, positive=positive)
+    calibration = calibration_report(predictions, positive=positive, n_bins=spec.calibration_bins)
+    intervals = None
+    if spec.intervals is not None:
+        intervals = bootstrap_intervals(predictions, threshold=spec.threshold, positive=positive,
+                                        settings=spec.intervals, keep_counts=spec.keep_interval_counts)
     audit = None
     if spec.mode_audit_passes > 0:
         X = dataset.X if preprocessing is None else preprocessing.transform(dataset.X)
@@ -212,7 +244,39 @@ def run_evaluation(
         notes=tuple(notes),
         seconds=time.perf_counter() - t0,
         leakage=leakage,
+        calibration=calibration,
+        intervals=intervals,
+        temperature=temperature,
+        uncalibrated=uncalibrated,
     )
+
+
+def checkpoint_temperature(ckpt: Any) -> dict[str, Any] | None:
+    """The temperature section of an evalstudio checkpoint (None for other checkpoints or none recorded)."""
+    from evalstudio.core.models.checkpoint_format import FORMAT, read_temperature
+
+    meta = getattr(ckpt, "meta", None)
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        return None  # someone else's dict may hold a "temperature" that means something else
+    return read_temperature(meta, repr(str(getattr(ckpt, "source", "the checkpoint"))))
+
+
+def evaluation_intervals(
+    outcome: EvaluationOutcome,
+    settings: "IntervalSettings",
+    *,
+    threshold: float | None = None,
+    keep_counts: bool = False,
+    should_stop: Any = None,
+    on_progress: Any = None,
+) -> "BootstrapIntervals":
+    """The intervals of an evaluation already shown (the app's background job): same predictions,
+    same positive class, at ``threshold`` (default: the outcome's)."""
+    from evalstudio.core.evaluation.intervals import bootstrap_intervals
+
+    t = outcome.spec.threshold if threshold is None else threshold
+    return bootstrap_intervals(outcome.predictions, threshold=t, positive=outcome.positive, settings=settings,
+                               keep_counts=keep_counts, should_stop=should_stop, on_progress=on_progress)
 
 
 def _raw_sample(module: Any, dataset: "Dataset", preprocessing: "Standardizer | None", device: Any) -> Any:

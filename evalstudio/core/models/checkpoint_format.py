@@ -60,6 +60,8 @@ SECTIONS: dict[str, str] = {
     "training_rows": "fingerprints of the rows that trained the checkpoint and of those that chose it "
     "(evalstudio.core.models.training_rows)",
     "integrity": "SHA-256 of every other field (tensors by dtype, shape and bytes), verified on every load",
+    "temperature": "temperature scaling fitted by `evalstudio calibrate` or `train --calibrate`: "
+                   "{value, n_samples, fitted_on, nll_before, nll_after}",
 }
 
 #: The one digest algorithm this evalstudio writes and verifies.
@@ -183,6 +185,49 @@ def copy_sections(source: dict[str, Any], payload: dict[str, Any], *names: str) 
     if "integrity" in payload:  # sealed by make_payload: seal the new content again
         seal(payload)
     return payload
+
+
+_HEADER_KEYS = ("format", "format_version", "evalstudio_version")
+
+
+def derive_payload(source: dict[str, Any], **changes: Any) -> dict[str, Any]:
+    """A new checkpoint dict from an evalstudio checkpoint ``source`` (any version): every field and
+    optional section it holds travels, ``changes`` replace or add fields, the header is this
+    evalstudio's. Keys the format does not define are dropped (a newer writer's, or foreign ones); the
+    integrity digest is made again for the new content.
+    """
+    known = (*REQUIRED_KEYS, *_OTHER_KEYS, *SECTIONS)
+    kept = {k: v for k, v in source.items() if k in known and k not in _HEADER_KEYS}
+    kept.update(changes)
+    return make_payload(**kept)
+
+
+def temperature_section(
+    value: float, *, n_samples: int, fitted_on: str, nll_before: float, nll_after: float
+) -> dict[str, Any]:
+    """The ``temperature`` section: calibrated probabilities are ``softmax(log p / value)``."""
+    return {"value": float(value), "n_samples": int(n_samples), "fitted_on": str(fitted_on),
+            "nll_before": float(nll_before), "nll_after": float(nll_after)}
+
+
+def read_temperature(obj: dict[str, Any], source: str = "the checkpoint") -> dict[str, Any] | None:
+    """The ``temperature`` section of a checkpoint dict, checked; None when not recorded.
+
+    Raises
+    ------
+    CheckpointError
+        The section is there but its value is not a positive finite number.
+    """
+    import math
+
+    section = obj.get("temperature")
+    if section is None:
+        return None
+    value = section.get("value") if isinstance(section, dict) else None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
+        raise CheckpointError(f"{source} has a temperature section without a positive temperature ({section!r}).",
+                              hint="Run `evalstudio calibrate` again to write a new checkpoint.")
+    return dict(section)
 
 
 def format_version(obj: dict[str, Any]) -> int:

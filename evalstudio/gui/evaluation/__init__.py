@@ -5,6 +5,7 @@ Public widgets (wired into the main window's tabs by the app shell):
 - :class:`EvaluationPanel` -- a held-out or pooled out-of-fold evaluation
 - :class:`KFoldPanel` -- folds as they finish, their summary, ROC per fold, pooled evaluation
 - :class:`ModeAuditPanel` -- train-mode vs eval-mode spread, train vs held-out gap
+- :class:`CalibrationPanel` -- reliability diagram, Brier, ECE and the temperature fit
 
 They render what the core computed (:mod:`evalstudio.core.evaluation.metrics`,
 :mod:`~evalstudio.core.evaluation.thresholds`, :mod:`~evalstudio.core.evaluation.curves`, reached
@@ -16,7 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["EvaluationPanel", "KFoldPanel", "ModeAuditPanel"]
+__all__ = ["CalibrationPanel", "EvaluationPanel", "KFoldPanel", "ModeAuditPanel"]
 
 
 def __getattr__(name: str) -> Any:
@@ -33,4 +34,8 @@ def __getattr__(name: str) -> Any:
         from evalstudio.gui.evaluation.mode_audit_view import ModeAuditPanel
 
         return ModeAuditPanel
+    if name == "CalibrationPanel":
+        from evalstudio.gui.evaluation.calibration_view import CalibrationPanel
+
+        return CalibrationPanel
     raise AttributeError(name)

@@ -12,6 +12,7 @@ import numpy as np
 
 if TYPE_CHECKING:
     from evalstudio.core.evaluation.curves import MeanRoc
+    from evalstudio.core.evaluation.intervals import BootstrapIntervals
     from evalstudio.core.evaluation.metrics import EvaluationReport
     from evalstudio.core.evaluation.predictions import Predictions
     from evalstudio.core.evaluation.thresholds import ThresholdTable
@@ -80,3 +81,37 @@ def suggestions(table: "ThresholdTable", c_fp: float, c_fn: float) -> dict[str, 
             "youden": table.youden_threshold(),
             "min_cost": None,
         }
+
+
+def intervals_now(boot: "BootstrapIntervals") -> dict[str, tuple[float, float]]:
+    """Every metric's interval at the threshold the intervals were computed for."""
+    return dict(boot.intervals().limits)
+
+
+def intervals_at(boot: "BootstrapIntervals", t: float) -> dict[str, tuple[float, float]] | None:
+    """Binary: every metric's interval at threshold ``t``: a lookup when the per-resample counts were
+    kept, the computed ones at their own threshold, else None (they must be computed again)."""
+    if boot.resampled.counts is not None:
+        return dict(boot.at_threshold(t).limits)
+    if boot.resampled.threshold is not None and float(boot.resampled.threshold) == float(t):
+        return intervals_now(boot)
+    return None
+
+
+def class_intervals_at(boot: "BootstrapIntervals", k: int, t: float) -> dict[str, tuple[float, float]]:
+    """Multiclass: class ``k`` against the rest at threshold ``t`` (per-resample counts kept)."""
+    return boot.class_at_threshold(k, t)
+
+
+def fold_intervals(fold_metrics: list[dict[str, float]], confidence: float = 0.95) -> dict[str, tuple[float, float]]:
+    """Student's t interval of each metric's mean over folds (clipped to the metric's range)."""
+    from evalstudio.core.evaluation.intervals import fold_mean_intervals
+
+    return fold_mean_intervals(fold_metrics, confidence)
+
+
+def calibration(pred: "Predictions", positive: int = 1) -> Any:
+    """The core's CalibrationReport (reliability bins, Brier, ECE) of ``pred``."""
+    from evalstudio.core.evaluation.calibration import calibration_report
+
+    return calibration_report(pred, positive=positive if pred.task == "binary" else 1)

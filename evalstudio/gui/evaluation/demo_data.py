@@ -24,12 +24,13 @@ def pima_features() -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
     return raw[:, :-1].astype(np.float32), raw[:, -1].astype(np.int64), names[:-1]
 
 
-def demo_predictions(*, seed: int = 0) -> Predictions:
-    """Binary demo predictions on the Pima rows (classes "0", "1")."""
+def demo_predictions(*, seed: int = 0, sharpness: float = 1.0) -> Predictions:
+    """Binary demo predictions on the Pima rows (classes "0", "1"); ``sharpness`` > 1 scales the logits
+    (an over-confident model, for the calibration view)."""
     X, y, _ = pima_features()
     z = (X - X.mean(0)) / X.std(0)
     rng = np.random.default_rng(seed)
-    logit = z @ _PIMA_W - 0.8 + rng.normal(0, 0.6, len(y))
+    logit = sharpness * (z @ _PIMA_W - 0.8 + rng.normal(0, 0.6, len(y)))
     p1 = 1 / (1 + np.exp(-logit))
     return Predictions(y, np.column_stack([1 - p1, p1]), ("0", "1"))
 

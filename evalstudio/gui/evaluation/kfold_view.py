@@ -35,10 +35,11 @@ from evalstudio.core.training.results import CVResult, FoldResult
 from evalstudio.gui.axes import whole_number_axes
 from evalstudio.gui.evaluation import _core
 from evalstudio.gui.evaluation._curve_plot import PALETTE, CurvePlot, style_plot
-from evalstudio.gui.evaluation.metrics_view import format_value
+from evalstudio.gui.evaluation.metrics_view import format_value, interval_text
 from evalstudio.gui.evaluation.panel import EvaluationPanel
 
 FOLD_METRICS = tuple(METRIC_LABELS)
+FOLD_CONFIDENCE = 0.95
 
 
 def mean_std_text(stats: dict[str, float] | None) -> str:
@@ -95,6 +96,7 @@ class KFoldPanel(QWidget):
         self._classes: tuple[str, ...] = ()
         self._positive = 1
         self._summary: dict[str, dict[str, float]] = {}
+        self._fold_intervals: dict[str, tuple[float, float]] = {}
         self._cv: CVResult | None = None
 
         self.status = QLabel("No cross-validation yet.")
@@ -179,14 +181,20 @@ class KFoldPanel(QWidget):
         self._classes = tuple(classes)
         self._positive = positive
         self._summary = {}
+        self._fold_intervals = {}
         self._cv = None
         self.table.clear()
         headers = ["Rows"] + [METRIC_LABELS[k] for k in FOLD_METRICS]
         self.table.setColumnCount(len(headers))
         self.table.setHorizontalHeaderLabels(headers)
-        self.table.setRowCount(self._n_folds + 1)
-        self.table.setVerticalHeaderLabels([f"Fold {i + 1}" for i in range(self._n_folds)] + ["mean ± std"])
-        for r in range(self._n_folds + 1):
+        self.table.setRowCount(self._n_folds + 2)
+        self.table.setVerticalHeaderLabels([f"Fold {i + 1}" for i in range(self._n_folds)]
+                                           + ["mean ± std", f"{FOLD_CONFIDENCE * 100:g}% interval of the mean"])
+        header = self.table.verticalHeaderItem(self._n_folds + 1)
+        if header is not None:
+            header.setToolTip("Student's t interval of the mean over the folds. The folds share training rows, "
+                              "so it leans optimistic; the pooled out-of-fold tab has bootstrap intervals.")
+        for r in range(self._n_folds + 2):
             for c in range(len(headers)):
                 self.table.setItem(r, c, _item("…" if r < self._n_folds else "", bold=r == self._n_folds))
         pi = self.curves_plot.getPlotItem()
@@ -207,7 +215,7 @@ class KFoldPanel(QWidget):
     def _fit_table_height(self) -> None:
         """As tall as its rows (up to 12), so the charts below get the rest of the space."""
         t = self.table
-        rows = min(t.rowCount(), 12)
+        rows = min(t.rowCount(), 13)
         height = t.horizontalHeader().sizeHint().height() + rows * t.verticalHeader().defaultSectionSize()
         t.setMaximumHeight(height + t.horizontalScrollBar().sizeHint().height() + 2 * t.frameWidth() + 4)
 
@@ -270,13 +278,21 @@ class KFoldPanel(QWidget):
         r = self._n_folds
         rows = [f.n_test for f in self._folds]
         self.table.item(r, 0).setText(str(sum(rows)) if rows else "")
+        intervals = _core.fold_intervals([f.metrics for f in self._folds], FOLD_CONFIDENCE)
+        self._fold_intervals = intervals
         for c, key in enumerate(FOLD_METRICS, start=1):
             self.table.item(r, c).setText(mean_std_text(summary.get(key)) if key in summary else "")
+            self.table.item(r + 1, c).setText(interval_text(intervals.get(key)) if len(self._folds) > 1 else "")
         self._draw_fold_chart()
 
     def mean_row_texts(self) -> dict[str, str]:
         """metric key -> the text of the mean +/- std row (for tests and export)."""
         r = self._n_folds
+        return {key: self.table.item(r, c).text() for c, key in enumerate(FOLD_METRICS, start=1)}
+
+    def interval_row_texts(self) -> dict[str, str]:
+        """metric key -> the text of the interval-of-the-mean row."""
+        r = self._n_folds + 1
         return {key: self.table.item(r, c).text() for c, key in enumerate(FOLD_METRICS, start=1)}
 
     def fold_rows(self) -> tuple[list[str], list[list[object]]]:
@@ -285,6 +301,8 @@ class KFoldPanel(QWidget):
         rows: list[list[object]] = [[f.fold, f.n_test, *(f.metrics.get(k) for k in FOLD_METRICS)] for f in self._folds]
         for stat in ("mean", "std"):
             rows.append([stat, None, *(self._summary.get(k, {}).get(stat) for k in FOLD_METRICS)])
+        for i, stat in enumerate(("mean_interval_low", "mean_interval_high")):
+            rows.append([stat, None, *(self._fold_intervals.get(k, (None, None))[i] for k in FOLD_METRICS)])
         return header, rows
 
     def export_folds(self, path) -> object:

@@ -36,6 +36,16 @@ def format_value(value: Any) -> str:
     return f"{v:.4f}" if math.isfinite(v) else "n/a"
 
 
+def interval_text(limits: Any) -> str:
+    """``[0.7143, 0.8312]``, or ``n/a`` when the interval is undefined."""
+    if limits is None:
+        return ""
+    lo, hi = limits
+    if lo is None or hi is None or not (math.isfinite(float(lo)) and math.isfinite(float(hi))):
+        return "n/a"
+    return f"[{float(lo):.4f}, {float(hi):.4f}]"
+
+
 def metric_name(key: str) -> str:
     """Human name of a metric key: ``"f1_macro"`` -> ``"F1 (macro)"`` (the HTML report's names too)."""
     return metric_label(key)
@@ -57,25 +67,35 @@ def _compact(table: QTableWidget) -> None:
 
 
 class MetricsView(QWidget):
-    """Two small tables: the metrics at the current threshold and the per-class table.
+    """Two small tables: the metrics at the current threshold (each with its interval) and the per-class table.
 
     The per-class table sits in :attr:`per_class_box` (its title and table), which a panel may
     place elsewhere (the evaluation panel puts it under the confusion matrix, whose rows it
     describes); by default it is under the metrics.
+
+    The interval column stays hidden until :meth:`set_intervals` gives intervals; while they are being
+    computed (or the threshold moved and they follow on release) it says so instead of showing stale ones.
     """
+
+    PENDING = "computing…"
+    STALE = "on release…"
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._metrics: dict[str, Any] = {}
         self._rows: dict[str, int] = {}
+        self._intervals: dict[str, Any] = {}
+        self._interval_state = "none"  # none | pending | ready | stale
         self.caption = QLabel("Metrics")
         self.caption.setWordWrap(True)
-        self.table = QTableWidget(0, 2)
-        self.table.setHorizontalHeaderLabels(["Metric", "Value"])
+        self.table = QTableWidget(0, 3)
+        self.table.setHorizontalHeaderLabels(["Metric", "Value", "95% interval"])
         self.table.verticalHeader().hide()
         self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         self.table.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
         _compact(self.table)
+        self.table.horizontalHeader().setSectionResizeMode(2, QHeaderView.ResizeMode.ResizeToContents)
+        self.table.setColumnHidden(2, True)
         self.per_class = QTableWidget(0, len(PER_CLASS_COLUMNS))
         self.per_class.setHorizontalHeaderLabels([c.capitalize() if c != "f1" else "F1" for c in PER_CLASS_COLUMNS])
         self.per_class.verticalHeader().hide()
@@ -111,8 +131,41 @@ class MetricsView(QWidget):
                 name = metric_name(k)
                 self.table.setItem(i, 0, _item(name))
                 self.table.setItem(i, 1, _item("", right=True))
+                self.table.setItem(i, 2, _item("", right=True))
         for k, i in self._rows.items():
             self.table.item(i, 1).setText(format_value(metrics[k]))
+        self._show_intervals()
+
+    def set_intervals(self, limits: Mapping[str, Any] | None, *, confidence: float = 0.95,
+                      state: str = "ready", tooltip: str = "") -> None:
+        """Intervals beside the values: ``limits`` maps metric keys to ``(low, high)``.
+
+        ``state``: "ready" (show ``limits``), "pending" (being computed), "stale" (the threshold moved:
+        they follow when it is released), or "none" (hide the column).
+        """
+        self._intervals = dict(limits or {})
+        self._interval_state = state
+        header = self.table.horizontalHeaderItem(2)
+        if header is not None:
+            header.setText(f"{confidence * 100:g}% interval")
+            header.setToolTip(tooltip)
+        self.table.setColumnHidden(2, state == "none")
+        self._show_intervals()
+
+    def _show_intervals(self) -> None:
+        state = self._interval_state
+        for k, i in self._rows.items():
+            item = self.table.item(i, 2)
+            if item is None:
+                continue
+            if state == "pending":
+                item.setText(self.PENDING)
+            elif state == "stale":
+                item.setText(self.STALE)
+            elif state == "ready":
+                item.setText(interval_text(self._intervals.get(k)))
+            else:
+                item.setText("")
 
     def update_metrics(self, partial: Mapping[str, Any]) -> None:
         """Replace the values of the keys in ``partial`` (cheap update while dragging)."""
@@ -143,6 +196,9 @@ class MetricsView(QWidget):
     def clear(self) -> None:
         self._metrics = {}
         self._rows = {}
+        self._intervals = {}
+        self._interval_state = "none"
+        self.table.setColumnHidden(2, True)
         self.table.setRowCount(0)
         self.per_class.setRowCount(0)
 
@@ -155,3 +211,13 @@ class MetricsView(QWidget):
     def value_text(self, key: str) -> str:
         """The text shown for metric ``key``."""
         return self.table.item(self._rows[key], 1).text()
+
+    def interval_text(self, key: str) -> str:
+        """The text of metric ``key``'s interval cell ("" when the column is hidden)."""
+        if self.table.isColumnHidden(2):
+            return ""
+        return self.table.item(self._rows[key], 2).text()
+
+    @property
+    def interval_state(self) -> str:
+        return self._interval_state

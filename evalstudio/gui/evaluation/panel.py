@@ -44,10 +44,13 @@ class EvaluationPanel(PanelExportMixin, QWidget):
     -------
     threshold_changed(float) : the decision threshold moved (binary, or one-vs-rest class)
     export_failed(str) : an export from the Export menu could not be written (message for a person)
+    intervals_requested(float) : the threshold was released where the intervals shown have no
+        lookup (too many rows to keep every resample's counts): compute them at this threshold
     """
 
     threshold_changed = Signal(float)
     export_failed = Signal(str)
+    intervals_requested = Signal(float)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -63,6 +66,7 @@ class EvaluationPanel(PanelExportMixin, QWidget):
         self._base_report = None  # binary: the full report the slider re-thresholds
         self._selection: tuple[str, int | None, int | None] | None = None
         self._title = ""
+        self._intervals = None  # the core's BootstrapIntervals of these predictions, when computed
 
         self.title_label = QLabel("No evaluation yet.")
         self.title_label.setStyleSheet("font-weight: bold;")
@@ -103,13 +107,13 @@ class EvaluationPanel(PanelExportMixin, QWidget):
         top.addWidget(matrix_column)
         top.addWidget(self.curve_tabs)
         top.addWidget(self.metrics)
-        self.metrics.setMinimumWidth(260)
+        self.metrics.setMinimumWidth(300)  # the value and its interval
         top.setStretchFactor(0, 4)
         top.setStretchFactor(1, 4)
         top.setStretchFactor(2, 2)
         # Start proportions (Qt scales them to the width there is): the metrics column gets room
         # for the per-class table's five columns on a wide window, less on a laptop.
-        top.setSizes([400, 400, 310])
+        top.setSizes([380, 380, 360])
         self._top_splitter = top
         # The threshold drives every view above it, so it spans the full width beneath them.
         upper = QWidget()
@@ -205,6 +209,8 @@ class EvaluationPanel(PanelExportMixin, QWidget):
         self._shown_files = self._window_files()  # the report names the files behind *this* evaluation
         self._selection = None
         self._threshold = float(threshold)
+        self._intervals = None
+        self.metrics.set_intervals(None, state="none")
         binary = predictions.task == "binary"
         self._positive = positive if binary else 0
         self.title_label.setText(title or f"{predictions.n_samples} rows, {predictions.n_classes} classes")
@@ -232,6 +238,7 @@ class EvaluationPanel(PanelExportMixin, QWidget):
             self.metrics.set_metrics(self._report.metrics)
             self.metrics.set_per_class(self._report.per_class)
             self.metrics.set_caption("Metrics (argmax; macro averages)")
+            self._refresh_intervals(self._threshold, full=True)
             self._set_ovr_class(0)
             return
         self._refresh_suggestions()
@@ -315,8 +322,52 @@ class EvaluationPanel(PanelExportMixin, QWidget):
             self.ovr_metrics.setText(
                 "  ".join(f"{k}: {m[k]:.4f}" for k in ("precision", "recall", "f1", "specificity"))
             )
+        self._refresh_intervals(t, full=full)
         if full and self._selection is not None:
             self._show_rows(*self._selection)
+
+    # ------------------------------------------------------------------ intervals
+
+    @property
+    def intervals(self):
+        """The core's BootstrapIntervals shown (None until they arrive)."""
+        return self._intervals
+
+    def mark_intervals_pending(self) -> None:
+        """Intervals are being computed for these predictions: the column says so."""
+        self.metrics.set_intervals(None, state="pending",
+                                   tooltip="Stratified bootstrap of the rows, computed in the background.")
+
+    def set_intervals(self, intervals) -> None:
+        """Show the core's :class:`~evalstudio.core.evaluation.intervals.BootstrapIntervals` of these
+        predictions; at other thresholds they follow from their per-resample counts when kept."""
+        self._intervals = intervals
+        self._refresh_intervals(self._threshold, full=False)
+
+    def _refresh_intervals(self, t: float, *, full: bool) -> None:
+        boot, pred = self._intervals, self._pred
+        if boot is None or pred is None:
+            return
+        conf = boot.settings.confidence
+        tip = (f"{conf * 100:g}% interval: {boot.settings.method}, {boot.settings.resamples} resamples, "
+               f"seed {boot.settings.seed}")
+        if pred.task != "binary":
+            self.metrics.set_intervals(_core.intervals_now(boot), confidence=conf, tooltip=tip)
+            if boot.has_counts and self._table is not None:
+                ovr = _core.class_intervals_at(boot, self._positive, t)
+                m = _core.metrics_at(self._table, t)
+                self.ovr_metrics.setText("  ".join(
+                    f"{k}: {m[k]:.4f} [{ovr[k][0]:.4f}, {ovr[k][1]:.4f}]"
+                    for k in ("precision", "recall", "f1", "specificity")))
+            return
+        limits = _core.intervals_at(boot, t)
+        if limits is not None:
+            self.metrics.set_intervals(limits, confidence=conf, tooltip=tip)
+        else:  # no per-resample counts kept (a large set): recomputed for the released threshold
+            self.metrics.set_intervals(None, state="stale", confidence=conf,
+                                       tooltip="The intervals follow when you release the threshold.")
+            if full:
+                self.intervals_requested.emit(float(t))
 
     def _refresh_suggestions(self) -> None:
         if self._table is not None:

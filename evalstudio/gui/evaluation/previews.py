@@ -1,7 +1,7 @@
 """Run one evaluation view alone on demo data: ``python -m evalstudio.gui.evaluation.previews VIEW``.
 
 VIEW is one of ``panel`` (add ``--multiclass`` for three classes), ``confusion``, ``roc``, ``pr``,
-``metrics``, ``kfold`` or ``audit``. This module imports the views; no view imports it, so a
+``metrics``, ``kfold``, ``audit`` or ``calibration``. This module imports the views; no view imports it, so a
 preview never makes an import circle (as Orange's ``WidgetPreview`` sits beside its widgets).
 """
 
@@ -15,6 +15,7 @@ from PySide6.QtWidgets import QApplication, QWidget
 
 from evalstudio.core.evaluation.predict import ModeAudit
 from evalstudio.gui.evaluation import _core
+from evalstudio.gui.evaluation.calibration_view import CalibrationPanel
 from evalstudio.gui.evaluation.confusion_view import ConfusionMatrixView
 from evalstudio.gui.evaluation.demo_data import demo_cv_result, demo_multiclass, demo_predictions, pima_features
 from evalstudio.gui.evaluation.kfold_view import KFoldPanel
@@ -74,10 +75,32 @@ def _curve_widget(attr: str) -> QWidget:
 
 
 def metrics_widget() -> QWidget:
-    report = _core.report(demo_predictions(), threshold=0.35)
+    from evalstudio.core.evaluation.intervals import IntervalSettings, bootstrap_intervals
+
+    pred = demo_predictions()
+    report = _core.report(pred, threshold=0.35)
     view = MetricsView()
     view.set_metrics(report.metrics)
     view.set_per_class(report.per_class)
+    boot = bootstrap_intervals(pred, threshold=0.35, settings=IntervalSettings(resamples=1000))
+    view.set_intervals(boot.intervals().limits)
+    return view
+
+
+def calibration_widget() -> QWidget:
+    """The calibration view on the demo: half the rows evaluated, a temperature fitted on the other half."""
+    from evalstudio.core.evaluation.calibrate import fit_calibration
+
+    pred = demo_predictions(sharpness=2.0)
+    half = np.arange(pred.n_samples) % 2 == 0
+    evaluated, calibration_rows = pred.subset(~half), pred.subset(half)
+    view = CalibrationPanel()
+    view.set_report(_core.calibration(evaluated), title=f"Demo: {evaluated.n_samples} held-out rows")
+    view.set_sources([("validation", f"The {calibration_rows.n_samples} validation rows of the training run",
+                       True, "")])
+    run = fit_calibration(calibration_rows)
+    view.set_fit(run, _core.calibration(run.uncalibrated), _core.calibration(run.calibrated),
+                 where="validation rows of the training run")
     return view
 
 
@@ -108,6 +131,7 @@ PREVIEWS: dict[str, Callable[[], QWidget]] = {
     "metrics": metrics_widget,
     "kfold": kfold_widget,
     "audit": audit_widget,
+    "calibration": calibration_widget,
 }
 
 

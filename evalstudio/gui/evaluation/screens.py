@@ -35,6 +35,13 @@ def _grab(widget: QWidget, path: Path, rect: QRect | None = None) -> Path:
     return path
 
 
+def _intervals(predictions: "Predictions"):
+    """The bootstrap intervals the app computes in the background, here at once (with the slider's counts)."""
+    from evalstudio.core.evaluation.intervals import bootstrap_intervals
+
+    return bootstrap_intervals(predictions, keep_counts=True)
+
+
 def write_evaluation_screenshots(
     out_dir: str | Path,
     *,
@@ -65,6 +72,7 @@ def write_evaluation_screenshots(
     panel = EvaluationPanel()
     panel.resize(1400, 900)
     panel.set_predictions(predictions, title=title, features=features, feature_names=feature_names)
+    panel.set_intervals(_intervals(predictions))
     panel.set_threshold(threshold)
     _settle(panel)
     panel._show_rows("matrix", 1, 0)  # as if the false-negative cell was clicked
@@ -83,6 +91,7 @@ def write_evaluation_screenshots(
     for fold in cv.folds:
         kfold.add_fold(fold)
     kfold.set_result(cv)
+    kfold.pooled.set_intervals(_intervals(cv.pooled_predictions))
     kfold.pooled.set_threshold(threshold)
     _settle(kfold)
     written.append(_grab(kfold, out / "kfold.png"))
