@@ -134,6 +134,12 @@ def test_calibrate_refusals(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
                              str(tmp_path / "x.pt"))
     assert code == 2 and "one class" in err, err
     assert not (tmp_path / "x.pt").exists()
+    # the demo checkpoint records the rows that trained it: the full CSV holds them, and is refused
+    code, out, err = run_cli(capsys, "calibrate", "--model", str(DEMO / "pima_model.py"), "--checkpoint",
+                             str(DEMO / "pima_checkpoint.pt"), "--data", str(DEMO / "pima-indians-diabetes.csv"),
+                             "--out", str(tmp_path / "y.pt"))
+    assert code == 2 and "trained this checkpoint" in err and len(err.strip().splitlines()) == 1, err
+    assert not (tmp_path / "y.pt").exists()
 
 
 def test_train_calibrate_stores_the_temperature_in_the_best_checkpoint(
