@@ -25,7 +25,7 @@ def kfold(qtbot):
 def test_folds_appear_live_with_the_cores_running_summary(kfold) -> None:
     cv = demo_cv_result(k=4)
     kfold.start(4, cv.pooled_predictions.classes)
-    assert kfold.table.rowCount() == 5 and kfold.table.item(0, 1).text() == "…"
+    assert kfold.table.rowCount() == 6 and kfold.table.item(0, 1).text() == "…"  # 4 folds, mean ± std, interval
     for done, fold in enumerate(cv.folds[:2], start=1):
         kfold.add_fold(fold)
         assert kfold.status.text() == f"Cross-validation: {done} of 4 folds done."
@@ -70,7 +70,7 @@ def test_kfold_table_equals_the_core_summary_and_pooled_panel(kfold) -> None:
 def test_set_result_without_live_folds_and_multiclass(kfold) -> None:
     cv = demo_cv_result(k=3, multiclass=True)
     kfold.set_result(cv)
-    assert kfold.table.rowCount() == 4
+    assert kfold.table.rowCount() == 5  # 3 folds, mean ± std, the interval of the mean
     assert kfold.mean_row_texts()["f1"] == mean_std_text(cv.summary["f1"])
     assert np.array_equal(kfold.pooled.confusion.matrix, cv.pooled_confusion_matrix)
     assert "3 folds x 3 classes" in kfold.roc_caption.text()
@@ -83,7 +83,7 @@ def test_export_folds_csv_and_json(kfold, tmp_path) -> None:
     cv = demo_cv_result(k=3)
     kfold.set_result(cv)
     rows = list(csv.DictReader(open(kfold.export_folds(tmp_path / "folds.csv"), encoding="utf-8")))
-    assert [r["fold"] for r in rows] == ["1", "2", "3", "mean", "std"]
+    assert [r["fold"] for r in rows] == ["1", "2", "3", "mean", "std", "mean_interval_low", "mean_interval_high"]
     assert float(rows[0]["accuracy"]) == pytest.approx(cv.folds[0].metrics["accuracy"])
     assert float(rows[3]["mcc"]) == pytest.approx(cv.summary["mcc"]["mean"])
     data = json.loads((kfold.export_folds(tmp_path / "folds.json")).read_text())
