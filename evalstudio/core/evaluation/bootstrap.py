@@ -49,6 +49,10 @@ __all__ = ["ResampledCounts", "ResampledMetrics", "StratifiedBootstrap", "resamp
 
 BINARY_DROPPED = ("fpr", "tpr", "npv")  # computed from counts but not keys of the report
 
+#: What ``should_stop`` raises: the core's :class:`~evalstudio.core.errors.Cancelled` (the name the
+#: engine's first version exported, kept for callers).
+BootstrapCancelled = Cancelled
+
 
 @dataclass(frozen=True, eq=False)
 class ResampledCounts:
