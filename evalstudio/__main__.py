@@ -8,6 +8,10 @@ from collections.abc import Sequence
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
+    if args[:1] == ["__probe_model__"]:  # the frozen app running a model file in a child (core.models.probe)
+        from evalstudio.core.models.probe_child import main as probe_main
+
+        return probe_main(args[1:])
     from evalstudio.cli import COMMANDS
 
     if args and (args[0] in COMMANDS or args[0] in ("-h", "--help", "--version")):

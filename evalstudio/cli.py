@@ -69,6 +69,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         sys.stderr.write("interrupted\n")
         return 130
+    except SystemExit as exc:  # only user code (the model file) raises it once the command runs
+        if args.debug:
+            traceback.print_exc()
+        sys.stderr.write(
+            f"error: code in the model file called sys.exit({exc.code!r}) during the run, which evalstudio treats as "
+            "an error. Remove the exit: importing the file, building the model and forward() must return.\n"
+        )
+        return 2
     except Exception as exc:  # a bug of ours or an unforeseen input: still one clear line
         if args.debug:
             traceback.print_exc()

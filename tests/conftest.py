@@ -19,6 +19,19 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("PYQTGRAPH_QT_LIB", "PySide6")
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _probe_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Model files that passed their child-process probe are remembered in one folder for the
+    session (as a user's cache folder would), never in the real home directory."""
+    old = os.environ.get("EVALSTUDIO_CACHE_DIR")
+    os.environ["EVALSTUDIO_CACHE_DIR"] = str(tmp_path_factory.mktemp("evalstudio-cache"))
+    yield
+    if old is None:
+        os.environ.pop("EVALSTUDIO_CACHE_DIR", None)
+    else:
+        os.environ["EVALSTUDIO_CACHE_DIR"] = old
+
+
 @pytest.fixture(autouse=True)
 def _dangling_qthreads(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Fail a test whose QThread is still running when the test ends (napari's guard).

@@ -35,6 +35,22 @@ def add_model_args(p: argparse.ArgumentParser, *, model_required: bool = True) -
     p.add_argument("--outputs", choices=("auto", "logits", "probabilities"), default="auto",
                    help="what the model's outputs are (auto: probabilities when it ends in Sigmoid/Softmax)")
     p.add_argument("--device", metavar="DEV", default="auto", help="auto, cpu, cuda, cuda:N or mps (default auto)")
+    add_model_timeout_arg(p)
+
+
+def add_model_timeout_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--model-timeout", type=float, default=60.0, metavar="SECONDS",
+                   help="the model file first runs in a separate process (import, build, forward on 2 rows): "
+                        "seconds each step may take there (default 60; 0 skips that check)")
+
+
+def check_model_timeout(value: float) -> float:
+    import math
+
+    if not math.isfinite(value) or value < 0:
+        raise EvalStudioError(f"--model-timeout {value:g} must be 0 (no separate check) or a positive number of seconds.",
+                              hint="e.g. --model-timeout 120 for a model that takes long to build.")
+    return value
 
 
 def add_interval_args(p: argparse.ArgumentParser) -> None:

@@ -9,6 +9,7 @@ from typing import Any
 from evalstudio.commands._common import (
     add_data_args,
     add_interval_args,
+    check_model_timeout,
     add_model_args,
     format_report,
     format_table,
@@ -101,6 +102,7 @@ def run(args: argparse.Namespace) -> int:
         include_training_rows=args.include_training_rows,
         intervals=interval_settings(args), calibration_bins=args.calibration_bins,
         apply_temperature=not args.no_temperature,
+        model_timeout=check_model_timeout(args.model_timeout),
     )
     out = run_evaluation(spec)
     report = out.report

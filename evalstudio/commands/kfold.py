@@ -22,6 +22,7 @@ from evalstudio.commands.train import (
     batch_order,
     config_from_args,
     prepare_model,
+    started_probe,
 )
 from evalstudio.core.atomic import atomic_write
 from evalstudio.core.errors import EvalStudioError
@@ -56,8 +57,9 @@ def run(args: argparse.Namespace) -> int:
     check_outputs([("--json", args.json), ("--predictions", args.predictions)],
                   [("--data", args.data), ("--model", args.model), ("--checkpoint", args.checkpoint)])
     config = config_from_args(args, SHARED_OPTIONS, val_fraction=0.0)
-    data = load_csv(args.data, target=args.target, drop_missing=args.drop_missing)
-    factory, data, kind, notes = prepare_model(args, data)
+    with started_probe(args):
+        data = load_csv(args.data, target=args.target, drop_missing=args.drop_missing)
+        factory, data, kind, notes = prepare_model(args, data)
     notes.extend(_starting_rows_note(factory, data))
     positive = positive_index(data.classes, args.positive_class)
     callbacks = [] if args.quiet else [ProgressPrinter(folds=args.folds)]

@@ -8,13 +8,14 @@ import copy
 import math
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 from evalstudio.commands._common import (
     add_data_args,
     add_interval_args,
+    add_model_timeout_arg,
     format_report,
     format_table,
     interval_settings,
@@ -69,6 +70,7 @@ def add_training_args(p: argparse.ArgumentParser, *, train: bool) -> None:
     p.add_argument("--positive-class", metavar="NAME", help="binary: the positive class for the metrics")
     p.add_argument("--json", metavar="OUT", help="write the results as JSON")
     p.add_argument("--quiet", action="store_true", help="no progress and no summary")
+    add_model_timeout_arg(p)
 
 
 def add_parser(sub: Any) -> argparse.ArgumentParser:
@@ -174,7 +176,11 @@ def prepare_model(
         load_model,
     )
 
+    from evalstudio.core.models.probe import finish_probe
+
     notes: list[str] = []
+    # The model file ran first in a child process (started_probe), importing while the data was read.
+    finish_probe(getattr(args, "_probe", None), data.n_features, data.n_classes)
     loaded = load_model(args.model, entry=args.entry, n_features=data.n_features, n_classes=data.n_classes)
     notes.extend(loaded.notes)
     init = None
@@ -207,6 +213,22 @@ def prepare_model(
     if loaded.builder is None and init is None:
         notes.append(f"{loaded.kind} model: training continues from the weights it holds")
     return factory, data, kind, notes
+
+
+@contextlib.contextmanager
+def started_probe(args: argparse.Namespace) -> Iterator[None]:
+    """Start running the model file in a child process (``--model-timeout``) for the block;
+    :func:`prepare_model` waits for it before running the file here."""
+    from evalstudio.commands._common import check_model_timeout
+    from evalstudio.core.models.probe import start_probe
+
+    args._probe = start_probe(args.model, entry=args.entry, timeout=check_model_timeout(args.model_timeout))
+    try:
+        yield
+    finally:
+        if args._probe is not None:
+            args._probe.close()
+        args._probe = None
 
 
 def tune_cpu_threads(module: Any, device: str) -> None:
@@ -250,23 +272,25 @@ def run(args: argparse.Namespace) -> int:
     inputs = (("--data", args.data), ("--val-data", args.val_data), ("--model", args.model),
               ("--checkpoint", args.checkpoint), ("--resume", args.resume))
     check_outputs([("--json", args.json)], inputs)
-    resume = read_checkpoint(args.resume) if args.resume else None
-    if args.out:
-        out_dir = Path(args.out)
-    elif resume is not None:
-        out_dir = Path(args.resume).parent
-    else:
-        out_dir = new_run_folder("runs")
-    check_outputs([("--json", args.json), ("--out best.pt", out_dir / "best.pt"), ("--out last.pt", out_dir / "last.pt")], ())
-    created = not out_dir.exists() or (not any(out_dir.iterdir()) and not args.out)
-    lock = open_run_folder(out_dir, overwrite=args.overwrite, resume_from=args.resume, inputs=inputs[:4])
-    try:
-        return _train(args, resume, out_dir, notes)
-    finally:
-        lock.release()
-        if created:
-            with contextlib.suppress(OSError):
-                out_dir.rmdir()  # a run that failed before its first checkpoint leaves no empty folder
+    with started_probe(args):  # the model file starts running in a child while the rest is read
+        resume = read_checkpoint(args.resume) if args.resume else None
+        if args.out:
+            out_dir = Path(args.out)
+        elif resume is not None:
+            out_dir = Path(args.resume).parent
+        else:
+            out_dir = new_run_folder("runs")
+        check_outputs([("--json", args.json), ("--out best.pt", out_dir / "best.pt"),
+                       ("--out last.pt", out_dir / "last.pt")], ())
+        created = not out_dir.exists() or (not any(out_dir.iterdir()) and not args.out)
+        lock = open_run_folder(out_dir, overwrite=args.overwrite, resume_from=args.resume, inputs=inputs[:4])
+        try:
+            return _train(args, resume, out_dir, notes)
+        finally:
+            lock.release()
+            if created:
+                with contextlib.suppress(OSError):
+                    out_dir.rmdir()  # a run that failed before its first checkpoint leaves no empty folder
 
 
 def _train(args: argparse.Namespace, resume: dict[str, Any] | None, out_dir: Path, notes: list[str]) -> int:

@@ -26,6 +26,9 @@ def describe_exception(exc: BaseException) -> str:
     :class:`EvalStudioError` in the window's words: its controls, not command-line flags)."""
     if isinstance(exc, EvalStudioError):
         return exc.text("app")
+    if isinstance(exc, SystemExit):  # only user code raises it in a job: an error, never a silent end
+        return (f"code in the model file called sys.exit({exc.code!r}), which evalstudio treats as an error. "
+                "Remove the exit: importing the file, building the model and forward() must return.")
     if isinstance(exc, MemoryError):
         return "out of memory. Try a smaller batch size, a smaller file, or close other programs."
     text = str(exc).strip()

@@ -224,7 +224,12 @@ class LoadModelJob(Job):
 
     def work(self) -> ModelInfo | PickleConsentNeeded:
         from evalstudio.core.models.loading import UnsafeCheckpointError, load_for_evaluation
+        from evalstudio.core.models.probe import probe_model, timeout_from_env
 
+        # The model file runs first in a child process: an exit, a crash or a hang there is a message
+        # in the window (and Stop ends it), never a dead or frozen app.
+        probe_model(self.model_path, entry=self.entry, n_features=self.n_features, n_classes=self.n_classes,
+                    timeout=timeout_from_env(), cancel=self.cancel_event)
         try:
             loaded_tuple = load_for_evaluation(
                 self.model_path, self.checkpoint_path, entry=self.entry, trust_pickle=self.trust_pickle,

@@ -92,6 +92,8 @@ def test_cancel_mid_run_ends_in_cancelled_and_runner_is_ready_again(qtbot, runne
          "column 'age' has 3 missing values. Use drop missing."),
         (ValueError("boom"), "unexpected ValueError: boom"),
         (MemoryError(), "out of memory. Try a smaller batch size"),
+        (SystemExit(3), "code in the model file called sys.exit(3), which evalstudio treats as an error"),
+        (SystemExit(0), "code in the model file called sys.exit(0)"),
     ],
 )
 def test_job_that_raises_ends_in_failed_with_a_clear_message(qtbot, runner, exc, expected, capsys):

@@ -42,6 +42,9 @@ class EvaluationSpec:
     threshold: float = 0.5
     positive_class: str | None = None
     mode_audit_passes: int = 0
+    #: Seconds the model file may take per phase when it first runs in a separate process
+    #: (import, build, forward on 2 rows); 0 runs it in this process only (no probe).
+    model_timeout: float = 60.0
     # Score the rows that trained the checkpoint too (the result is then labelled optimistic).
     include_training_rows: bool = False
     # Intervals: None for none (the app computes them in a job of their own, after the result shows).
@@ -115,20 +118,28 @@ def run_evaluation(
     loaded_model: Any = None,
 ) -> EvaluationOutcome:
     """Load what ``spec`` names (unless given), evaluate honestly and compute the report."""
-    from evalstudio.core.data.dataset import SingleClassError, load_csv
-    from evalstudio.core.data.preprocessing import Standardizer
-    from evalstudio.core.evaluation.leakage import guard_training_rows
-    from evalstudio.core.evaluation.calibration import calibration_report
-    from evalstudio.core.evaluation.intervals import bootstrap_intervals
-    from evalstudio.core.evaluation.metrics import evaluate_predictions
-    from evalstudio.core.evaluation.predict import evaluate_dataset, mode_audit
     from evalstudio.core.models.device import resolve_device
-    from evalstudio.core.models.loading import check_input_width, infer_output_kind, load_for_evaluation
-    from evalstudio.core.models.outputs import check_scores, output_notes
+    from evalstudio.core.models.probe import finish_probe, start_probe
 
     t0 = time.perf_counter()
     notes: list[str] = []
     device = resolve_device(spec.device)  # fail fast, before any heavy loading
+    # The model file runs first in a child process (exits, crashes and hangs become one line); it
+    # imports the file while this process reads the data.
+    probe = start_probe(spec.model_path, entry=spec.entry, timeout=spec.model_timeout) \
+        if loaded_model is None else None
+    try:
+        dataset = _read_dataset(spec, dataset)
+        finish_probe(probe, dataset.n_features, dataset.n_classes)
+    finally:
+        if probe is not None:
+            probe.close()
+    return _evaluate_loaded(spec, dataset, loaded_model, t0, notes, device)
+
+
+def _read_dataset(spec: EvaluationSpec, dataset: "Dataset | None") -> "Dataset":
+    from evalstudio.core.data.dataset import SingleClassError, load_csv
+
     if dataset is None:
         if not spec.data_path:
             raise DataError("no dataset given.", hint="Pass a CSV file with --data.")
@@ -141,6 +152,22 @@ def run_evaluation(
             if not known:
                 raise
             dataset = load_csv(spec.data_path, target=spec.target, drop_missing=spec.drop_missing, classes=known)
+    return dataset
+
+
+def _evaluate_loaded(
+    spec: EvaluationSpec, dataset: "Dataset", loaded_model: Any, t0: float, notes: list[str], device: Any
+) -> EvaluationOutcome:
+    """The rest of :func:`run_evaluation`, once the data is read and the model file probed."""
+    from evalstudio.core.data.dataset import load_csv
+    from evalstudio.core.data.preprocessing import Standardizer
+    from evalstudio.core.evaluation.calibration import calibration_report
+    from evalstudio.core.evaluation.intervals import bootstrap_intervals
+    from evalstudio.core.evaluation.leakage import guard_training_rows
+    from evalstudio.core.evaluation.metrics import evaluate_predictions
+    from evalstudio.core.evaluation.predict import evaluate_dataset, mode_audit
+    from evalstudio.core.models.loading import check_input_width, infer_output_kind, load_for_evaluation
+    from evalstudio.core.models.outputs import check_scores, output_notes
 
     loaded, ckpt, key_report = load_for_evaluation(
         spec.model_path,

@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from evalstudio.core.errors import ModelError
+from evalstudio.core.errors import EvalStudioError, ModelError
 from evalstudio.core.models.outputs import OutputKind
 
 if TYPE_CHECKING:
@@ -86,7 +86,7 @@ def _dry_run(module: "torch.nn.Module", n_features: int) -> "torch.Tensor":
     """
     import torch
 
-    from evalstudio.core.models.forward import eval_mode
+    from evalstudio.core.models.forward import call_forward, eval_mode
 
     first = next(iter(module.parameters()), None)
     dtype = first.dtype if first is not None and first.is_floating_point() else torch.float32
@@ -94,7 +94,7 @@ def _dry_run(module: "torch.nn.Module", n_features: int) -> "torch.Tensor":
     x = torch.zeros(2, n_features, dtype=dtype, device=device)
     # no_grad rather than inference_mode: a lazy layer materialising here must stay trainable.
     with eval_mode(module), torch.no_grad():
-        out: torch.Tensor = module(x)  # nn.Module.__call__ is typed Any; callers check what came back
+        out: torch.Tensor = call_forward(module, x, where="checking it on 2 rows of zeros")
     return out
 
 
@@ -117,6 +117,8 @@ def check_input_width(module: "torch.nn.Module", feature_names: Sequence[str]) -
     n = expected_features(module)
     try:
         _dry_run(module, m)
+    except EvalStudioError:
+        raise
     except Exception as exc:
         if n is not None and n != m:
             raise ModelError(
@@ -193,6 +195,8 @@ def infer_output_kind(
         raise ModelError(f"unknown outputs setting {outputs!r}.", hint=f"Use one of: {', '.join(OUTPUT_CHOICES)}.")
     try:
         out = _dry_run(module, n_features)
+    except EvalStudioError:
+        raise
     except Exception as exc:
         raise ModelError(f"the model fails on rows of {n_features} features: {type(exc).__name__}: "
                          f"{str(exc).strip().splitlines()[0] if str(exc).strip() else ''}") from None

@@ -9,6 +9,9 @@ import contextlib
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
+from evalstudio.core.errors import ModelError
+from evalstudio.core.models.limits import is_out_of_memory, out_of_memory_error
+
 if TYPE_CHECKING:
     import torch
 
@@ -27,6 +30,23 @@ def eval_mode(module: "torch.nn.Module", training: bool = False) -> Iterator[Non
             m.training = was_training
 
 
+def call_forward(module: "torch.nn.Module", x: "torch.Tensor", *, where: str = "running the model",
+                 batch_size: int | None = None) -> "torch.Tensor":
+    """``module(x)``, with the two ways user code can end a run turned into one clear error:
+    ``sys.exit`` in ``forward()`` (a :class:`ModelError`, never a silent exit) and running out of
+    memory (an error that says so, instead of blaming the model's input).
+    """
+    try:
+        return module(x)  # type: ignore[no-any-return]
+    except SystemExit as exc:
+        raise ModelError(f"the model's forward() calls sys.exit({exc.code!r}) while {where}, which evalstudio "
+                         "treats as an error.", hint="forward() must return the outputs; remove the exit.") from None
+    except (RuntimeError, MemoryError) as exc:
+        if is_out_of_memory(exc):
+            raise out_of_memory_error(exc, where=where, device=str(x.device), batch_size=batch_size) from None
+        raise
+
+
 def forward_in_batches(
     module: "torch.nn.Module", X: "torch.Tensor", *, batch_size: int = DEFAULT_BATCH_SIZE
 ) -> "torch.Tensor":
@@ -43,5 +63,6 @@ def forward_in_batches(
     out[:batch_size] = first
     del first
     for i in range(batch_size, n, batch_size):
-        out[i : i + batch_size] = module(X[i : i + batch_size])
+        out[i : i + batch_size] = call_forward(module, X[i : i + batch_size], where="evaluating",
+                                               batch_size=batch_size)
     return out

@@ -121,8 +121,14 @@ def is_out_of_memory(exc: BaseException) -> bool:
     return "out of memory" in text.lower() or bool(_CPU_ALLOC.search(text))
 
 
+class OutOfMemory(EvalStudioError):
+    """Ran out of memory; ``original`` is torch's (or Python's) error."""
+
+    original: BaseException
+
+
 def out_of_memory_error(exc: BaseException, *, where: str, device: str = "cpu", batch_size: int | None = None,
-                        flag: str = "--batch-size") -> EvalStudioError:
+                        flag: str = "--batch-size") -> OutOfMemory:
     """One line for an out-of-memory ``exc`` raised while ``where`` (e.g. "evaluating")."""
     text = str(exc)
     m = _TRIED.search(text)
@@ -135,11 +141,15 @@ def out_of_memory_error(exc: BaseException, *, where: str, device: str = "cpu", 
     avail = available_memory() if str(device).startswith("cpu") else None
     free = f"; {format_bytes(avail)} of memory is available" if avail is not None else ""
     batch = f" with batch size {batch_size}" if batch_size is not None else ""
-    return EvalStudioError(
+    error = OutOfMemory(
         f"ran out of memory on {device} while {where}{batch}{amount}{free}.",
         hint=(f"Use a smaller {flag}, " if batch_size is not None else "")
         + "close other programs, or use a machine (or device) with more memory.",
+        hints={"app": ("Use a smaller Batch size, " if batch_size is not None else "")
+               + "close other programs, or use a machine (or device) with more memory."},
     )
+    error.original = exc
+    return error
 
 
 _NEWER_TORCH = re.compile(r"PyTorch file with version (\d+), but the maximum supported version for reading is (\d+)")

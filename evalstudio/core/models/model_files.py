@@ -311,6 +311,12 @@ def _pick_entry(
     filename = str(p.resolve())
     try:
         module = target(**kwargs)
+    except SystemExit as exc:  # user code ending the process is an error, never a silent exit
+        raise ModelError(
+            f"{description} in {str(p)!r} calls sys.exit({exc.code!r}){_line_in_file(exc, filename)}.",
+            hint="A model builder must return the model; remove the exit (or move script code under "
+            "`if __name__ == \"__main__\":`).",
+        ) from None
     except Exception as exc:
         raise ModelError(
             f"{description} in {str(p)!r} failed{_line_in_file(exc, filename)}: {type(exc).__name__}: {_first_line(exc)}",

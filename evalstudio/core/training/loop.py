@@ -21,12 +21,14 @@ from typing import TYPE_CHECKING, Any, Protocol
 import numpy as np
 
 from evalstudio.core.data.preprocessing import Standardizer
-from evalstudio.core.errors import Cancelled, DataError, ModelError, TrainingError
+from evalstudio.core.errors import Cancelled, DataError, EvalStudioError, ModelError, TrainingError
 from evalstudio.core.evaluation.predict import predict_proba_tensor
 from evalstudio.core.evaluation.predictions import Predictions
 from evalstudio.core.models.checkpoint_format import (
     restore_rng,
 )
+from evalstudio.core.models.forward import call_forward
+from evalstudio.core.models.limits import OutOfMemory, is_out_of_memory
 from evalstudio.core.models.outputs import OutputKind
 from evalstudio.core.models.training_rows import record_training_rows
 from evalstudio.core.training.callbacks import Callback, CallbackList, RunInfo
@@ -74,13 +76,6 @@ class _State:
     last_val_proba: "torch.Tensor | None" = None
     best_path: str | None = None
     last_path: str | None = None
-
-
-def _is_oom(exc: BaseException) -> bool:
-    import torch
-
-    # torch.cuda.OutOfMemoryError (torch >= 1.13) is torch.OutOfMemoryError since 2.5: one class
-    return isinstance(exc, torch.cuda.OutOfMemoryError) or "out of memory" in str(exc).lower()
 
 
 def fit(
@@ -196,7 +191,9 @@ def fit(
         was_training = module.training
         module.eval()
         try:
-            probe = module(Xtr[:2])
+            probe = call_forward(module, Xtr[:2], where="checking it on 2 training rows")
+        except EvalStudioError:
+            raise
         except Exception as exc:  # the user's forward(): report it as a model problem, in one line
             text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
             raise ModelError(
@@ -270,10 +267,11 @@ def fit(
             module, config, cb, cancel, state, meta, out_dir, Xtr, ytr, Xva, yva, kind, loss_fn,
             optimizer, scheduler, generator, bounds, start_epoch, monitor, mode,
         )
-    except (RuntimeError, MemoryError) as exc:
-        if not _is_oom(exc):
+    except (RuntimeError, MemoryError, OutOfMemory) as exc:
+        if not isinstance(exc, OutOfMemory) and not is_out_of_memory(exc):
             raise
-        oom = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        oom = str(exc.original if isinstance(exc, OutOfMemory) else exc).strip()
+        oom = oom.splitlines()[0] if oom else type(exc).__name__
     if oom is not None:
         # The failed step's tensors died with its frames; give their memory back so the
         # process (a GUI session) can go on with a smaller batch.
@@ -281,10 +279,13 @@ def fit(
         gc.collect()
         if torch.cuda.is_available():
             torch.cuda.empty_cache()
+        on_cpu = device.type == "cpu"
         raise TrainingError(
-            f"ran out of memory on {device} with batch size {config.batch_size} ({oom}).",
-            hint="Use a smaller --batch-size, or --device cpu.",
-            hints={"app": "Use a smaller Batch size, or choose the CPU in the Device picker."},
+            f"ran out of memory on {device} with batch size {config.batch_size} ({oom[:300]}).",
+            hint="Use a smaller --batch-size" + (" or a smaller model, or close other programs." if on_cpu
+                                                 else ", or --device cpu."),
+            hints={"app": "Use a smaller Batch size" + (" or a smaller model, or close other programs." if on_cpu
+                                                        else ", or choose the CPU in the Device picker.")},
         )
 
     if state.best_val_proba is None and state.best_epoch is not None and Xva is not None:
