@@ -54,7 +54,12 @@ current threshold. The area under it (AUC) is the chance that a random positive 
 negative one; 0.5 is guessing. <b>Precision-recall</b> is the better read when positives are rare; the
 dashed line is the share of positives.</li>
 <li><b>Metrics</b> at the current threshold, with macro (every class counts the same) and weighted (by
-support) averages. ROC AUC, average precision and log loss do not depend on the threshold.</li>
+support) averages. ROC AUC, average precision and log loss do not depend on the threshold. Beside each
+value, its <b>95% interval</b>: the rows are resampled 1,000 times (within each class, with replacement)
+and the interval holds the middle 95% of the metric's values. It says how much the number would move on
+another test set of the same size; two models whose intervals overlap widely are not told apart by these
+rows. The intervals are computed in the background after the result appears ("computing…") and follow the
+threshold as it moves (on a very large set, when the slider is released).</li>
 <li><b>Suggested</b> thresholds: 0.5, the one with the best F1, the best Youden's J (sensitivity +
 specificity - 1), and the lowest cost for the costs you give a false positive and a false negative.</li>
 <li>Click a cell, a row or a column of the matrix to list exactly those rows below, worst loss first
@@ -64,9 +69,10 @@ handle above the list to give it more room.</li>
     ("K-fold", """
 <p>Cross-validation trains a fresh model on k-1 folds and scores the fold left out, k times, with folds
 that keep the class balance. Folds appear as they finish; the summary gives each metric's mean ± standard
-deviation over the folds (population, ddof=0). <b>ROC per fold</b> shows the spread between folds, and
-<b>Pooled out-of-fold</b> evaluates every row once, by the model that did not train on it, with the same
-threshold tools as the Evaluation tab.</p>"""),
+deviation over the folds (population, ddof=0), and the <b>95% interval of the mean</b> (Student's t
+over the folds; the folds share training rows, so it leans optimistic). <b>ROC per fold</b> shows the
+spread between folds, and <b>Pooled out-of-fold</b> evaluates every row once, by the model that did not
+train on it, with the same threshold tools and intervals as the Evaluation tab.</p>"""),
     ("Train vs eval mode", """
 <p>Why evaluating without <code>model.eval()</code> misleads. The left chart evaluates the same rows ten
 times in train mode (Dropout active, BatchNorm using batch statistics): the dots spread, while eval mode
@@ -74,6 +80,19 @@ times in train mode (Dropout active, BatchNorm using batch statistics): the dots
 compares accuracy on the rows the model was trained on with rows it never saw, on an axis from 0: a large
 gap is overfitting. It fills in when you press Evaluate; the gap needs a model trained here with a
 validation fraction above 0.</p>"""),
+    ("Calibration", """
+<p>Does a predicted 0.9 come true 90% of the time? The <b>reliability diagram</b> puts the rows in ten
+equal-width bins of predicted probability (of the positive class; for several classes, of the top class)
+and plots each bin's mean prediction against how often it was right; the dashed diagonal is perfect
+calibration, points below it are over-confident. The bars under it count the rows in each bin. The
+<b>Brier score</b> is the mean squared gap between probability and outcome, the <b>ECE</b> the rows-weighted
+mean gap between the points and the diagonal.</p>
+<p><b>Fit temperature</b> divides the model's logits by one number T, chosen to fit rows that are not the
+ones Evaluate scores next: a training run's validation rows (once other data is loaded to evaluate on) or
+a calibration file you pick. Fitting on the rows you evaluate would flatter them, so the button stays off
+then and says why. The before and after curves are overlaid; <b>Save calibrated checkpoint…</b> writes
+the model with T, and the evaluations that follow apply it (the notes say so). T changes no decision at
+0.5 and no ranking: accuracy and ROC AUC stay, log loss, Brier and ECE move.</p>"""),
 ]
 
 #: (keys, what they do) for the shortcuts page; the menu items show theirs too.

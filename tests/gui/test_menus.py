@@ -24,10 +24,11 @@ def test_copy_a_whole_table_as_tab_separated_text(qtbot, window):
     table.setFocus()
     qtbot.waitUntil(table.hasFocus)
     done = window.menus.copy()
-    assert done is not None and done.what.startswith(f"copied {table.rowCount()} rows × 2 columns")
+    # the intervals have arrived (wait_idle waits for their background job): the third column
+    assert done is not None and done.what.startswith(f"copied {table.rowCount()} rows × 3 columns")
     lines = QGuiApplication.clipboard().text().splitlines()
-    assert lines[0] == "Metric\tValue"
-    assert lines[1:] == [f"{table.item(r, 0).text()}\t{table.item(r, 1).text()}" for r in range(table.rowCount())]
+    assert lines[0] == "Metric\tValue\t95% interval"
+    assert lines[1:] == ["\t".join(table.item(r, c).text() for c in range(3)) for r in range(table.rowCount())]
     assert window.status_label.text() == done.what
 
 
