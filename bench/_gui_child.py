@@ -2,6 +2,7 @@
 
 ``python -m bench._gui_child slider N``   slider drag -> repainted matrix and ROC point, N rows
 ``python -m bench._gui_child stall EPOCHS`` largest event-loop stall while the demo trains
+``python -m bench._gui_child kstall EPOCHS FOLDS`` largest stall while the demo's k-fold streams folds
 ``python -m bench._gui_child start``      prints "shown" once the main window is up (the parent times it)
 """
 
@@ -121,6 +122,82 @@ def stall(epochs: int) -> dict:
             "best_max_stall_ms": min(r["max_stall_ms"] for r in runs)}
 
 
+def kstall(epochs: int, folds: int) -> dict:
+    """Largest event-loop stall while k-fold runs in the window: before the first fold lands, while
+    folds stream (from the first fold's result to the last one's), and after it (the pooled result)."""
+    from PySide6.QtWidgets import QApplication
+
+    from evalstudio.app import open_startup_files
+    from evalstudio.gui.main_window import MainWindow
+    from evalstudio.gui.settings import AppSettings
+    from evalstudio.workers.heartbeat import Heartbeat
+
+    app = QApplication.instance() or QApplication([])
+    settings = AppSettings(os.path.join(tempfile.mkdtemp(), "bench.ini"))
+    settings.set_confirm_close_while_running(False)
+    window = MainWindow(settings, confirm=lambda *_: True)
+    window.show()
+    c = window.controller
+    open_startup_files(window, [], demo=True)
+    if not _wait(app, lambda: c.idle, 120):
+        raise SystemExit("the demo did not load")
+    idle = Heartbeat(interval_ms=10)
+    idle.start()
+    _wait(app, lambda: False, 0.5)
+    idle.stop()
+    panel = window.training_panel
+    panel.set_settings({**panel.settings(), "epochs": epochs, "batch_size": 16, "folds": folds})
+    runs = []
+    fold_times: list[float] = []
+    fold_cpu: list[float] = []  # the GUI thread's CPU time at each fold (load-independent work)
+
+    def landed(*_: object) -> None:
+        fold_times.append(time.perf_counter())
+        fold_cpu.append(time.thread_time())
+
+    c.fold_added.connect(landed)
+    for _ in range(2):
+        done: list[object] = []
+        fold_times.clear()
+        fold_cpu.clear()
+        c.kfold_finished.connect(lambda *a: done.append(1))
+        hb = Heartbeat(interval_ms=10)
+        t_start = time.perf_counter()
+        cpu_start = time.thread_time()
+        hb.start()
+        window.kfold()
+        cpu_call = time.thread_time() - cpu_start
+        _wait(app, lambda: bool(done), 600)
+        cpu_end = time.thread_time()
+        _wait(app, lambda: c.idle, 60)
+        _wait(app, lambda: False, 0.3)  # the repaint after the pooled result
+        hb.stop()
+        phases = _stall_phases(hb.gaps_ms, t_start, fold_times, hb.interval_ms)
+        runs.append({"max_stall_ms": hb.max_stall_ms, "ticks": hb.n_ticks, "folds": len(fold_times),
+                     "start_max_stall_ms": phases["start_max_stall_ms"],
+                     "streaming_max_stall_ms": phases["streaming_max_stall_ms"],
+                     "end_max_stall_ms": phases["end_max_stall_ms"],
+                     "p99_stall_ms": _p99(hb.gaps_ms, hb.interval_ms),
+                     "gui_cpu_ms_kfold_call": cpu_call * 1e3,
+                     "gui_cpu_ms_per_fold": (1e3 * (fold_cpu[-1] - fold_cpu[0]) / (len(fold_cpu) - 1)
+                                             if len(fold_cpu) > 1 else None),
+                     "gui_cpu_ms_result": (cpu_end - fold_cpu[-1]) * 1e3 if fold_cpu else None})
+    c.shutdown(30000)
+    window.close()
+    window.deleteLater()
+    app.processEvents()
+    best = min(runs, key=lambda r: r["streaming_max_stall_ms"])
+    return {"runs": runs, "best_streaming_max_stall_ms": best["streaming_max_stall_ms"],
+            "best_max_stall_ms": min(r["max_stall_ms"] for r in runs), "idle_max_stall_ms": idle.max_stall_ms}
+
+
+def _p99(gaps_ms: list[float], interval_ms: int) -> float:
+    if not gaps_ms:
+        return 0.0
+    ordered = sorted(gaps_ms)
+    return max(0.0, ordered[int(0.99 * (len(ordered) - 1))] - interval_ms)
+
+
 def _stall_phases(gaps_ms: list[float], t_start: float, epoch_times: list[float], interval_ms: int) -> dict:
     """Largest stall before the first epoch arrived, while epochs streamed, and after the last one.
 
@@ -161,6 +238,9 @@ if __name__ == "__main__":
     if mode == "start":
         start()
     else:
-        out = slider(int(sys.argv[2])) if mode == "slider" else stall(int(sys.argv[2]))
+        if mode == "kstall":
+            out = kstall(int(sys.argv[2]), int(sys.argv[3]))
+        else:
+            out = slider(int(sys.argv[2])) if mode == "slider" else stall(int(sys.argv[2]))
         print(json.dumps(out), flush=True)
     os._exit(0)  # skip interpreter teardown of Qt objects: the figures are out

@@ -360,11 +360,12 @@ class Controller(QObject):
     def kfold(self, settings: dict[str, Any]) -> bool:
         if not self._ready_to_run("run k-fold cross-validation"):
             return False
-        self.settings.set_training_settings(settings)
         job = KFoldJob(self.dataset, self.model, settings)  # type: ignore[arg-type]
-        if not self._start(job, JobHandlers(self._kfold_finished, failed=self._kfold_failed,
-                                            reported={"fold": self._fold_finished}, area="kfold")):
-            return False
+        handlers = JobHandlers(self._kfold_finished, failed=self._kfold_failed,
+                               reported={"fold": self._fold_finished}, area="kfold")
+        if self.runner.busy:
+            return self._start(job, handlers)  # refused, saying why
+        self.settings.set_training_settings(settings)
         self.folds = []
         self.cv_result = None
         self.kfold_dataset = self.dataset
@@ -373,8 +374,10 @@ class Controller(QObject):
              **{f"training {k}": v for k, v in settings.items() if k != "device"}},
             self._files(self.data_path) | {"checkpoint": ""},
         )
+        # The view is made ready (tab, table, curve items) before the worker starts and competes
+        # for the GIL: done after, the same work stalled the window ~3x longer.
         self.kfold_started.emit(int(settings.get("folds", 5)), tuple(self.dataset.classes))
-        return True
+        return self._start(job, handlers)
 
     def stop(self) -> None:
         """Cancel the running job (within one batch) and drop queued loads."""

@@ -40,6 +40,7 @@ class ConfusionMatrixView(QWidget):
         super().__init__(parent)
         self._cm = np.zeros((0, 0), dtype=np.int64)
         self._classes: tuple[str, ...] = ()
+        self._built: tuple[str, ...] = ()  # the classes the cell items were made for
         self._texts: list[list[pg.TextItem]] = []
         self._totals: list[pg.TextItem] = []
 
@@ -104,13 +105,25 @@ class ConfusionMatrixView(QWidget):
         classes = tuple(str(c) for c in classes)
         if cm.shape != (len(classes), len(classes)):
             raise ValueError(f"matrix shape {cm.shape} does not fit {len(classes)} classes")
-        if classes != self._classes:
+        if classes != self._built:
             self._build(classes)
+        elif classes != self._classes:  # the same classes again after clear(): show the items again
+            self._axes(classes)
+            for item in [t for row in self._texts for t in row] + self._totals:
+                item.show()
+        self._classes = classes
         self._cm = cm
         self._render()
 
     def clear(self) -> None:
-        self._build(())
+        """Show nothing. The cell items stay (hidden) for the next matrix of the same classes:
+        building them is the costly part of showing a matrix (the pooled k-fold view clears and
+        refills at every run)."""
+        self._classes = ()
+        for item in [t for row in self._texts for t in row] + self._totals:
+            item.hide()
+        self._axes(())
+        self._selection.hide()
         self._cm = np.zeros((0, 0), dtype=np.int64)
         self.image.clear()
         self.caption.setText("")
@@ -120,7 +133,7 @@ class ConfusionMatrixView(QWidget):
         pi = self.plot.getPlotItem()
         for item in [t for row in self._texts for t in row] + self._totals:
             pi.removeItem(item)
-        self._classes = classes
+        self._classes = self._built = classes
         n = len(classes)
         font = QFont()
         font.setPointSize(11 if n <= 4 else 9)
@@ -146,12 +159,17 @@ class ConfusionMatrixView(QWidget):
             t.setPos(*pos)
             pi.addItem(t)
             self._totals.append(t)
+        self._axes(classes)
+        self._selection.hide()
+
+    def _axes(self, classes: tuple[str, ...]) -> None:
+        pi = self.plot.getPlotItem()
+        n = len(classes)
         ticks = [(i + 0.5, c) for i, c in enumerate(classes)] + [(n + 0.5, "total")]
         pi.getAxis("left").setTicks([ticks, []])
         pi.getAxis("bottom").setTicks([ticks, []])
         pi.setXRange(0, n + 1, padding=0.02)
         pi.setYRange(0, n + 1, padding=0.02)
-        self._selection.hide()
 
     @Slot()
     def _render(self) -> None:

@@ -17,8 +17,10 @@ from collections.abc import Sequence
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Slot
+from PySide6.QtGui import QFont, QFontMetrics
 from PySide6.QtWidgets import (
     QComboBox,
+    QGraphicsItem,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -32,7 +34,7 @@ from PySide6.QtWidgets import (
 
 from evalstudio.core.evaluation.report import METRIC_LABELS, auc_band
 from evalstudio.core.training.results import CVResult, FoldResult
-from evalstudio.gui.axes import whole_number_axes
+from evalstudio.gui.axes import cached_horizontal_grid, whole_number_axes
 from evalstudio.gui.evaluation import _core
 from evalstudio.gui.evaluation._curve_plot import PALETTE, CurvePlot, style_plot
 from evalstudio.gui.evaluation.metrics_view import format_value, interval_text
@@ -63,6 +65,7 @@ def _item(text: str, *, bold: bool = False) -> QTableWidgetItem:
 def _plot(x_label: str, y_label: str, *, legend: bool = True, whole_x: bool = False) -> pg.PlotWidget:
     w = pg.PlotWidget(background="w", axisItems=whole_number_axes("bottom") if whole_x else None)
     pi = style_plot(w, x_label, y_label)
+    cached_horizontal_grid(w, 0.25)  # repainted after every fold while the next one trains
     pi.getAxis("left").enableAutoSIPrefix(False)
     if legend:
         box = pi.addLegend(offset=(-10, 10), labelTextColor="k")
@@ -101,7 +104,10 @@ class KFoldPanel(QWidget):
 
         self.status = QLabel("No cross-validation yet.")
         self.table = QTableWidget(0, 0)
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        # Widths are set once per run for the widest text a cell will hold: ResizeToContents
+        # measured every row again at each of a fold's 34 cell updates (~30 ms a fold, more
+        # while the next fold trains in the worker).
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         self.metric_choice = QComboBox()
         for key in FOLD_METRICS:
             self.metric_choice.addItem(METRIC_LABELS[key], key)
@@ -114,7 +120,15 @@ class KFoldPanel(QWidget):
         self._mean_line.hide()
         self.fold_chart.getPlotItem().addItem(self._mean_line)
         self.curves_plot = _plot("Epoch", "Training loss", whole_x=True)
+        self.curves_plot.getPlotItem().enableAutoRange(x=False, y=False)  # set from the data (_add_training_curves)
+        # One (train, validation) pair per fold, made when the run starts (the legend's layout
+        # is the costly part); a finished fold only feeds its pair. _curve_items: the pairs in use.
+        self._curve_pool: list[tuple[pg.PlotDataItem, pg.PlotDataItem]] = []
         self._curve_items: list[tuple[pg.PlotDataItem, pg.PlotDataItem]] = []
+        self._loss_range: tuple[float, float] | None = None
+        for plot in (self.fold_chart, self.curves_plot):
+            # Their epoch / fold axes keep one range for a run: a cached axis repaints for free.
+            plot.getAxis("bottom").setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
 
         self.roc = CurvePlot("False positive rate", "True positive rate")
         self.roc.point.hide()
@@ -197,12 +211,8 @@ class KFoldPanel(QWidget):
         for r in range(self._n_folds + 2):
             for c in range(len(headers)):
                 self.table.setItem(r, c, _item("…" if r < self._n_folds else "", bold=r == self._n_folds))
-        pi = self.curves_plot.getPlotItem()
-        for train, held in self._curve_items:
-            pi.removeItem(train)
-            pi.removeItem(held)
-        self._curve_items = []
-        self.roc.set_curve_names([])
+        self._size_table_columns(headers)
+        self._prepare_curves(self._n_folds)
         self._band_hi.setData([], [])
         self._band_lo.setData([], [])
         self.roc_caption.setText("ROC per fold appears when every fold has finished.")
@@ -211,6 +221,42 @@ class KFoldPanel(QWidget):
         self.tabs.setCurrentIndex(0)
         self._draw_fold_chart()
         self.status.setText(f"Cross-validation: 0 of {n_folds} folds done.")
+
+    def _size_table_columns(self, headers: Sequence[str]) -> None:
+        """Each column as wide as its header or the widest value it will show ("0.8123 ± 0.0210")."""
+        header, cells = self.table.horizontalHeader(), self.table.fontMetrics()
+        bold = QFont(self.table.font())
+        bold.setBold(True)
+        widest = max(cells.horizontalAdvance("0.0000"), QFontMetrics(bold).horizontalAdvance("0.0000 ± 0.0000"))
+        rows = QFontMetrics(bold).horizontalAdvance("0000000")
+        for c, text in enumerate(headers):
+            value = rows if c == 0 else widest
+            self.table.setColumnWidth(c, max(header.fontMetrics().horizontalAdvance(text) + 16, value + 14))
+
+    def _prepare_curves(self, k: int) -> None:
+        """Curve items for ``k`` folds, made now (not as folds land): training curves and ROC."""
+        pi = self.curves_plot.getPlotItem()
+        for train, held in self._curve_items:
+            train.setData([], [])
+            held.setData([], [])
+        self._curve_items = []
+        self._loss_range = None
+        if len(self._curve_pool) != k:
+            for train, held in self._curve_pool:
+                pi.removeItem(train)
+                pi.removeItem(held)
+            self._curve_pool = []
+            for fold in range(1, k + 1):
+                colour = PALETTE[(fold - 1) % len(PALETTE)]
+                train = pi.plot([], [], pen=pg.mkPen(colour, width=2), name=f"fold {fold}")
+                held = pi.plot([], [], pen=pg.mkPen(colour, width=2, style=Qt.PenStyle.DashLine))
+                self._curve_pool.append((train, held))
+        names = [f"fold {i}" for i in range(1, k + 1)] + (["mean"] if k else [])
+        if len(self.roc.curves) != len(names):
+            self.roc.set_curve_names(names, dashed=[False] * k + [True])
+        else:
+            for i, name in enumerate(names):
+                self.roc.set_curve(i, np.zeros(0), np.zeros(0), name=name)
 
     def _fit_table_height(self) -> None:
         """As tall as its rows (up to 12), so the charts below get the rest of the space."""
@@ -232,9 +278,8 @@ class KFoldPanel(QWidget):
         for c, key in enumerate(FOLD_METRICS, start=1):
             self.table.item(row, c).setText(format_value(fold.metrics.get(key)))
         # The same summary function as CVResult.summary, over the folds done so far.
-        self._set_summary(summarize([f.metrics for f in self._folds]))
+        self._set_summary(summarize([f.metrics for f in self._folds]))  # draws the fold chart too
         self._add_training_curves(fold)
-        self._draw_fold_chart()
         self.status.setText(f"Cross-validation: {len(self._folds)} of {self._n_folds} folds done.")
 
     def set_result(
@@ -340,30 +385,54 @@ class KFoldPanel(QWidget):
             self._mean_line.show()
         else:
             self._mean_line.hide()
-        pi.setXRange(0.4, max(self._n_folds, 1) + 0.6, padding=0)
+        # Ranges and ticks change only when they must: each change re-lays the axis out and
+        # repaints it (the costly part of a fold's update while the next fold trains).
+        x_range = (0.4, max(self._n_folds, 1) + 0.6)
         upper = max([h for h in hs if np.isfinite(h)] + [1.0 if key != "log_loss" else 0.1])
-        pi.setYRange(min(0.0, *[h for h in hs if np.isfinite(h)] or [0.0]), upper * 1.05, padding=0)
-        pi.getAxis("bottom").setTicks([[(i, str(i)) for i in range(1, max(self._n_folds, 1) + 1)], []])
+        y_range = (min(0.0, *[h for h in hs if np.isfinite(h)] or [0.0]), upper * 1.05)
+        if (x_range, y_range) != getattr(self, "_chart_ranges", None):
+            self._chart_ranges = (x_range, y_range)
+            pi.setXRange(*x_range, padding=0)
+            pi.setYRange(*y_range, padding=0)
+        ticks = [[(i, str(i)) for i in range(1, max(self._n_folds, 1) + 1)], []]
+        if ticks != getattr(self, "_chart_ticks", None):
+            self._chart_ticks = ticks
+            pi.getAxis("bottom").setTicks(ticks)
 
     def _add_training_curves(self, fold: FoldResult) -> None:
         pi = self.curves_plot.getPlotItem()
-        colour = PALETTE[(fold.fold - 1) % len(PALETTE)]
-        epochs = [m.epoch for m in fold.history]
-        train = pi.plot(epochs, [m.train_loss for m in fold.history], pen=pg.mkPen(colour, width=2),
-                        name=f"fold {fold.fold}")
+        if len(self._curve_pool) < fold.fold:  # a fold beyond the run's count (not from start())
+            self._prepare_curves(fold.fold)
+        train, held = self._curve_pool[fold.fold - 1]
+        epochs = np.array([m.epoch for m in fold.history], dtype=float)
+        losses = np.array([m.train_loss for m in fold.history], dtype=float)
+        train.setData(epochs, losses)
         val = [m.val_loss for m in fold.history]
-        held = pi.plot([], [], pen=pg.mkPen(colour, width=2, style=Qt.PenStyle.DashLine))
         if all(v is not None for v in val) and val:
-            held.setData(epochs, val)
+            held.setData(epochs, np.array(val, dtype=float))
+            losses = np.concatenate([losses, np.array(val, dtype=float)])
             # Each fold's own validation split (inside its training rows), not the fold's test rows.
-            self.curves_plot.getPlotItem().setLabel("left", "Loss (solid: train, dashed: validation)")
-        self._curve_items.append((train, held))
+            pi.setLabel("left", "Loss (solid: train, dashed: validation)")
+        if (train, held) not in self._curve_items:
+            self._curve_items.append((train, held))
+        # The axes follow the data, set here (auto-range would find them while painting, twice).
+        finite = losses[np.isfinite(losses)]
+        if finite.size:
+            lo, hi = float(finite.min()), float(finite.max())
+            old = self._loss_range
+            new = (lo, hi) if old is None else (min(lo, old[0]), max(hi, old[1]))
+            if new != old:
+                self._loss_range = new
+                pi.setYRange(new[0], new[1] if new[1] > new[0] else new[0] + 1e-3, padding=0.05)
+        if epochs.size and pi.getViewBox().viewRange()[0] != [0.5, float(epochs.max()) + 0.5]:
+            pi.setXRange(0.5, float(epochs.max()) + 0.5, padding=0)
 
     def _draw_roc(self, cv: CVResult) -> None:
         tables = [_core.binary_table(f.predictions, self._positive) if f.predictions.task == "binary"
                   else None for f in cv.folds]
-        names = [f"fold {f.fold}" for f in cv.folds] + ["mean"]
-        self.roc.set_curve_names(names, dashed=[False] * len(cv.folds) + [True])
+        if len(self.roc.curves) != len(cv.folds) + 1:  # made by start() for a live run
+            self.roc.set_curve_names([f"fold {f.fold}" for f in cv.folds] + ["mean"],
+                                     dashed=[False] * len(cv.folds) + [True])
         for i, f in enumerate(cv.folds):
             if tables[i] is not None:
                 fpr, tpr, _ = _core.roc_points(tables[i])
