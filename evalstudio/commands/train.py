@@ -282,7 +282,7 @@ def run(args: argparse.Namespace) -> int:
             out_dir = new_run_folder("runs")
         check_outputs([("--json", args.json), ("--out best.pt", out_dir / "best.pt"),
                        ("--out last.pt", out_dir / "last.pt")], ())
-        created = not out_dir.exists() or (not any(out_dir.iterdir()) and not args.out)
+        created = not out_dir.exists() or (out_dir.is_dir() and not any(out_dir.iterdir()) and not args.out)
         lock = open_run_folder(out_dir, overwrite=args.overwrite, resume_from=args.resume, inputs=inputs[:4])
         try:
             return _train(args, resume, out_dir, notes)
@@ -294,6 +294,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _train(args: argparse.Namespace, resume: dict[str, Any] | None, out_dir: Path, notes: list[str]) -> int:
+    from evalstudio.core.models.checkpoint_format import model_file_changed
     from evalstudio.core.data.dataset import load_csv
     from evalstudio.core.evaluation.metrics import evaluate_predictions
     from evalstudio.core.training.config import TrainConfig
@@ -318,6 +319,9 @@ def _train(args: argparse.Namespace, resume: dict[str, Any] | None, out_dir: Pat
         data = load_csv(args.data, target=args.target, drop_missing=args.drop_missing)
     factory, data, kind, model_notes = prepare_model(args, data, resuming=resume is not None)
     notes = model_notes + notes
+    if resume is not None and model_file_changed(resume, args.model):
+        notes.append(f"warning: {args.model} changed since the run's checkpoint was written (its SHA-256 differs "
+                     "from the one recorded); the run continues with the edited file")
     if resume is not None and resume.get("output_kind") not in (None, kind.value):
         raise TrainingError(f"the model's outputs read as {kind.value} but the run trained them as {resume['output_kind']}.",
                             hint="Resume with the same model file the run was started with.")
@@ -338,7 +342,8 @@ def _train(args: argparse.Namespace, resume: dict[str, Any] | None, out_dir: Pat
 
         start_scaler = Standardizer.from_state(factory.preprocessing)
     result = fit(module, data, config, output_kind=kind, val_data=val, callbacks=callbacks, out_dir=out_dir,
-                 resume=resume, preprocessing=start_scaler, earlier_rows=getattr(factory, "training_rows", None))
+                 resume=resume, preprocessing=start_scaler, earlier_rows=getattr(factory, "training_rows", None),
+                 model_file=args.model)
     report = intervals = calibration = None
     if result.val_predictions is not None:
         from evalstudio.core.evaluation.calibration import calibration_report

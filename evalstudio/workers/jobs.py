@@ -431,7 +431,7 @@ class TrainJob(Job):
                 kind = infer_output_kind(module, self.dataset.n_features, self.dataset.n_classes)
                 return fit(module, self.dataset, config, output_kind=kind,
                            callbacks=[_relay_callback(self, config.epochs)], cancel=self.cancel_event,
-                           out_dir=self.out_dir)
+                           out_dir=self.out_dir, model_file=self.model.model_path)
             except BaseException:
                 remove_if_empty(self.out_dir)
                 raise

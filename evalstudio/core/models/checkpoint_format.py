@@ -39,7 +39,7 @@ from evalstudio.core.data import file_kinds
 from evalstudio.core.errors import CheckpointError
 from evalstudio.core.models.limits import check_archive_sizes, newer_torch_message
 from evalstudio.core.models.pickle_safety import find_unsafe_globals, strip_ansi
-from evalstudio.core.paths import require_regular_file
+from evalstudio.core.paths import describe_os_error, require_regular_file
 
 if TYPE_CHECKING:
     import torch
@@ -60,6 +60,7 @@ SECTIONS: dict[str, str] = {
     "training_rows": "fingerprints of the rows that trained the checkpoint and of those that chose it "
     "(evalstudio.core.models.training_rows)",
     "integrity": "SHA-256 of every other field (tensors by dtype, shape and bytes), verified on every load",
+    "model_file": "name and SHA-256 of the model file that trained the weights (a resume compares them)",
     "temperature": "temperature scaling fitted by `evalstudio calibrate` or `train --calibrate`: "
                    "{value, n_samples, fitted_on, nll_before, nll_after}",
 }
@@ -230,6 +231,24 @@ def read_temperature(obj: dict[str, Any], source: str = "the checkpoint") -> dic
     return dict(section)
 
 
+def model_file_record(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """The ``model_file`` section: ``{"name": file name, "sha256": hex}`` of a model file."""
+    p = Path(path)
+    try:
+        digest = hashlib.sha256(p.read_bytes()).hexdigest()
+    except OSError:
+        digest = ""
+    return {"name": p.name, "sha256": digest}
+
+
+def model_file_changed(ckpt: dict[str, Any], path: str | os.PathLike[str]) -> bool:
+    """Whether ``path`` differs from the model file ``ckpt`` recorded (False when none was recorded)."""
+    recorded = ckpt.get("model_file")
+    if not isinstance(recorded, dict) or not recorded.get("sha256"):
+        return False
+    return bool(model_file_record(path)["sha256"] != recorded["sha256"])
+
+
 def format_version(obj: dict[str, Any]) -> int:
     """The format version of an evalstudio checkpoint dict (1 for files written before versions)."""
     v = obj.get("format_version", 1)
@@ -270,9 +289,41 @@ def save_checkpoint(path: str | os.PathLike[str], payload: dict[str, Any]) -> Pa
     # A save killed mid-write (power cut, SIGKILL) leaves its temp file behind: clear those of
     # processes that have ended, never another live writer's file in flight.
     clear_stale_temps(target)
-    with atomic_write(target, "wb") as fh:
-        torch.save(payload, fh)
+    stream: _RecordingWriter | None = None
+    try:
+        with atomic_write(target, "wb") as fh:
+            stream = _RecordingWriter(fh)
+            torch.save(payload, stream)
+    except (OSError, RuntimeError) as exc:
+        # torch turns a failed write into "unexpected pos ..."; the OSError it hid says what happened.
+        cause = stream.error if stream is not None and stream.error is not None else exc
+        if not isinstance(cause, OSError):
+            raise
+        before = "the previous one is intact" if target.exists() else "nothing was written"
+        raise CheckpointError(
+            f"cannot save {target.name} in {str(target.parent)!r}: {describe_os_error(cause)} ({before}).",
+            hint="Free some space (or raise the limit) and resume the run from its last.pt; or give the run "
+            "another folder.",
+        ) from None
     return target
+
+
+class _RecordingWriter:
+    """A write-only file for ``torch.save`` that keeps the OSError a write raised (torch hides it)."""
+
+    def __init__(self, fh: Any) -> None:
+        self._fh = fh
+        self.error: OSError | None = None
+
+    def write(self, data: Any) -> int:
+        try:
+            return int(self._fh.write(data))
+        except OSError as exc:
+            self.error = exc
+            raise
+
+    def flush(self) -> None:
+        self._fh.flush()
 
 
 def read_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:

@@ -55,10 +55,9 @@ def forward_in_batches(
 
     n = X.shape[0]
     if n <= batch_size:
-        whole: torch.Tensor = module(X)  # nn.Module.__call__ is typed Any
-        return whole
+        return call_forward(module, X, where="evaluating", batch_size=n)
     # Each batch's outputs written into one buffer: no list of pieces beside their concatenation.
-    first = module(X[:batch_size])
+    first = call_forward(module, X[:batch_size], where="evaluating", batch_size=batch_size)
     out = torch.empty((n, *first.shape[1:]), dtype=first.dtype, device=first.device)
     out[:batch_size] = first
     del first

@@ -16,6 +16,8 @@ from evalstudio.core.training.early_stopping import Mode, check_monitor, monitor
 if TYPE_CHECKING:
     import torch
 
+#: The largest seed every consumer takes (scikit-learn's random_state: 2**32 - 1).
+MAX_SEED = 2**32 - 1
 OPTIMIZERS = ("adam", "adamw", "sgd")
 LR_SCHEDULES = ("none", "step", "cosine", "plateau")
 #: What the window calls the settings it has (its training panel's labels), by command-line flag.
@@ -83,6 +85,10 @@ class TrainConfig:
 
         if not isinstance(self.epochs, int) or self.epochs < 1:
             raise bad("--epochs", self.epochs, "a whole number of at least 1")
+        # The seed reaches torch (64 bits), the batch-order generator and scikit-learn's splits,
+        # which take 0 to 2**32 - 1: the common range, said before anything runs.
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or not 0 <= self.seed <= MAX_SEED:
+            raise bad("--seed", self.seed, f"a whole number from 0 to {MAX_SEED}")
         if not isinstance(self.batch_size, int) or self.batch_size < 1:
             raise bad("--batch-size", self.batch_size, "a whole number of at least 1")
         if not (math.isfinite(self.lr) and self.lr > 0):

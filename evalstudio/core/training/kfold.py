@@ -17,11 +17,11 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from evalstudio.core.errors import DataError
+from evalstudio.core.errors import DataError, TrainingError
 from evalstudio.core.evaluation.predictions import Predictions
 from evalstudio.core.models.outputs import OutputKind
 from evalstudio.core.training.callbacks import Callback, CallbackList
-from evalstudio.core.training.config import TrainConfig
+from evalstudio.core.training.config import MAX_SEED, TrainConfig
 from evalstudio.core.training.loop import CancelToken, fit, seeded
 from evalstudio.core.training.results import CVResult, FoldResult
 
@@ -125,6 +125,11 @@ def cross_validate(
 
     device = resolve_device(config.device)
     cb = CallbackList(callbacks)
+    if config.seed + k - 1 > MAX_SEED:  # fold i trains with seed + i - 1
+        raise TrainingError(f"--seed {config.seed} with {k} folds uses seeds up to {config.seed + k - 1}, beyond "
+                            f"the largest seed, {MAX_SEED}.", hint=f"Use a seed of at most {MAX_SEED - k + 1}.",
+                            messages={"app": f"Seed {config.seed} with {k} folds uses seeds up to "
+                                      f"{config.seed + k - 1}, beyond the largest seed, {MAX_SEED}."})
     splits = fold_indices(data.y, k, config.seed)
     if output_kind is None:
         from evalstudio.core.models.loading import infer_output_kind

@@ -24,9 +24,7 @@ from evalstudio.core.data.preprocessing import Standardizer
 from evalstudio.core.errors import Cancelled, DataError, EvalStudioError, ModelError, TrainingError
 from evalstudio.core.evaluation.predict import predict_proba_tensor
 from evalstudio.core.evaluation.predictions import Predictions
-from evalstudio.core.models.checkpoint_format import (
-    restore_rng,
-)
+from evalstudio.core.models.checkpoint_format import model_file_record, restore_rng
 from evalstudio.core.models.forward import call_forward
 from evalstudio.core.models.limits import OutOfMemory, is_out_of_memory
 from evalstudio.core.models.outputs import OutputKind
@@ -91,6 +89,7 @@ def fit(
     resume: dict[str, Any] | None = None,
     preprocessing: Standardizer | None = None,
     earlier_rows: dict[str, Any] | None = None,
+    model_file: str | Path | None = None,
 ) -> TrainResult:
     """Train ``module`` in place and return the run's history and checkpoints.
 
@@ -123,6 +122,9 @@ def fit(
     earlier_rows : dict, optional
         Fine-tuning: the starting checkpoint's ``training_rows`` section. Its rows trained the
         starting weights, so every checkpoint of this run records them beside its own.
+    model_file : path, optional
+        The model file that built ``module``: its name and SHA-256 go into every checkpoint
+        (``model_file``), so a resume can tell when the file was edited since.
 
     Raises
     ------
@@ -229,8 +231,7 @@ def fit(
                 f"the checkpoint has already finished epoch {resume['epoch']}, and --epochs is {config.epochs}.",
                 hint=f"--epochs is the total when resuming: give more than {resume['epoch']}.",
             )
-        module.load_state_dict(resume["model_state_dict"])
-        optimizer.load_state_dict(resume["optimizer_state_dict"])
+        _restore_weights(module, optimizer, resume)
         if scheduler is not None and resume.get("scheduler_state_dict"):
             scheduler.load_state_dict(resume["scheduler_state_dict"])
             planned = int((resume.get("config") or {}).get("epochs", config.epochs))
@@ -254,6 +255,8 @@ def fit(
             "target": data.target_name, "output_kind": kind.value, "monitor": monitor, "mode": mode,
             "preprocessing": scaler.to_state() if scaler is not None else None,
             "split": {"n_train": int(n), "n_val": 0 if Xva is None else int(Xva.shape[0])}}
+    if model_file is not None:  # which model file trained it (a resume compares it)
+        meta["model_file"] = model_file_record(model_file)
     if out_dir is not None:
         # Every checkpoint knows which rows trained it and which chose it (hashed once per run; a
         # resumed run keeps its record, which holds the rows of the run's start).
@@ -405,6 +408,25 @@ def _run_epochs(
         if stop:
             return True, reason
     return False, ""
+
+
+def _restore_weights(module: "torch.nn.Module", optimizer: Any, resume: dict[str, Any]) -> None:
+    """Load a resumed run's weights and optimizer state; a model that no longer fits says so."""
+    from evalstudio.core.models.key_matching import CheckpointMismatchError, apply_checkpoint
+
+    try:
+        apply_checkpoint(module, resume["model_state_dict"], strict=True)
+        optimizer.load_state_dict(resume["optimizer_state_dict"])
+    except (CheckpointMismatchError, ValueError, RuntimeError) as exc:
+        report = getattr(exc, "report", None)
+        what = "; ".join(report.problems()) if report is not None else str(exc).strip().splitlines()[0]
+        raise TrainingError(
+            f"the model no longer fits the run being resumed: {what}. Was the model file edited since the run "
+            "started?",
+            hint="Resume with the model file the run was started with; to start a changed model from these "
+            "weights, train a new run with --checkpoint (and --non-strict).",
+            hints={"app": "Resume with the model file the run was started with."},
+        ) from None
 
 
 def seeded(builder: Callable[[], "torch.nn.Module"], seed: int) -> "torch.nn.Module":
