@@ -293,7 +293,7 @@ def save_checkpoint(path: str | os.PathLike[str], payload: dict[str, Any]) -> Pa
     try:
         with atomic_write(target, "wb") as fh:
             stream = _RecordingWriter(fh)
-            torch.save(payload, stream)
+            torch.save(payload, stream)  # type: ignore[arg-type]  # write() is all torch.save uses
     except (OSError, RuntimeError) as exc:
         # torch turns a failed write into "unexpected pos ..."; the OSError it hid says what happened.
         cause = stream.error if stream is not None and stream.error is not None else exc
