@@ -105,7 +105,8 @@ class MainWindow(QMainWindow):
         layout.addWidget(self.message_area)
         self.setCentralWidget(central)
 
-        self.status_label = QLabel("Ready. Open a CSV file and a model, or start with `evalstudio --demo`.")
+        self.status_label = QLabel("Ready. Open a CSV file (File > Open data…) and a model (File > Open model…), "
+                                   "or drop them on the window.")
         # Its text changes with every progress report; an Ignored width keeps those changes from
         # asking the whole window for a new layout (and a repaint) each time.
         self.status_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)

@@ -118,7 +118,7 @@ class ModeAuditPanel(QWidget):
         gi = self.gap_plot.getPlotItem()
         gi.setLabel("left", "accuracy")
         gi.getAxis("bottom").setTicks([[(0, "training rows"), (1, "held-out rows")], []])
-        gi.setYRange(0.0, 1.12, padding=0)
+        gi.setYRange(-0.03, 1.12, padding=0)  # a hair below 0, so the axis writes its "0"
         gi.setXRange(-0.6, 1.6, padding=0)
         self.gap_bars = pg.BarGraphItem(x=[0, 1], height=[0, 0], width=0.6,
                                         brushes=[pg.mkBrush(0, 158, 115, 200), pg.mkBrush(0, 114, 178, 200)])
