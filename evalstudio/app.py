@@ -26,15 +26,6 @@ def demo_files() -> list[str]:
     return [str(resource_path("demo", n)) for n in names if resource_path("demo", n).exists()]
 
 
-def demo_heldout() -> tuple[str, str, str] | None:
-    """(data, checkpoint, held-out file): the demo checkpoint was trained on 80 % of the demo CSV
-    (scripts/make_demo_checkpoints.py); the held-out file is the other 20 %, rows it never saw."""
-    from evalstudio.resources import resource_path
-
-    files = tuple(resource_path("demo", n) for n in ("pima-indians-diabetes.csv", "pima_checkpoint.pt", "pima-holdout.csv"))
-    return tuple(str(f) for f in files) if all(f.exists() for f in files) else None  # type: ignore[return-value]
-
-
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="evalstudio",
@@ -51,10 +42,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def open_startup_files(window: "MainWindow", files: Sequence[str], *, demo: bool) -> None:
     """Queue the demo and the command line's files for loading (data first, so the model fits it)."""
+    # The demo checkpoint records the 80 % of the demo CSV that trained it: Evaluate leaves those
+    # rows out on its own and scores the other 20 % (the rows of resources/demo/pima-holdout.csv).
     paths = (demo_files() if demo else []) + list(files)
-    pairing = demo_heldout() if demo else None
-    if pairing is not None:  # Evaluate scores the rows the demo checkpoint never saw
-        window.controller.set_heldout_file(*pairing)
     order = {"data": 0, "model": 1, "checkpoint": 2}
     from evalstudio.gui.files import classify_file
 

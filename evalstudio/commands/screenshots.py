@@ -184,5 +184,5 @@ def _evaluation_views(out: Path, c: Any) -> list[Path]:
         out, predictions=outcome.predictions, features=outcome.dataset.X,
         feature_names=outcome.dataset.feature_names, cv=c.cv_result,
         title="Pima diabetes demo: the model trained here, evaluated on "
-        + c.evaluation_plan().title.format(n=outcome.predictions.n_samples),
+        + c.evaluation_plan().title(outcome),
     ))

@@ -16,7 +16,7 @@ from typing import Any
 from PySide6.QtCore import QObject, Signal, Slot
 
 from evalstudio.core.errors import text_for  # the window's wording of a core note (no torch)
-from evalstudio.gui.eval_plan import EvalPlan, HeldOutFile, TrainedRun, plan_evaluation, report_settings, same_file
+from evalstudio.gui.eval_plan import EvalPlan, plan_evaluation, records_training_rows, report_settings
 from evalstudio.gui.settings import AppSettings
 from evalstudio.workers.job import Job
 from evalstudio.workers.jobs import (
@@ -88,8 +88,8 @@ class Controller(QObject):
     recent_files_changed(kind, paths)
     pickle_consent_needed(path, unsafe_globals) -- a pickled checkpoint waits for the user's trust
 
-    Which rows Evaluate scores is :func:`evalstudio.gui.eval_plan.plan_evaluation`'s decision (a
-    freshly trained model: its validation rows; the demo checkpoint: its held-out file).
+    Which rows Evaluate scores is the core's decision (the rows that trained the checkpoint are left
+    out unless ``include_training_rows``); :mod:`evalstudio.gui.eval_plan` words it.
     ``report_context`` / ``kfold_report_context`` hold (settings, files) for the HTML report of the
     predictions last shown / of the last k-fold run; ``kfold_dataset`` is the data k-fold ran on.
     """
@@ -160,8 +160,8 @@ class Controller(QObject):
         self.evaluation: Any = None
         self.cv_result: Any = None
         self.folds: list[Any] = []
-        self.heldout: HeldOutFile | None = None
-        self.trained: TrainedRun | None = None
+        # The "include the rows this model was trained on (optimistic)" checkbox; off in every new window.
+        self.include_training_rows = False
         self._train_settings: dict[str, Any] = {}
         self._eval_plan: EvalPlan | None = None
         self._eval_context: dict[str, Any] = {}
@@ -282,22 +282,16 @@ class Controller(QObject):
             feature_names=tuple(d.feature_names) if d is not None else None,
         )
 
-    def set_heldout_file(self, data_path: str, checkpoint_path: str, heldout_path: str) -> None:
-        """``checkpoint_path`` was trained on rows of ``data_path``; ``heldout_path`` holds rows it never
-        saw. While both are loaded, Evaluate scores the held-out file (the demo's pairing)."""
-        self.heldout = HeldOutFile(data_path, checkpoint_path, heldout_path)
+    def set_include_training_rows(self, on: bool) -> None:
+        """Whether Evaluate also scores the rows that trained the checkpoint (labelled optimistic)."""
+        if bool(on) != self.include_training_rows:
+            self.include_training_rows = bool(on)
+            self.actions_changed.emit()
 
     def use_calibrated_checkpoint(self, path: str) -> None:
-        """Evaluate with ``path`` (the loaded checkpoint plus a temperature) from now on. What the app
-        knows about the checkpoint it came from carries over: its held-out file and its training run,
-        so Evaluate keeps scoring the rows the weights never saw."""
-        from dataclasses import replace
-
-        old = self.model.checkpoint_path if self.model is not None else self.checkpoint_path
-        if old and self.heldout is not None and same_file(self.heldout.checkpoint, old):
-            self.heldout = replace(self.heldout, checkpoint=path)
-        if old and self.trained is not None and any(same_file(c, old) for c in self.trained.checkpoints):
-            self.trained = replace(self.trained, checkpoints=(*self.trained.checkpoints, path))
+        """Evaluate with ``path`` (the loaded checkpoint plus a temperature) from now on. The calibrated
+        file carries the training_rows section of the checkpoint it came from, so Evaluate keeps
+        leaving out the rows the weights were trained on."""
         self._post("info", f"calibrated checkpoint saved to {path}; evaluations now apply its temperature")
         self.set_checkpoint_path(path)
 
@@ -306,7 +300,8 @@ class Controller(QObject):
         d = self.dataset
         ckpt = self.model.checkpoint_path if self.model is not None else self.checkpoint_path
         return plan_evaluation(self.data_path, d.n_samples if d is not None else 0, ckpt,
-                               trained=self.trained, heldout=self.heldout)
+                               records_rows=records_training_rows(self.model.checkpoint if self.model else None),
+                               include_training_rows=self.include_training_rows)
 
     def _files(self, data_file: str | None) -> dict[str, str]:
         files = {"data": data_file, "model": self.model_path, "checkpoint": self.checkpoint_path}
@@ -348,13 +343,13 @@ class Controller(QObject):
         device = str(settings.get("device", "cpu"))
         job = EvaluateJob(self.dataset, self.model, device=device,  # type: ignore[arg-type]
                           target=self.dataset.target_name, drop_missing=self.drop_missing, outputs=self.outputs,
-                          **plan.job_kwargs)
+                          include_training_rows=plan.include_training_rows)
         if not self._start(job, JobHandlers(self._evaluation_finished, failed=self._evaluation_failed,
                                             area="evaluation")):
             return False
         self._eval_plan = plan
-        self._eval_context = report_settings(plan, device=device, batch_size=job.batch_size,
-                                             checkpoint=self.model.checkpoint)  # type: ignore[union-attr]
+        self._eval_context = {"device": device, "batch_size": job.batch_size,
+                              "checkpoint": self.model.checkpoint}  # type: ignore[union-attr]
         return True
 
     def kfold(self, settings: dict[str, Any]) -> bool:
@@ -628,8 +623,6 @@ class Controller(QObject):
                    + (f". Checkpoints kept in {self.run_dir}" if self.run_dir else ""))
         ckpts = tuple(p for p in (result.best_checkpoint, result.last_checkpoint) if p)
         val = result.val_predictions
-        self.trained = TrainedRun(self.data_path or "", ckpts, val.row_numbers if val is not None else None,
-                                  dict(self._train_settings))
         if val is not None:
             self.report_context = (
                 {"rows scored": "validation rows", "device": str(self._train_settings.get("device", "cpu")),
@@ -673,15 +666,16 @@ class Controller(QObject):
     def _evaluation_finished(self, result: Any) -> None:
         self.evaluation = result
         plan = self._eval_plan or self.evaluation_plan()
-        self.report_context = (dict(self._eval_context), self._files(plan.data_file))
+        self.report_context = (report_settings(plan, result, **self._eval_context), self._files(plan.data_file))
         self.evaluation_finished.emit(result)
-        self.predictions_shown.emit(result.predictions, plan.title.format(n=result.predictions.n_samples),
-                                    result.dataset)
+        self.predictions_shown.emit(result.predictions, plan.title(result), result.dataset)
         acc = result.report.metrics.get("accuracy")
+        optimistic = result.leakage is not None and result.leakage.optimistic
         self.status_changed.emit(f"evaluated {result.predictions.n_samples:,} rows"
-                                 + (f": accuracy {acc:.3f}" if acc is not None else ""))
+                                 + (f": accuracy {acc:.3f}" if acc is not None else "")
+                                 + (" (optimistic: includes the rows the model was trained on)" if optimistic else ""))
         # One message (the area shows the last): which rows were scored, then what the evaluation noted.
-        said = ([plan.note] if plan.note else []) + (
+        said = ([plan.message(result)] if plan.message(result) else []) + (
             ["evaluation notes: " + "; ".join(text_for(n, "app") for n in result.notes)] if result.notes else [])
         if said:
             self._post("info", "\n".join(said))

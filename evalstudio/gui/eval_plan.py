@@ -1,107 +1,109 @@
 """Which rows Evaluate scores, and the words that say so (no Qt: the controller asks, the job runs).
 
-Evaluate must not score a model on rows it learned from without saying so. The rules, in order:
-
-1. The model is the checkpoint a Train run in this window just wrote, on the same CSV: score the
-   run's validation rows (the rows training held out); with no validation rows, score all rows
-   and say that they include the training rows.
-2. The model is a checkpoint paired with a held-out file for the loaded CSV (the bundled demo:
-   ``pima_checkpoint.pt`` was trained on 80 % of ``pima-indians-diabetes.csv``; the other 20 %
-   are ``pima-holdout.csv``): score the held-out file.
-3. Otherwise every row of the loaded CSV (the user's own held-out data).
+Evaluate must not score a model on rows it learned from without saying so. There is one
+mechanism, the core's: a checkpoint evalstudio wrote records the rows that trained it (the
+demo checkpoints, and every run trained in this window, included), and the evaluation leaves
+the loaded data's copies of those rows out, wherever they sit, unless the user ticks "include
+the rows this model was trained on (optimistic)". This module words it: what Evaluate will score
+(the button's tooltip, before the click), and what it scored and left out (the evaluation's
+title, its message and the HTML report's settings, after).
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
+
+from evalstudio.core.evaluation.leakage import INCLUDE_LABEL, NOT_RECORDED
+from evalstudio.core.models.training_rows import SECTION
+
+__all__ = ["INCLUDE_LABEL", "EvalPlan", "plan_evaluation", "records_training_rows", "report_settings", "same_file"]
 
 
 def same_file(a: str | None, b: str | None) -> bool:
+    """``a`` and ``b`` name the same file (after resolving links)."""
     return bool(a) and bool(b) and os.path.realpath(str(a)) == os.path.realpath(str(b))
 
 
-@dataclass(frozen=True)
-class HeldOutFile:
-    """``checkpoint`` was trained on rows of ``data`` and never saw the rows in ``heldout``."""
-
-    data: str
-    checkpoint: str
-    heldout: str
-
-
-@dataclass(frozen=True)
-class TrainedRun:
-    """A Train run of this window: the CSV it used, its checkpoints, its validation rows, its settings."""
-
-    data: str
-    checkpoints: tuple[str, ...]
-    val_rows: Any  # ndarray of file row numbers, or None without validation
-    settings: dict[str, Any]
+def records_training_rows(checkpoint: Any) -> bool:
+    """The loaded checkpoint (a ``models.Checkpoint``) records the rows that trained it."""
+    meta = getattr(checkpoint, "meta", None)
+    return isinstance(meta, dict) and meta.get(SECTION) is not None
 
 
 @dataclass(frozen=True)
 class EvalPlan:
-    """What one Evaluate scores.
+    """What one Evaluate scores and how it is worded.
 
-    ``job_kwargs`` go to :class:`~evalstudio.workers.jobs.EvaluateJob` (``rows`` or ``data_path``);
-    ``title`` heads the evaluation view (``{n}`` is the number of rows scored); ``data_file`` is
-    the file the report hashes; ``note`` is said in the message area when not empty.
+    ``data_file``: the file the report hashes; ``checkpoint_name``: the checkpoint's file name
+    (empty without one); ``records_rows``: it records its training rows; ``include_training_rows``:
+    the checkbox; ``before``: what Evaluate will score, said before the click (the button's tooltip).
     """
 
-    job_kwargs: dict[str, Any]
-    title: str
     data_file: str
-    note: str = ""
-    kind: str = "all rows"  # "validation rows" | "held-out file" | "all rows" | "all rows, trained on"
-    training_settings: dict[str, Any] = field(default_factory=dict)
-    before: str = ""  # what Evaluate will score, said before the click (the button's tooltip)
+    data_name: str
+    checkpoint_name: str
+    records_rows: bool
+    include_training_rows: bool
+    before: str
+
+    def title(self, outcome: Any) -> str:
+        """The evaluation view's title: what was scored and what was left out."""
+        leak = getattr(outcome, "leakage", None)
+        n = int(outcome.predictions.n_samples)
+        ckpt = self.checkpoint_name or "the model"
+        if leak is None:
+            return f"{self.data_name}: all {n:,} rows (training rows not recorded)"
+        t, v, total = leak.training_rows, leak.validation_rows, leak.rows_in_file
+        if t == 0:
+            return f"{self.data_name}: all {n:,} rows (none trained {ckpt})"
+        if leak.included_training_rows:
+            return f"{self.data_name}: all {total:,} rows, INCLUDING the {t:,} that trained {ckpt} (optimistic)"
+        which = "" if not v else (" (its validation rows)" if v == n else f" ({v:,} of them validation rows)")
+        return f"{self.data_name}: {n:,} rows scored{which}, the {t:,} that trained {ckpt} left out"
+
+    def message(self, outcome: Any) -> str:
+        """What the message area says after the evaluation (the leakage lines first)."""
+        leak = getattr(outcome, "leakage", None)
+        if leak is None:
+            return ""
+        lines = [line[:1].upper() + line[1:] + "." for line in leak.lines()]
+        if leak.training_rows and not leak.included_training_rows:
+            lines.append(f"Tick \u201c{INCLUDE_LABEL}\u201d under Evaluate to score them too.")
+        return "\n".join(lines)
+
+    def rows_scored(self, outcome: Any) -> str:
+        """The HTML report's "rows scored" entry."""
+        leak = getattr(outcome, "leakage", None)
+        n = int(outcome.predictions.n_samples)
+        if leak is None:
+            return f"all {n:,} rows ({NOT_RECORDED})"
+        if leak.included_training_rows and leak.training_rows:
+            return f"all {n:,} rows, including the {leak.training_rows:,} that trained the checkpoint (optimistic)"
+        out = f"{n:,} of {leak.rows_in_file:,} rows"
+        if leak.training_rows:
+            out += f"; the {leak.training_rows:,} that trained the checkpoint left out"
+        if leak.validation_rows:
+            out += f"; {leak.validation_rows:,} validation rows (slightly optimistic)"
+        return out
 
 
 def plan_evaluation(
-    data_path: str | None,
-    n_rows: int,
-    checkpoint_path: str | None,
-    *,
-    trained: TrainedRun | None = None,
-    heldout: HeldOutFile | None = None,
+    data_path: str | None, n_rows: int, checkpoint_path: str | None, *, records_rows: bool,
+    include_training_rows: bool = False,
 ) -> EvalPlan:
+    """What Evaluate will score: the loaded data, less the rows that trained the checkpoint."""
     name = os.path.basename(data_path or "") or "the loaded data"
-    if trained is not None and any(same_file(checkpoint_path, c) for c in trained.checkpoints) \
-            and same_file(data_path, trained.data):
-        if trained.val_rows is not None and len(trained.val_rows):
-            return EvalPlan(
-                {"rows": trained.val_rows},
-                f"{name}: the {{n:,}} validation rows of the training run (held out from training)",
-                data_path or "",
-                f"Evaluate scored the trained model on the {len(trained.val_rows):,} validation rows its training "
-                f"held out, not on all {n_rows:,} rows of {name} (the others trained it).",
-                "validation rows", trained.settings,
-                f"the trained model on the {len(trained.val_rows):,} validation rows its training held out",
-            )
-        return EvalPlan(
-            {}, f"{name}: all {{n:,}} rows, INCLUDING the rows the model was trained on (optimistic)",
-            data_path or "",
-            "The model was trained on every row of this file (validation fraction 0), so these numbers are "
-            "optimistic. Set a validation fraction and train again, or evaluate on a file it never saw.",
-            "all rows, trained on", trained.settings,
-            f"all {n_rows:,} rows of {name}, including the rows the model was trained on",
-        )
-    if heldout is not None and same_file(checkpoint_path, heldout.checkpoint) and same_file(data_path, heldout.data) \
-            and os.path.isfile(heldout.heldout):
-        held = os.path.basename(heldout.heldout)
-        ckpt = os.path.basename(heldout.checkpoint)
-        return EvalPlan(
-            {"data_path": heldout.heldout},
-            f"{held}: the {{n:,}} held-out rows {ckpt} never saw",
-            heldout.heldout,
-            f"Evaluate scored {held}, rows {ckpt} never saw: it was trained on the other rows of {name}, "
-            f"so scoring {name} would be optimistic. Train and K-fold use {name} (they hold rows out themselves).",
-            "held-out file", {},
-            f"{held}, the rows {ckpt} never saw ({name} holds the rows it was trained on)",
-        )
-    return EvalPlan({}, f"{name}: all {{n:,}} rows", data_path or "", before=f"all {n_rows:,} rows of {name}")
+    ckpt = os.path.basename(checkpoint_path or "")
+    if not records_rows:
+        before = f"all {n_rows:,} rows of {name} ({'this checkpoint' if ckpt else 'the model'} does not record " \
+                 "its training rows)"
+    elif include_training_rows:
+        before = f"all {n_rows:,} rows of {name}, including those that trained {ckpt} (optimistic)"
+    else:
+        before = f"the rows of {name} that did not train {ckpt} ({ckpt} records its training rows)"
+    return EvalPlan(data_path or "", name, ckpt, records_rows, include_training_rows, before)
 
 
 def checkpoint_training_settings(checkpoint: Any) -> dict[str, Any]:
@@ -117,10 +119,10 @@ def checkpoint_training_settings(checkpoint: Any) -> dict[str, Any]:
 
 
 def report_settings(
-    plan: EvalPlan, *, device: str, batch_size: int, checkpoint: Any = None
+    plan: EvalPlan, outcome: Any, *, device: str = "cpu", batch_size: int = 65536, checkpoint: Any = None
 ) -> dict[str, Any]:
     """The HTML report's settings section for one evaluation (the panel adds threshold and positive class)."""
-    settings: dict[str, Any] = {"rows scored": plan.kind, "device": device, "evaluation batch size": batch_size}
-    training = {f"training {k}": v for k, v in plan.training_settings.items() if k != "device"}
-    settings.update(training or checkpoint_training_settings(checkpoint))
+    settings: dict[str, Any] = {"rows scored": plan.rows_scored(outcome), "device": device,
+                                "evaluation batch size": batch_size}
+    settings.update({k: v for k, v in checkpoint_training_settings(checkpoint).items() if k != "training device"})
     return settings

@@ -131,6 +131,7 @@ class MainWindow(QMainWindow):
         self.model_panel.outputs_changed.connect(self.controller.set_outputs)
         self.training_panel.train_requested.connect(self.train)
         self.training_panel.evaluate_requested.connect(self.evaluate)
+        self.training_panel.include_training_rows_changed.connect(self.controller.set_include_training_rows)
         self.training_panel.kfold_requested.connect(self.kfold)
         self.training_panel.stop_requested.connect(self.controller.stop)
         self.training_panel.save_checkpoint_requested.connect(self.save_checkpoint)
@@ -369,7 +370,7 @@ class MainWindow(QMainWindow):
         c = self.controller
         self.training_panel.set_state(busy=c.busy, can_train=c.can_train, can_evaluate=c.can_evaluate,
                                       has_checkpoint=c.best_checkpoint is not None)
-        # Say before the click which rows Evaluate will score (held-out file, validation rows, all rows).
+        # Say before the click which rows Evaluate will score (those that did not train the checkpoint).
         self.training_panel.evaluate_button.setToolTip(
             "Evaluate scores " + c.evaluation_plan().before if c.can_evaluate else "Load data and a model to evaluate.")
 

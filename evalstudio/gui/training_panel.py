@@ -19,6 +19,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from evalstudio.gui.eval_plan import INCLUDE_LABEL
+
 #: Defaults shown on first start (evalstudio's recommended settings, as core's TrainConfig).
 DEFAULT_SETTINGS: dict[str, Any] = {
     "epochs": 100,
@@ -41,6 +43,7 @@ class TrainingPanel(QWidget):
     -------
     train_requested(), evaluate_requested(), kfold_requested(), stop_requested()
     save_checkpoint_requested(), open_run_folder_requested()
+    include_training_rows_changed(bool) -- the checkbox under Evaluate
     """
 
     train_requested = Signal()
@@ -49,6 +52,7 @@ class TrainingPanel(QWidget):
     stop_requested = Signal()
     save_checkpoint_requested = Signal()
     open_run_folder_requested = Signal()
+    include_training_rows_changed = Signal(bool)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -102,6 +106,13 @@ class TrainingPanel(QWidget):
 
         self.train_button = QPushButton("Train")
         self.evaluate_button = QPushButton("Evaluate")
+        # Evaluate leaves out the rows a checkpoint records as its training rows; this scores them too.
+        # Not a saved setting: every window starts with the honest default.
+        self.include_training_rows = QCheckBox(INCLUDE_LABEL)
+        self.include_training_rows.setToolTip(
+            "Off: Evaluate leaves out the rows of the data that trained the checkpoint (it records them). "
+            "On: it scores every row, and the results are labelled optimistic.")
+        self.include_training_rows.toggled.connect(self.include_training_rows_changed)
         self.kfold_button = QPushButton("K-fold")
         self.stop_button = QPushButton("Stop")
         self.save_button = QPushButton("Save checkpoint…")
@@ -125,6 +136,7 @@ class TrainingPanel(QWidget):
         buttons.addWidget(self.evaluate_button, 0, 1)
         buttons.addWidget(self.kfold_button, 1, 0)
         buttons.addWidget(self.stop_button, 1, 1)
+        buttons.addWidget(self.include_training_rows, 2, 0, 1, 2)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)

@@ -279,9 +279,9 @@ def audit_rows(n_samples: int, max_rows: int = AUDIT_MAX_ROWS, *, seed: int = 0)
 class EvaluateJob(Job):
     """:func:`evalstudio.core.evaluation.pipeline.run_evaluation` on the loaded data and model, then the mode audit.
 
-    What is scored: every row of ``dataset``; or, with ``rows`` (file row numbers, as
-    ``Predictions.row_numbers``), only those rows of it (a freshly trained model's validation
-    rows); or, with ``data_path``, that CSV instead (a checkpoint's held-out file).
+    What is scored: the rows of ``dataset`` (or, with ``data_path``, of that CSV instead) that did
+    not train the checkpoint; with ``include_training_rows``, every row (the outcome's ``leakage``
+    says which, and the result is labelled optimistic).
     The train vs eval mode audit (:func:`evalstudio.core.evaluation.predict.mode_audit`) runs after it on
     at most ``audit_max_rows`` of the scored rows (see :func:`audit_rows`), with the report's
     threshold and positive class, and the outcome's notes say so when it was a sample.
@@ -292,35 +292,15 @@ class EvaluateJob(Job):
     def __init__(self, dataset: "Dataset", model: ModelInfo, *, device: str = "cpu", target: str | None = None,
                  drop_missing: bool = False, mode_audit_passes: int = 10,
                  audit_max_rows: int = AUDIT_MAX_ROWS, threshold: float = 0.5, positive_class: str | None = None,
-                 batch_size: int = 65536, rows: Any = None, data_path: str | None = None,
+                 batch_size: int = 65536, data_path: str | None = None, include_training_rows: bool = False,
                  outputs: str = "auto") -> None:
         super().__init__()
         self.dataset, self.model = dataset, model
         self.device, self.target, self.drop_missing = device, target, drop_missing
         self.mode_audit_passes, self.audit_max_rows = mode_audit_passes, audit_max_rows
         self.threshold, self.positive_class, self.batch_size = float(threshold), positive_class, int(batch_size)
-        self.rows, self.data_path = rows, data_path
+        self.data_path, self.include_training_rows = data_path, bool(include_training_rows)
         self.outputs = outputs  # auto | logits | probabilities (the CLI's --outputs)
-
-    def _scored_dataset(self) -> "Dataset | None":
-        """The loaded dataset, or its ``rows``; None when ``data_path`` is to be read instead."""
-        import numpy as np
-
-        from evalstudio.core.errors import DataError
-
-        if self.data_path:
-            return None
-        if self.rows is None:
-            return self.dataset
-        wanted = np.asarray(self.rows, dtype=np.int64)
-        positions = np.flatnonzero(np.isin(self.dataset.row_numbers, wanted))
-        if positions.size != np.unique(wanted).size:
-            raise DataError(
-                f"{np.unique(wanted).size - positions.size} of the {np.unique(wanted).size} rows to score are not in "
-                "the loaded data.",
-                hint="Load the CSV the model was trained on again, or evaluate all rows of the new file.",
-            )
-        return self.dataset.subset(positions)
 
     def work(self) -> Any:
         from dataclasses import replace
@@ -328,15 +308,14 @@ class EvaluateJob(Job):
         from evalstudio.core.evaluation.pipeline import EvaluationSpec, run_evaluation
         from evalstudio.core.evaluation.predict import mode_audit
 
-        dataset = self._scored_dataset()
+        dataset = None if self.data_path else self.dataset
         spec = EvaluationSpec(
-            # A subset must not be re-read from its file (run_evaluation re-reads data_path to map classes).
-            data_path=self.data_path or (self.dataset.source if self.rows is None else None) or None,
+            data_path=self.data_path or self.dataset.source or None,
             model_path=self.model.model_path,
             checkpoint_path=self.model.checkpoint_path, target=self.target or self.dataset.target_name,
             drop_missing=self.drop_missing, device=self.device, mode_audit_passes=0,
             threshold=self.threshold, positive_class=self.positive_class, batch_size=self.batch_size,
-            outputs=self.outputs,
+            outputs=self.outputs, include_training_rows=self.include_training_rows,
         )
         outcome = run_evaluation(spec, dataset=dataset, loaded_model=self.model.loaded_tuple)
         if self.mode_audit_passes <= 0:

@@ -232,7 +232,8 @@ def test_guard_leaves_out_training_rows_and_counts_the_rest() -> None:
 
     with pytest.raises(AllRowsTrainedError, match="all 120 rows of the data trained this checkpoint") as info:
         guard_training_rows(data.subset(np.arange(120)), ckpt, include=False)
-    assert "--include-training-rows" in str(info.value)
+    assert "--include-training-rows" in str(info.value)  # the command line's words
+    assert "tick \u201cinclude the rows this model was trained on (optimistic)\u201d" in info.value.text("app")
 
 
 def test_guard_without_a_record_says_so_once() -> None:

@@ -1,14 +1,20 @@
-"""Evaluate in the window scores rows the model never learned from, and says which rows it scored.
+"""Evaluate in the window never scores the rows a model was trained on without saying so.
 
-The demo checkpoint was trained on 80 % of the demo CSV: Evaluate scores the other 20 %
-(pima-holdout.csv). A model trained in the window is scored on its run's validation rows. The
-HTML report carries the settings; the pooled k-fold rows carry their features.
+One mechanism, the core's: the checkpoint records the rows that trained it, and Evaluate leaves
+them out of the loaded data. The demo checkpoint was trained on 80 % of the demo CSV, so Evaluate
+on that CSV scores the other 20 % (the rows of pima-holdout.csv); a model trained in the window is
+scored on its run's validation rows. The title says what was scored and what was left out; the
+checkbox "include the rows this model was trained on (optimistic)" scores everything, labelled so
+in the title and the HTML report.
 """
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
+import torch
 from PySide6.QtCore import Qt
 from sklearn.metrics import accuracy_score, roc_auc_score
 
@@ -17,6 +23,7 @@ from evalstudio.resources import resource_path
 from tests.gui.conftest import load_demo, wait_idle
 
 HOLDOUT = str(resource_path("demo", "pima-holdout.csv"))
+INCLUDE = "include the rows this model was trained on (optimistic)"
 
 
 def _click_evaluate(qtbot, window):
@@ -26,47 +33,88 @@ def _click_evaluate(qtbot, window):
     return blocker.args[0]
 
 
+def _train(qtbot, window, *, val_fraction: float, epochs: int = 3):
+    tp = window.training_panel
+    tp.epochs.setValue(epochs)
+    tp.batch_size.setValue(32)
+    tp.val_fraction.setValue(val_fraction)
+    with qtbot.waitSignal(window.controller.training_finished, timeout=60000) as blocker:
+        qtbot.mouseClick(tp.train_button, Qt.MouseButton.LeftButton)
+    wait_idle(qtbot, window)
+    return blocker.args[0]
+
+
 def test_evaluate_on_the_demo_scores_the_rows_its_checkpoint_never_saw(qtbot, window, tmp_path):
     load_demo(qtbot, window)
+    assert window.training_panel.evaluate_button.toolTip() == (
+        "Evaluate scores the rows of pima-indians-diabetes.csv that did not train pima_checkpoint.pt "
+        "(pima_checkpoint.pt records its training rows)")
     outcome = _click_evaluate(qtbot, window)
     held = load_csv(HOLDOUT)
     pred = outcome.predictions
+    # Exactly the held-out rows, found by their content in the full CSV (the file the window loaded).
     assert pred.n_samples == held.n_samples == 154
     assert np.array_equal(pred.y_true, held.y)
+    assert np.array_equal(outcome.dataset.X, held.X)
     # The numbers shown are sklearn's on the held-out rows.
     panel = window.evaluation_panel
     assert panel.report.metrics["accuracy"] == pytest.approx(
         accuracy_score(held.y, (pred.y_score[:, 1] >= np.float32(0.5)).astype(int)))
     assert panel.report.metrics["roc_auc"] == pytest.approx(roc_auc_score(held.y, pred.y_score[:, 1]))
-    # ... and the window says which rows they are.
-    assert panel.title_label.text() == "pima-holdout.csv: the 154 held-out rows pima_checkpoint.pt never saw"
+    # ... and the window says which rows they are, and which were left out.
+    assert panel.title_label.text() == (
+        "pima-indians-diabetes.csv: 154 rows scored, the 614 that trained pima_checkpoint.pt left out")
     said = window.message_area.text
-    assert "Evaluate scored pima-holdout.csv, rows pima_checkpoint.pt never saw" in said
+    assert said.startswith("614 of 768 rows trained this checkpoint and are left out; scoring the other 154.")
+    assert f"Tick \u201c{INCLUDE}\u201d under Evaluate to score them too." in said
     assert "standardisation from the checkpoint applied" in said  # the evaluation's own notes still shown
-    # The report names the held-out file as the data and carries the settings in effect.
+    # The report names the file and says what was scored.
     html = panel.export_report(tmp_path / "report.html").read_text(encoding="utf-8")
-    assert "pima-holdout.csv" in html and "pima-indians-diabetes.csv" not in html
-    for key in ("rows scored", "held-out file", "device", "evaluation batch size", "training epochs",
-                "training lr", "training val_fraction", "checkpoint epoch", "threshold", "positive class"):
+    assert "pima-indians-diabetes.csv" in html
+    assert "154 of 768 rows; the 614 that trained the checkpoint left out" in html
+    for key in ("rows scored", "device", "evaluation batch size", "training epochs", "training lr",
+                "training val_fraction", "checkpoint epoch", "threshold", "positive class"):
         assert f">{key}<" in html, key
     # Train and K-fold still use the whole demo CSV.
     assert window.controller.dataset.n_samples == 768
 
 
+def test_the_checkbox_scores_the_training_rows_too_and_says_optimistic(qtbot, window, tmp_path):
+    load_demo(qtbot, window)
+    box = window.training_panel.include_training_rows
+    assert box.text() == INCLUDE and not box.isChecked()
+    qtbot.mouseClick(box, Qt.MouseButton.LeftButton)
+    assert box.isChecked() and window.controller.include_training_rows
+    assert window.training_panel.evaluate_button.toolTip() == (
+        "Evaluate scores all 768 rows of pima-indians-diabetes.csv, including those that trained "
+        "pima_checkpoint.pt (optimistic)")
+    outcome = _click_evaluate(qtbot, window)
+    assert outcome.predictions.n_samples == 768 and outcome.leakage.optimistic
+    panel = window.evaluation_panel
+    title = "pima-indians-diabetes.csv: all 768 rows, INCLUDING the 614 that trained pima_checkpoint.pt (optimistic)"
+    assert panel.title_label.text() == title
+    assert window.message_area.text.startswith(
+        "Scoring all 768 rows, INCLUDING the 614 that trained this checkpoint: these results are optimistic.")
+    assert window.status_label.text() == (f"evaluated 768 rows: accuracy {panel.report.metrics['accuracy']:.3f} "
+                                          "(optimistic: includes the rows the model was trained on)")
+    html = panel.export_report(tmp_path / "optimistic.html").read_text(encoding="utf-8")
+    assert f"<h1>{title}</h1>" in html
+    assert "all 768 rows, including the 614 that trained the checkpoint (optimistic)" in html
+    # Unticked, the next Evaluate is honest again.
+    qtbot.mouseClick(box, Qt.MouseButton.LeftButton)
+    assert not window.controller.include_training_rows
+    assert _click_evaluate(qtbot, window).predictions.n_samples == 154
+
+
 def test_evaluate_after_training_scores_the_runs_validation_rows(qtbot, window, tmp_path):
     load_demo(qtbot, window)
-    tp = window.training_panel
-    tp.epochs.setValue(3)
-    tp.batch_size.setValue(32)
-    tp.val_fraction.setValue(0.25)
-    with qtbot.waitSignal(window.controller.training_finished, timeout=60000) as blocker:
-        qtbot.mouseClick(tp.train_button, Qt.MouseButton.LeftButton)
-    result = blocker.args[0]
-    wait_idle(qtbot, window)
+    result = _train(qtbot, window, val_fraction=0.25)
     val = result.val_predictions
     assert val is not None and val.n_samples == 192
-    assert tp.evaluate_button.toolTip() == (
-        "Evaluate scores the trained model on the 192 validation rows its training held out")
+    ckpt = window.controller.checkpoint_path.rsplit("/", 1)[-1]
+    assert window.training_panel.evaluate_button.toolTip() == (
+        f"Evaluate scores the rows of pima-indians-diabetes.csv that did not train {ckpt} "
+        f"({ckpt} records its training rows)")
     outcome = _click_evaluate(qtbot, window)
     pred = outcome.predictions
     # Exactly the validation rows, scored by the trained model as training scored them.
@@ -74,10 +122,44 @@ def test_evaluate_after_training_scores_the_runs_validation_rows(qtbot, window, 
     assert np.array_equal(pred.row_numbers[order_eval], val.row_numbers[order_val])
     assert np.allclose(pred.y_score[order_eval], val.y_score[order_val], atol=1e-5)
     assert window.evaluation_panel.title_label.text() == (
-        "pima-indians-diabetes.csv: the 192 validation rows of the training run (held out from training)")
-    assert "not on all 768 rows of pima-indians-diabetes.csv" in window.message_area.text
+        f"pima-indians-diabetes.csv: 192 rows scored (its validation rows), the 576 that trained {ckpt} left out")
+    said = window.message_area.text
+    assert said.startswith("576 of 768 rows trained this checkpoint and are left out; scoring the other 192.")
+    assert "192 of the scored rows chose this checkpoint (its validation rows)" in said
     html = window.evaluation_panel.export_report(tmp_path / "trained.html").read_text(encoding="utf-8")
-    assert ">training epochs<" in html and ">validation rows<" in html
+    assert ">training epochs<" in html and "192 validation rows (slightly optimistic)" in html
+
+
+def test_a_model_trained_on_every_row_is_refused_in_plain_words_until_the_box_is_ticked(qtbot, window):
+    load_demo(qtbot, window)
+    _train(qtbot, window, val_fraction=0.0, epochs=1)
+    with qtbot.waitSignal(window.controller.runner.failed, timeout=60000):
+        qtbot.mouseClick(window.training_panel.evaluate_button, Qt.MouseButton.LeftButton)
+    wait_idle(qtbot, window)
+    said = window.message_area.text
+    assert "all 768 rows of pima-indians-diabetes.csv trained this checkpoint, so none is left to score honestly" in said
+    assert f"tick \u201c{INCLUDE}\u201d under Evaluate to score them anyway" in said
+    assert "--include-training-rows" not in said and "Traceback" not in said
+    qtbot.mouseClick(window.training_panel.include_training_rows, Qt.MouseButton.LeftButton)
+    outcome = _click_evaluate(qtbot, window)
+    assert outcome.predictions.n_samples == 768
+    assert window.evaluation_panel.title_label.text().endswith("INCLUDING the 768 that trained best.pt (optimistic)")
+
+
+def test_a_checkpoint_from_elsewhere_is_scored_on_every_row_and_says_so_once(qtbot, window, tmp_path):
+    load_demo(qtbot, window)
+    weights = torch.load(resource_path("demo", "pima_checkpoint.pt"), weights_only=True)["model_state_dict"]
+    plain = tmp_path / "plain.pt"
+    torch.save(weights, plain)
+    window.choose_checkpoint(str(plain))
+    wait_idle(qtbot, window)
+    assert window.training_panel.evaluate_button.toolTip() == (
+        "Evaluate scores all 768 rows of pima-indians-diabetes.csv (this checkpoint does not record its "
+        "training rows)")
+    outcome = _click_evaluate(qtbot, window)
+    assert outcome.leakage is None and outcome.predictions.n_samples == 768
+    assert window.evaluation_panel.title_label.text() == "pima-indians-diabetes.csv: all 768 rows (training rows not recorded)"
+    assert window.message_area.text.count("this checkpoint does not record its training rows") == 1
 
 
 def test_pooled_kfold_rows_show_their_features(qtbot, window, tmp_path):
@@ -121,33 +203,22 @@ def test_a_checkpoint_for_another_width_names_the_csv_columns(qtbot, window, tmp
     assert "the CSV has 7 (columns: PlGlcConc, BloodP" in text
 
 
-def test_the_evaluate_button_says_which_rows_it_will_score(qtbot, window):
-    load_demo(qtbot, window)
-    assert window.training_panel.evaluate_button.toolTip() == (
-        "Evaluate scores pima-holdout.csv, the rows pima_checkpoint.pt never saw "
-        "(pima-indians-diabetes.csv holds the rows it was trained on)")
-    window.controller.heldout = None  # without the pairing: every row, and the button says so
-    window._refresh_actions()
-    assert window.training_panel.evaluate_button.toolTip() == "Evaluate scores all 768 rows of pima-indians-diabetes.csv"
+def test_plan_words_every_case():
+    from evalstudio.core.evaluation.leakage import Leakage
+    from evalstudio.gui.eval_plan import plan_evaluation
 
+    plan = plan_evaluation("/d/data.csv", 100, "/r/best.pt", records_rows=True)
 
-def test_plan_labels_every_case(tmp_path):
-    from evalstudio.gui.eval_plan import HeldOutFile, TrainedRun, plan_evaluation
+    def outcome(leakage, n):
+        return SimpleNamespace(leakage=leakage, predictions=SimpleNamespace(n_samples=n))
 
-    data, other, ckpt, held = (tmp_path / n for n in ("d.csv", "o.csv", "c.pt", "h.csv"))
-    for f in (data, other, ckpt, held):
-        f.write_text("x")
-    # Trained here without validation rows: all rows, labelled optimistic.
-    run = TrainedRun(str(data), (str(ckpt),), None, {"epochs": 3})
-    plan = plan_evaluation(str(data), 50, str(ckpt), trained=run)
-    assert plan.job_kwargs == {} and plan.title.format(n=50) == (
-        "d.csv: all 50 rows, INCLUDING the rows the model was trained on (optimistic)")
-    assert "Set a validation fraction and train again" in plan.note
-    assert plan.before == "all 50 rows of d.csv, including the rows the model was trained on"
-    # The trained model on another file: that file's rows, plainly.
-    assert plan_evaluation(str(other), 9, str(ckpt), trained=run).title.format(n=9) == "o.csv: all 9 rows"
-    # A held-out pairing applies only to its own checkpoint and data.
-    pair = HeldOutFile(str(data), str(ckpt), str(held))
-    assert plan_evaluation(str(data), 50, str(ckpt), heldout=pair).job_kwargs == {"data_path": str(held)}
-    assert plan_evaluation(str(other), 50, str(ckpt), heldout=pair).job_kwargs == {}
-    assert plan_evaluation(str(data), 50, str(tmp_path / "x.pt"), heldout=pair).job_kwargs == {}
+    assert plan.before == "the rows of data.csv that did not train best.pt (best.pt records its training rows)"
+    assert plan.title(outcome(Leakage(100, 0, 0, 100, False), 100)) == "data.csv: all 100 rows (none trained best.pt)"
+    assert plan.title(outcome(Leakage(100, 60, 15, 40, False), 40)) == (
+        "data.csv: 40 rows scored (15 of them validation rows), the 60 that trained best.pt left out")
+    assert plan.title(outcome(None, 100)) == "data.csv: all 100 rows (training rows not recorded)"
+    assert plan.message(outcome(None, 100)) == ""
+    assert plan.rows_scored(outcome(Leakage(100, 60, 15, 40, False), 40)) == (
+        "40 of 100 rows; the 60 that trained the checkpoint left out; 15 validation rows (slightly optimistic)")
+    assert plan_evaluation(None, 5, None, records_rows=False).before == (
+        "all 5 rows of the loaded data (the model does not record its training rows)")

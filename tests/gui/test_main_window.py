@@ -128,10 +128,11 @@ def test_bad_csv_shows_its_message_and_the_app_still_works(qtbot, window, tmp_pa
     with qtbot.waitSignal(c.evaluation_finished, timeout=60000) as blocker:
         qtbot.mouseClick(window.training_panel.evaluate_button, Qt.MouseButton.LeftButton)
     outcome = blocker.args[0]
-    assert outcome.predictions.n_samples == 154  # the demo's held-out rows (test_honest_evaluation.py)
+    assert outcome.predictions.n_samples == 154  # the rows that did not train the demo checkpoint
     # The evaluation tab comes forward with these predictions; the mode audit got its result.
     assert window.current_view() is window.evaluation_panel
-    assert window.evaluation_panel.title_label.text() == "pima-holdout.csv: the 154 held-out rows pima_checkpoint.pt never saw"
+    assert window.evaluation_panel.title_label.text() == (
+        "pima-indians-diabetes.csv: 154 rows scored, the 614 that trained pima_checkpoint.pt left out")
     assert outcome.audit is not None
     # Which rows were scored, then what the evaluation noted (154 rows: every row audited, no sample note).
     assert window.message_area.text.endswith("\nevaluation notes: " + "; ".join(outcome.notes))

@@ -140,15 +140,39 @@ def test_the_mode_audit_follows_the_reports_threshold_and_positive_class(qtbot, 
     assert out.audit.eval_accuracy != pytest.approx(argmax_acc, abs=1e-6)
 
 
-def test_evaluate_scores_only_the_rows_or_the_file_it_is_given(qtbot, runner, demo):
-    data, model = demo
-    wanted = data.row_numbers[::5][::-1]  # any order
-    (kind, out), = run(qtbot, runner, EvaluateJob(data, model, rows=wanted, mode_audit_passes=0))
+def _with_checkpoint(qtbot, runner, data):
+    (kind, model), = run(qtbot, runner, LoadModelJob(MODEL, CKPT, n_features=8, n_classes=2,
+                                                     feature_names=data.feature_names))
     assert kind == "succeeded"
-    assert sorted(out.predictions.row_numbers.tolist()) == sorted(wanted.tolist())
+    return model
+
+
+def test_evaluate_leaves_out_the_training_rows_unless_asked_or_scores_the_file_it_is_given(qtbot, runner, demo):
+    data, _ = demo  # the full demo CSV; the demo checkpoint records the 614 rows that trained it
+    model = _with_checkpoint(qtbot, runner, data)
+    (kind, out), = run(qtbot, runner, EvaluateJob(data, model, mode_audit_passes=0))
+    assert kind == "succeeded"
+    assert (out.leakage.training_rows, out.predictions.n_samples) == (614, 154)
+    (kind, out), = run(qtbot, runner, EvaluateJob(data, model, mode_audit_passes=0, include_training_rows=True))
+    assert kind == "succeeded"
+    assert out.predictions.n_samples == 768 and out.leakage.optimistic
     (kind, out), = run(qtbot, runner, EvaluateJob(data, model, data_path=HOLDOUT, mode_audit_passes=0))
     assert kind == "succeeded"
     assert out.predictions.n_samples == 154 and out.dataset.source.endswith("pima-holdout.csv")
-    (kind, message), = run(qtbot, runner, EvaluateJob(data, model, rows=np.array([1, 10_000]), mode_audit_passes=0))
+    assert out.leakage.training_rows == 0
+
+
+def test_evaluate_on_training_rows_only_fails_with_the_windows_words(qtbot, runner, demo, tmp_path):
+    data, _ = demo
+    model = _with_checkpoint(qtbot, runner, data)
+    import pandas as pd
+
+    full, held = pd.read_csv(CSV), pd.read_csv(HOLDOUT)
+    seen = set(map(tuple, held.to_numpy().tolist()))
+    train_only = tmp_path / "train-only.csv"
+    full[[tuple(r) not in seen for r in full.to_numpy().tolist()]].to_csv(train_only, index=False)
+    (kind, message), = run(qtbot, runner, EvaluateJob(data, model, data_path=str(train_only), mode_audit_passes=0))
     assert kind == "failed"
-    assert "1 of the 2 rows to score are not in the loaded data" in message
+    assert message.startswith("all 614 rows of train-only.csv trained this checkpoint")
+    assert "tick \u201cinclude the rows this model was trained on (optimistic)\u201d under Evaluate" in message
+    assert "--include-training-rows" not in message

@@ -21,13 +21,15 @@ if TYPE_CHECKING:
 
 NOT_RECORDED = "this checkpoint does not record its training rows"
 NOT_RECORDED_MODEL = "this model has no checkpoint that records its training rows"
+#: The app's checkbox that scores the training rows too (its label is part of the contract).
+INCLUDE_LABEL = "include the rows this model was trained on (optimistic)"
 
 
 class AllRowsTrainedError(DataError):
     """Every row of the evaluated data trained the checkpoint, and the caller did not ask to score them."""
 
-    def __init__(self, message: str, *, hint: str, n_rows: int) -> None:
-        super().__init__(message, hint=hint)
+    def __init__(self, message: str, *, hint: str, hints: dict[str, str], n_rows: int) -> None:
+        super().__init__(message, hint=hint, hints=hints)
         self.n_rows = n_rows
 
 
@@ -139,8 +141,12 @@ def guard_training_rows(
     if n_trained == n and not include:
         raise AllRowsTrainedError(
             f"all {n:,} rows of {name} trained this checkpoint, so none is left to score honestly.",
-            hint="Evaluate on rows the model never saw, or score them anyway with --include-training-rows "
-            "(include_training_rows=True); the results are then optimistic.",
+            hint="Evaluate on rows the model never saw, or score them anyway (include_training_rows=True); "
+            "the results are then optimistic.",
+            hints={"cli": "Evaluate on rows the model never saw, or score them anyway with --include-training-rows; "
+                          "the results are then optimistic.",
+                   "app": f"Open data the model never saw, or tick \u201c{INCLUDE_LABEL}\u201d under Evaluate to "
+                          "score them anyway."},
             n_rows=n,
         )
     scored = dataset if include or n_trained == 0 else dataset.subset(~check.trained)
