@@ -16,7 +16,7 @@ from typing import Any
 from PySide6.QtCore import QObject, Signal, Slot
 
 from evalstudio.core.errors import text_for  # the window's wording of a core note (no torch)
-from evalstudio.gui.eval_plan import EvalPlan, plan_evaluation, records_training_rows, report_settings
+from evalstudio.gui.eval_plan import EvalPlan, plan_evaluation, records_training_rows, report_settings, same_file
 from evalstudio.gui.settings import AppSettings
 from evalstudio.workers.job import Job
 from evalstudio.workers.jobs import (
@@ -162,6 +162,7 @@ class Controller(QObject):
         self.folds: list[Any] = []
         # The "include the rows this model was trained on (optimistic)" checkbox; off in every new window.
         self.include_training_rows = False
+        self._run_data_path: str | None = None  # the CSV the last Train run of this window used
         self._train_settings: dict[str, Any] = {}
         self._eval_plan: EvalPlan | None = None
         self._eval_context: dict[str, Any] = {}
@@ -299,9 +300,12 @@ class Controller(QObject):
         """What Evaluate would score now (see :mod:`evalstudio.gui.eval_plan`)."""
         d = self.dataset
         ckpt = self.model.checkpoint_path if self.model is not None else self.checkpoint_path
+        run = self.train_result
+        run_ckpts = (run.best_checkpoint, run.last_checkpoint) if run is not None else ()
         return plan_evaluation(self.data_path, d.n_samples if d is not None else 0, ckpt,
                                records_rows=records_training_rows(self.model.checkpoint if self.model else None),
-                               include_training_rows=self.include_training_rows)
+                               include_training_rows=self.include_training_rows,
+                               run_data_path=self._run_data_path if any(same_file(ckpt, p) for p in run_ckpts) else None)
 
     def _files(self, data_file: str | None) -> dict[str, str]:
         files = {"data": data_file, "model": self.model_path, "checkpoint": self.checkpoint_path}
@@ -614,6 +618,7 @@ class Controller(QObject):
 
     def _training_finished(self, result: Any) -> None:
         self.train_result = result
+        self._run_data_path = self.data_path
         self.status_changed.emit(f"training finished ({len(result.history)} epochs)")
         self.training_finished.emit(result, tuple(result.history))
         best = f"best epoch {result.best_epoch} ({result.monitor} {result.best_score:.4g})" \

@@ -38,7 +38,10 @@ class EvalPlan:
 
     ``data_file``: the file the report hashes; ``checkpoint_name``: the checkpoint's file name
     (empty without one); ``records_rows``: it records its training rows; ``include_training_rows``:
-    the checkbox; ``before``: what Evaluate will score, said before the click (the button's tooltip).
+    the checkbox; ``before``: what Evaluate will score, said before the click (the button's tooltip);
+    ``kind``: "validation rows" (the checkpoint of this window's run on the CSV it trained on: what is
+    left is its validation rows), "rows it never trained on", "all rows, training rows included" or
+    "all rows" (nothing recorded).
     """
 
     data_file: str
@@ -47,6 +50,7 @@ class EvalPlan:
     records_rows: bool
     include_training_rows: bool
     before: str
+    kind: str = "all rows"
 
     def title(self, outcome: Any) -> str:
         """The evaluation view's title: what was scored and what was left out."""
@@ -91,9 +95,12 @@ class EvalPlan:
 
 def plan_evaluation(
     data_path: str | None, n_rows: int, checkpoint_path: str | None, *, records_rows: bool,
-    include_training_rows: bool = False,
+    include_training_rows: bool = False, run_data_path: str | None = None,
 ) -> EvalPlan:
-    """What Evaluate will score: the loaded data, less the rows that trained the checkpoint."""
+    """What Evaluate will score: the loaded data, less the rows that trained the checkpoint.
+
+    ``run_data_path``: the CSV a run of this window trained ``checkpoint_path`` on (None otherwise).
+    """
     name = os.path.basename(data_path or "") or "the loaded data"
     ckpt = os.path.basename(checkpoint_path or "")
     if not records_rows:
@@ -103,7 +110,15 @@ def plan_evaluation(
         before = f"all {n_rows:,} rows of {name}, including those that trained {ckpt} (optimistic)"
     else:
         before = f"the rows of {name} that did not train {ckpt} ({ckpt} records its training rows)"
-    return EvalPlan(data_path or "", name, ckpt, records_rows, include_training_rows, before)
+    if not records_rows:
+        kind = "all rows"
+    elif include_training_rows:
+        kind = "all rows, training rows included"
+    elif same_file(data_path, run_data_path):
+        kind = "validation rows"
+    else:
+        kind = "rows it never trained on"
+    return EvalPlan(data_path or "", name, ckpt, records_rows, include_training_rows, before, kind)
 
 
 def checkpoint_training_settings(checkpoint: Any) -> dict[str, Any]:

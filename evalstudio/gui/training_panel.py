@@ -108,7 +108,8 @@ class TrainingPanel(QWidget):
         self.evaluate_button = QPushButton("Evaluate")
         # Evaluate leaves out the rows a checkpoint records as its training rows; this scores them too.
         # Not a saved setting: every window starts with the honest default.
-        self.include_training_rows = QCheckBox(INCLUDE_LABEL)
+        # On two lines: on one, the label alone set the panel's (and so the window's) minimum width.
+        self.include_training_rows = QCheckBox(INCLUDE_LABEL.replace(" was trained", "\nwas trained"))
         self.include_training_rows.setToolTip(
             "Off: Evaluate leaves out the rows of the data that trained the checkpoint (it records them). "
             "On: it scores every row, and the results are labelled optimistic.")
