@@ -94,7 +94,12 @@ class MetricsView(QWidget):
         self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         self.table.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
         _compact(self.table)
-        self.table.horizontalHeader().setSectionResizeMode(2, QHeaderView.ResizeMode.ResizeToContents)
+        # A fixed width that fits any interval: re-measuring the column's contents on every slider
+        # tick doubled the tick's cost (16 -> 31 ms here).
+        self.table.horizontalHeader().setSectionResizeMode(2, QHeaderView.ResizeMode.Fixed)
+        fm = self.table.fontMetrics()
+        self.table.setColumnWidth(2, max(fm.horizontalAdvance("[-0.0000, -0.0000]"),
+                                         fm.horizontalAdvance(self.PENDING), fm.horizontalAdvance("95% interval")) + 16)
         self.table.setColumnHidden(2, True)
         self.per_class = QTableWidget(0, len(PER_CLASS_COLUMNS))
         self.per_class.setHorizontalHeaderLabels([c.capitalize() if c != "f1" else "F1" for c in PER_CLASS_COLUMNS])
@@ -146,26 +151,39 @@ class MetricsView(QWidget):
         self._intervals = dict(limits or {})
         self._interval_state = state
         header = self.table.horizontalHeaderItem(2)
-        if header is not None:
-            header.setText(f"{confidence * 100:g}% interval")
+        title = f"{confidence * 100:g}% interval"
+        if header is not None and (header.text() != title or header.toolTip() != tooltip):
+            header.setText(title)
             header.setToolTip(tooltip)
-        self.table.setColumnHidden(2, state == "none")
+        hidden = state == "none"
+        if self.table.isColumnHidden(2) != hidden:
+            self.table.setColumnHidden(2, hidden)
         self._show_intervals()
 
     def _show_intervals(self) -> None:
+        # One repaint for the column, not one per cell (a slider tick changes most of them).
+        self.table.setUpdatesEnabled(False)
+        try:
+            self._set_interval_cells()
+        finally:
+            self.table.setUpdatesEnabled(True)
+
+    def _set_interval_cells(self) -> None:
         state = self._interval_state
         for k, i in self._rows.items():
             item = self.table.item(i, 2)
             if item is None:
                 continue
             if state == "pending":
-                item.setText(self.PENDING)
+                text = self.PENDING
             elif state == "stale":
-                item.setText(self.STALE)
+                text = self.STALE
             elif state == "ready":
-                item.setText(interval_text(self._intervals.get(k)))
+                text = interval_text(self._intervals.get(k))
             else:
-                item.setText("")
+                text = ""
+            if item.text() != text:  # an unchanged cell costs no repaint
+                item.setText(text)
 
     def update_metrics(self, partial: Mapping[str, Any]) -> None:
         """Replace the values of the keys in ``partial`` (cheap update while dragging)."""
