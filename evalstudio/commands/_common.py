@@ -64,6 +64,13 @@ def add_interval_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-intervals", action="store_true", help="skip the intervals (faster on millions of rows)")
 
 
+def interval_threads() -> int:
+    """Threads for the bootstrap in the CLI: the cores there are, up to 4 (the numbers do not change)."""
+    import os
+
+    return max(1, min(4, os.cpu_count() or 1))
+
+
 def interval_settings(args: argparse.Namespace) -> Any:
     """IntervalSettings from the flags of :func:`add_interval_args`, or None with --no-intervals."""
     from evalstudio.core.evaluation.intervals import IntervalSettings

@@ -13,6 +13,7 @@ from evalstudio.commands._common import (
     format_report,
     format_table,
     interval_settings,
+    interval_threads,
     write_json,
 )
 from evalstudio.commands.train import (
@@ -103,8 +104,8 @@ def cv_extras(cv: Any, positive: int, settings: Any) -> dict[str, Any]:
     out: dict[str, Any] = {"calibration": calibration_report(cv.pooled_predictions, positive=positive)}
     if settings is not None:
         out["fold_intervals"] = fold_mean_intervals([f.metrics for f in cv.folds], settings.confidence)
-        out["pooled_intervals"] = bootstrap_intervals(cv.pooled_predictions, positive=positive,
-                                                      settings=settings).intervals()
+        out["pooled_intervals"] = bootstrap_intervals(cv.pooled_predictions, positive=positive, settings=settings,
+                                                      n_threads=interval_threads()).intervals()
         out["settings"] = settings
     return out
 

@@ -19,6 +19,7 @@ from evalstudio.commands._common import (
     format_report,
     format_table,
     interval_settings,
+    interval_threads,
     write_json,
 )
 from evalstudio.core.errors import TrainingError
@@ -353,7 +354,8 @@ def _train(args: argparse.Namespace, resume: dict[str, Any] | None, out_dir: Pat
         calibration = calibration_report(result.val_predictions, positive=positive)
         settings = interval_settings(args)
         if settings is not None:
-            intervals = bootstrap_intervals(result.val_predictions, positive=positive, settings=settings).intervals()
+            intervals = bootstrap_intervals(result.val_predictions, positive=positive, settings=settings,
+                                            n_threads=interval_threads()).intervals()
     notes.extend(result.notes)
     temperature = calibrate_run(result) if args.calibrate else None
     if args.json:

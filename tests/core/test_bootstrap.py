@@ -204,6 +204,18 @@ def test_models_evaluated_together_see_the_same_resamples_as_alone() -> None:
         resample_metrics([a, Predictions(1 - a.y_true, a.y_score, a.classes)], boot)
 
 
+def test_threads_give_the_same_numbers() -> None:
+    pred = _predictions(2000, 3, 12)
+    boot = StratifiedBootstrap(pred.y_true, n_resamples=5000, seed=4)  # several blocks
+    assert boot.n_blocks > 3
+    (one,) = resample_metrics([pred], boot, keep_counts=True)
+    (three,) = resample_metrics([pred], boot, keep_counts=True, n_threads=3)
+    for key in one.values:
+        np.testing.assert_array_equal(one.values[key], three.values[key])
+    for a, b in zip(one.class_counts, three.class_counts):
+        np.testing.assert_array_equal(a.cum_pos, b.cum_pos)
+
+
 def test_cancel_and_progress() -> None:
     pred = _predictions(3000, 2, 9)
     boot = StratifiedBootstrap(pred.y_true, n_resamples=3000, seed=0)

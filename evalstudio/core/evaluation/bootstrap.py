@@ -282,6 +282,7 @@ def resample_metrics(
     keep_counts: bool = False,
     should_stop: Callable[[], bool] | None = None,
     on_progress: Callable[[int, int], None] | None = None,
+    n_threads: int = 1,
 ) -> list[ResampledMetrics]:
     """Every metric of each model in ``predictions`` on every resample of ``bootstrap``.
 
@@ -297,7 +298,9 @@ def resample_metrics(
     should_stop : callable, optional
         Checked between blocks; True raises :class:`~evalstudio.core.errors.Cancelled`.
     on_progress : callable, optional
-        ``on_progress(done, total)`` resamples after each block.
+        ``on_progress(done, total)`` resamples after each block (called from the calling thread).
+    n_threads : int
+        Threads that process blocks of resamples side by side; the results do not depend on it.
 
     Returns
     -------
@@ -314,16 +317,47 @@ def resample_metrics(
     total = bootstrap.n_resamples
     # Each block is processed a few resamples at a time: the cumulative counts are int32, 4x the weights.
     step = max(1, BLOCK_ELEMENTS // (4 * max(bootstrap.n_samples, 1)))
-    for first, stop, w in bootstrap.blocks():
-        if should_stop is not None and should_stop():
-            raise Cancelled()
-        for a in range(0, stop - first, step):
+
+    def run_block(index: int) -> int:
+        first, w = index * bootstrap.block, bootstrap.block_weights(index)
+        for a in range(0, w.shape[0], step):
             part = w[a:a + step]
             for plan in plans:
                 for key, v in _fill(plan, first + a, part).items():
                     plan.values.setdefault(key, np.empty(total))[first + a:first + a + part.shape[0]] = v
-        if on_progress is not None:
-            on_progress(stop, total)
+        return int(first + w.shape[0])
+
+    def stop_now() -> bool:
+        return should_stop is not None and bool(should_stop())
+
+    if stop_now():
+        raise Cancelled()
+    done = run_block(0)  # first, alone: it creates every result array (the threads then fill slices)
+    if on_progress is not None:
+        on_progress(done, total)
+    rest = range(1, bootstrap.n_blocks)
+    if n_threads > 1 and len(rest) > 1:
+        # Blocks have their own random streams and write disjoint slices: any number of threads gives
+        # the same numbers. numpy releases the GIL in the heavy calls (take, cumsum, einsum).
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=n_threads) as pool:
+            futures = [pool.submit(run_block, i) for i in rest]
+            for future in futures:
+                if stop_now():
+                    for f in futures:
+                        f.cancel()
+                    raise Cancelled()
+                done = max(done, future.result())
+                if on_progress is not None:
+                    on_progress(done, total)
+    else:
+        for i in rest:
+            if stop_now():
+                raise Cancelled()
+            done = run_block(i)
+            if on_progress is not None:
+                on_progress(done, total)
     results = []
     for plan in plans:
         report_keys = _report_order(plan.values)

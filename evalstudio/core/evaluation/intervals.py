@@ -100,7 +100,7 @@ def _quantiles(rows: np.ndarray, q: tuple[float, float]) -> np.ndarray:
     t = (pos - below)[:, None]
     # numpy's _lerp: exact at both ends, symmetric around t = 0.5
     diff = b - a
-    return np.where(t >= 0.5, b - diff * (1 - t), a + diff * t)
+    return np.asarray(np.where(t >= 0.5, b - diff * (1 - t), a + diff * t))
 
 
 def _intervals_of(values: Mapping[str, np.ndarray], confidence: float) -> dict[str, tuple[float, float]]:
@@ -216,12 +216,13 @@ def bootstrap_intervals(
     keep_counts: bool = False,
     should_stop: Callable[[], bool] | None = None,
     on_progress: Callable[[int, int], None] | None = None,
+    n_threads: int = 1,
 ) -> BootstrapIntervals:
     """Bootstrap every metric of one evaluation (see :func:`resample_metrics` for the parameters)."""
     settings = settings or IntervalSettings()
     boot = StratifiedBootstrap(pred.y_true, n_resamples=settings.resamples, seed=settings.seed)
     (resampled,) = resample_metrics([pred], boot, threshold=threshold, positive=positive, keep_counts=keep_counts,
-                                    should_stop=should_stop, on_progress=on_progress)
+                                    should_stop=should_stop, on_progress=on_progress, n_threads=n_threads)
     return BootstrapIntervals(resampled, settings)
 
 

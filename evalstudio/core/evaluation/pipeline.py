@@ -50,6 +50,7 @@ class EvaluationSpec:
     # Intervals: None for none (the app computes them in a job of their own, after the result shows).
     intervals: "IntervalSettings | None" = None
     keep_interval_counts: bool = False  # per-resample counts for intervals at any threshold (the slider)
+    interval_threads: int = 1  # threads for the bootstrap (the numbers do not depend on it)
     calibration_bins: int = 10
     apply_temperature: bool = True  # scale by the checkpoint's temperature when it has one
 
@@ -249,7 +250,8 @@ def _evaluate_loaded(
     intervals = None
     if spec.intervals is not None:
         intervals = bootstrap_intervals(predictions, threshold=spec.threshold, positive=positive,
-                                        settings=spec.intervals, keep_counts=spec.keep_interval_counts)
+                                        settings=spec.intervals, keep_counts=spec.keep_interval_counts,
+                                        n_threads=spec.interval_threads)
     audit = None
     if spec.mode_audit_passes > 0:
         X = dataset.X if preprocessing is None else preprocessing.transform(dataset.X)

@@ -213,8 +213,9 @@ class StratifiedBootstrap:
     def n_blocks(self) -> int:
         return -(-self.n_resamples // self.block)
 
-    def _block(self, index: int) -> np.ndarray:
-        """uint8 weights (b, n_samples) of block ``index``, columns grouped by class."""
+    def block_weights(self, index: int) -> np.ndarray:
+        """uint8 weights (b, n_samples) of block ``index`` (resamples ``index * block`` on), columns
+        grouped by class. Blocks are independent: any of them can be drawn alone, in any order."""
         b = min(self.block, self.n_resamples - index * self.block)
         rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence(self.seed, spawn_key=(index,))))
         w = np.empty((b, self.n_samples), dtype=np.uint8)
@@ -226,7 +227,7 @@ class StratifiedBootstrap:
         """Yield ``(first, stop, weights)``: resamples ``first..stop-1`` as uint8 (b, n_samples)."""
         for i in range(self.n_blocks):
             first = i * self.block
-            w = self._block(i)
+            w = self.block_weights(i)
             yield first, first + w.shape[0], w
 
     def row_weights(self, first: int = 0, stop: int | None = None) -> np.ndarray:
@@ -237,7 +238,7 @@ class StratifiedBootstrap:
         stop = self.n_resamples if stop is None else stop
         out = np.zeros((stop - first, self.n_samples), dtype=np.int64)
         for i in range(first // self.block, -(-stop // self.block)):
-            w = self._block(i)
+            w = self.block_weights(i)
             lo, hi = max(first, i * self.block), min(stop, i * self.block + w.shape[0])
             out[lo - first:hi - first, self.grouped_rows] = w[lo - i * self.block:hi - i * self.block]
         return out
