@@ -67,6 +67,11 @@ def _data_start(fd: int, fmt: CsvFormat) -> int:
     """Byte offset of the first data row (after a BOM and the header line)."""
     head = os.pread(fd, 1 << 16, 0)
     pos = len(_BOM) if head.startswith(_BOM) else 0
+    for _ in range(fmt.skip_lines):  # Excel's sep= line, comment lines at the top
+        end = head.find(b"\n", pos)
+        if end < 0:
+            raise _NotPlain("long lines before the header")
+        pos = end + 1
     if not fmt.has_header:
         return pos
     end = head.find(b"\n", pos)

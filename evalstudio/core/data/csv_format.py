@@ -57,6 +57,8 @@ class CsvFormat:
     sample_is_whole_file : bool
     notes : tuple of str -- what the user should know (encoding, delimiter, header, renamed columns)
     unnamed : tuple of str -- columns whose header cell was empty (named col_<k> here)
+    skip_lines : int -- lines before the header (or the first data row) that are not part of the
+        table: Excel's ``sep=;`` line and ``#`` comment lines at the top; every reader skips them
     """
 
     path: str
@@ -70,6 +72,7 @@ class CsvFormat:
     sample_is_whole_file: bool = False
     notes: tuple[str, ...] = ()
     unnamed: tuple[str, ...] = ()
+    skip_lines: int = 0
 
     @property
     def delimiter_name(self) -> str:
@@ -190,6 +193,39 @@ def _decode_head(head: bytes, whole: bool, path: str) -> tuple[str, str, list[st
     return text, encoding, notes
 
 
+_EXCEL_SEP_RE = re.compile(r'^"?sep=(.)"?[ \t]*$', re.IGNORECASE)
+
+
+def _preamble(text: str, forced: str | None) -> tuple[str | None, int, str]:
+    """Excel's first line ``sep=;`` (its delimiter hint): (the delimiter or None, lines to skip, the rest)."""
+    first, newline, rest = text.partition("\n")
+    m = _EXCEL_SEP_RE.match(first.rstrip("\r"))
+    if m is None:
+        return None, 0, text
+    return m.group(1), 1, rest if newline else ""
+
+
+def _skip_comments(text: str, delimiter: str, whole: bool) -> tuple[str, int]:
+    """Drop the lines at the top that start with ``#`` and are not a header: (rest, lines dropped).
+
+    A header may start with ``#`` too (``#id,age,label``); a comment line is told from it by having
+    fewer fields than the first line below it that is not a comment.
+    """
+    lines = text.splitlines(keepends=True)
+    k = 0
+    while k < len(lines) and lines[k].lstrip().startswith("#"):
+        k += 1
+    if k == 0 or k == len(lines):
+        return text, 0
+    width = len(next(csv.reader([lines[k]], delimiter=delimiter)))
+    comments = 0
+    for line in lines[:k]:
+        if len(next(csv.reader([line], delimiter=delimiter), [])) >= width:
+            break
+        comments += 1
+    return "".join(lines[comments:]), comments
+
+
 def _parse_sample(text: str, delimiter: str, whole: bool) -> list[list[str]]:
     """Rows of the sample (quote-aware), blank lines skipped, a cut-off last row dropped."""
     if not whole:
@@ -294,7 +330,19 @@ def sniff_csv(path: str | os.PathLike[str], *, delimiter: str | None = None) -> 
     text, encoding, notes = _decode_head(head, whole, p)
     if not text.strip():
         raise DataError(f"{p} holds only blank lines, no data.", hint="Choose a CSV file with data rows.")
+    excel_sep, skip, text = _preamble(text, forced)
+    if excel_sep is not None:
+        notes.append(f"first line 'sep={excel_sep}' (Excel's delimiter line): read with that delimiter and skipped, "
+                     "as Excel does")
+        forced = forced or excel_sep
+    if not text.strip():
+        raise DataError(f"{p} holds only comment lines, no data.", hint="Choose a CSV file with data rows.")
     d = forced or _pick_delimiter(text, whole)
+    text, comments = _skip_comments(text, d, whole)
+    if comments:
+        skip += comments
+        notes.append(f"skipped {comments} comment line{'s' if comments > 1 else ''} starting with '#' at the top "
+                     "of the file")
     rows = _parse_sample(text, d, whole)
     if not rows:
         raise DataError(f"{p} holds no rows that can be read as CSV.", hint=_SAVE_AS_CSV)
@@ -346,4 +394,5 @@ def sniff_csv(path: str | os.PathLike[str], *, delimiter: str | None = None) -> 
         sample_is_whole_file=whole,
         notes=tuple(notes),
         unnamed=unnamed if has_header else (),
+        skip_lines=skip,
     )

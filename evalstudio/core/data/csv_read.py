@@ -12,6 +12,7 @@ blank lines not counted) and give the line in the file beside it.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import dataclasses
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -44,14 +45,15 @@ def _arrow_encoding(encoding: str) -> str:
     return "utf8" if encoding in ("utf-8", "utf-8-sig") else encoding
 
 
-def _read_table(fmt: CsvFormat, types: dict[str, pa.DataType]) -> pa.Table:
+def _read_table(fmt: CsvFormat, types: dict[str, pa.DataType], block_size: int | None = None) -> pa.Table:
     import pyarrow.csv as pcsv
 
     read = pcsv.ReadOptions(
         column_names=list(fmt.columns),
-        skip_rows=1 if fmt.has_header else 0,
+        skip_rows=fmt.skip_lines + (1 if fmt.has_header else 0),
         encoding=_arrow_encoding(fmt.encoding),
         use_threads=True,
+        **({"block_size": block_size} if block_size else {}),
     )
     # newlines_in_values costs speed, so only when the sample shows quotes.
     parse = pcsv.ParseOptions(delimiter=fmt.delimiter, newlines_in_values=fmt.quoted, ignore_empty_lines=True)
@@ -82,11 +84,16 @@ def read_table(fmt: CsvFormat, types: dict[str, pa.DataType]) -> tuple[pa.Table,
     import pyarrow as pa
 
     notes: list[str] = []
+    block_size: int | None = None
     while True:
         try:
-            return _read_table(fmt, types), fmt, notes
+            return _read_table(fmt, types, block_size), fmt, notes
         except pa.ArrowInvalid as exc:
             message = str(exc)
+            if "straddles two block boundaries" in message and block_size is None:
+                # One row longer than arrow's read block (1 MB): name it, or read with a block that holds it.
+                block_size = _block_for_longest_row(fmt)
+                continue
             if "Expected" in message and "columns, got" in message:
                 if not fmt.quoted:
                     # A quoted value with a line break past the sniffed part: parse quote-aware.
@@ -101,13 +108,55 @@ def read_table(fmt: CsvFormat, types: dict[str, pa.DataType]) -> tuple[pa.Table,
             raise
 
 
+def _block_for_longest_row(fmt: CsvFormat) -> int:
+    """A read block that holds the file's longest row; an unmatched quote is named instead.
+
+    Raises
+    ------
+    DataError
+        A quoted value that runs from its line to the end of the file (a quote never closed).
+    """
+    longest, where = 0, 0
+    last: tuple[int, list[str]] | None = None
+    for line, fields in scan_rows(fmt):
+        size = sum(len(f) for f in fields) + len(fields)
+        if size > longest:
+            longest, where = size, line
+        last = (line, fields)
+    with open(fmt.path, "rb") as fh:
+        total_lines = sum(chunk.count(b"\n") for chunk in iter(lambda: fh.read(1 << 20), b""))
+    if last is not None and last[0] == where and total_lines - where > 2 and longest > 1 << 20:
+        cell = max(last[1], key=len)
+        where += cell.endswith("\n")  # the file's last line end is inside the value: one line less counted
+        raise DataError(
+            f"line {where} of {fmt.path} opens a quoted value that is never closed: from {cell[:30]!r} it runs "
+            f"{longest / 1e6:.1f} MB to the end of the file ({total_lines - where + 1} lines), as one value.",
+            hint="Close that quote (or remove the stray \" character) and load the file again.",
+        )
+    return max(1 << 20, 2 * longest * 4)  # characters to bytes (UTF-8: at most 4 each), with room
+
+
+@contextlib.contextmanager
+def _large_fields() -> Iterator[None]:
+    """Let Python's csv module read a field of any length (its limit is 128 KB) for the block."""
+    old = csv.field_size_limit()
+    csv.field_size_limit(2**31 - 1)
+    try:
+        yield
+    finally:
+        csv.field_size_limit(old)
+
+
 # ---------------------------------------------------------------------------------------------
 # Naming lines (error paths only)
 
 
 def scan_rows(fmt: CsvFormat) -> Iterator[tuple[int, list[str]]]:
     """(first line, fields) of each data row, read by Python's csv module; stops when the caller does."""
-    with open(fmt.path, encoding=fmt.encoding, errors="replace", newline="") as fh:
+    with open(fmt.path, encoding=fmt.encoding, errors="replace", newline="") as fh, _large_fields():
+        # A value of megabytes is read (and named) like any other, not an error of its own.
+        for _ in range(fmt.skip_lines):  # Excel's sep= line, comment lines at the top
+            fh.readline()
         reader = csv.reader(fh, delimiter=fmt.delimiter, strict=False)
         header_pending = fmt.has_header
         for fields in reader:
@@ -117,7 +166,7 @@ def scan_rows(fmt: CsvFormat) -> Iterator[tuple[int, list[str]]]:
                 header_pending = False
                 continue
             # line_num is where the row ends; a quoted value may span lines.
-            yield reader.line_num - sum(f.count("\n") for f in fields), fields
+            yield fmt.skip_lines + reader.line_num - sum(f.count("\n") for f in fields), fields
 
 
 def locate(fmt: CsvFormat, indices: Iterable[int]) -> Callable[[int], str]:
@@ -153,6 +202,13 @@ def ragged_error(fmt: CsvFormat, arrow_message: str) -> DataError:
     what = "header" if fmt.has_header else "first row"
     for k, (line, fields) in enumerate(scan_rows(fmt), start=1):
         if len(fields) != n:
+            if fields and fields[0].lstrip().startswith("#"):
+                return DataError(
+                    f"line {line} of {fmt.path} is a comment line ({fmt.delimiter.join(fields)[:60]!r}); comment "
+                    "lines starting with '#' are skipped only at the top of the file.",
+                    hint=f"Remove the comment lines below the header, e.g. grep -v '^#' {fmt.path} > clean.csv, and "
+                    "load clean.csv.",
+                )
             more = "more" if len(fields) > n else "fewer"
             return DataError(
                 f"line {line} of {fmt.path} (data row {k}) has {len(fields)} fields but the {what} has "
