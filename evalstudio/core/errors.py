@@ -16,6 +16,7 @@ same way (``messages``). The core never guesses which front end it serves.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 #: The front ends an error can word its fix for: "cli" (flags; what ``str(error)`` gives) and
 #: "app" (the window's controls: checkboxes, pickers, menu items).
@@ -118,4 +119,15 @@ class TrainingError(EvalStudioError):
 
 
 class Cancelled(Exception):
-    """Raised inside a core job when its cancel token was set. Not an error."""
+    """Raised inside a core job when its cancel token was set. Not an error.
+
+    Attributes
+    ----------
+    history : tuple of EpochMetrics -- the epochs :func:`~evalstudio.core.training.loop.fit`
+        finished before the cancel (empty when not training)
+    histories : tuple of tuple of EpochMetrics -- the same per fold, for folds trained together
+    """
+
+    # EpochMetrics lives in the training layer, which this foundation module cannot name.
+    history: tuple[Any, ...] = ()
+    histories: tuple[tuple[Any, ...], ...] = ()

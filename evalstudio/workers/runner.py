@@ -110,33 +110,34 @@ class JobRunner(QObject):
         return ok
 
     # -- slots (GUI thread) ---------------------------------------------------------------------
-    def _current(self, run_id: int) -> bool:
-        return self._job is not None and run_id == self._run_id
+    def _current(self, run_id: int) -> Job | None:
+        """The running job when ``run_id`` is its run; None for a signal from an older run."""
+        return self._job if run_id == self._run_id else None
 
     @Slot(int, int, str)
     def _on_progressed(self, run_id: int, percent: int, text: str) -> None:
-        if self._current(run_id):
+        if self._current(run_id) is not None:
             self.progressed.emit(percent, text)
 
     @Slot(int, str, object)
     def _on_reported(self, run_id: int, kind: str, payload: object) -> None:
-        if self._current(run_id):
+        if self._current(run_id) is not None:
             self.reported.emit(kind, payload)
 
     @Slot(int, object)
     def _on_succeeded(self, run_id: int, result: object) -> None:
-        if self._current(run_id):
-            self.succeeded.emit(self._job.title, result)  # type: ignore[union-attr]
+        if (job := self._current(run_id)) is not None:
+            self.succeeded.emit(job.title, result)
 
     @Slot(int, str)
     def _on_failed(self, run_id: int, message: str) -> None:
-        if self._current(run_id):
-            self.failed.emit(self._job.title, message)  # type: ignore[union-attr]
+        if (job := self._current(run_id)) is not None:
+            self.failed.emit(job.title, message)
 
     @Slot(int)
     def _on_cancelled(self, run_id: int) -> None:
-        if self._current(run_id):
-            self.cancelled.emit(self._job.title)  # type: ignore[union-attr]
+        if (job := self._current(run_id)) is not None:
+            self.cancelled.emit(job.title)
 
     @Slot()
     def _on_thread_finished(self) -> None:

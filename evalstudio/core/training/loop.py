@@ -349,7 +349,7 @@ def _run_epochs(
             for lo, hi in members:
                 if cancel.is_set():
                     exc = Cancelled(f"training cancelled during epoch {epoch} (batch {b + 1} of {n_batches})")
-                    exc.history = tuple(state.history)  # type: ignore[attr-defined]
+                    exc.history = tuple(state.history)
                     raise exc
                 loss = loss_fn(module(Xg[lo - g_lo : hi - g_lo]), yg[lo - g_lo : hi - g_lo])
                 optimizer.zero_grad(set_to_none=True)

@@ -190,7 +190,7 @@ def fit_stacked(
         for s in range(n_steps):
             if cancel is not None and cancel.is_set():
                 exc = Cancelled(f"training cancelled during epoch {epoch} (batch {s + 1} of {n_steps})")
-                exc.histories = tuple(tuple(h) for h in histories)  # type: ignore[attr-defined]
+                exc.histories = tuple(tuple(h) for h in histories)
                 raise exc
             idx = idx_all[:, s]
             out = forward(fp.views(), Xtr[fold_rows, idx], True)
