@@ -200,7 +200,8 @@ def compare_kfold_runs(a: KFoldRun, b: KFoldRun, metric: str = "accuracy") -> KF
                         hint="Use one of: " + ", ".join(available) + ".")
     va = [_number(f.get(metric)) for f in a.fold_metrics]
     vb = [_number(f.get(metric)) for f in b.fold_metrics]
-    keep = [i for i in range(a.k) if va[i] is not None and vb[i] is not None]
+    kept = [(i, x, y) for i, (x, y) in enumerate(zip(va, vb)) if x is not None and y is not None]
+    keep = [i for i, _, _ in kept]
     notes = []
     if len(keep) < a.k:
         notes.append(f"{metric} is undefined in fold(s) {', '.join(str(i + 1) for i in range(a.k) if i not in keep)} "
@@ -208,8 +209,8 @@ def compare_kfold_runs(a: KFoldRun, b: KFoldRun, metric: str = "accuracy") -> KF
     if len(keep) < 2:
         raise DataError(f"{metric} is defined in fewer than 2 folds of both runs, so there is nothing to test.",
                         hint="Use one of: " + ", ".join(available) + ".")
-    xa = [float(va[i]) for i in keep]  # type: ignore[arg-type]
-    xb = [float(vb[i]) for i in keep]  # type: ignore[arg-type]
+    xa = [x for _, x, _ in kept]
+    xb = [y for _, _, y in kept]
     test = corrected_resampled_ttest([y - x for x, y in zip(xa, xb)], [a.n_train[i] for i in keep],
                                      [a.n_test[i] for i in keep])
     return KFoldComparison(metric, (a.name, b.name), tuple(xa), tuple(xb), test,
