@@ -391,7 +391,23 @@ class Controller(QObject):
         if not src:
             self._post("error", "there is no checkpoint to save yet. Train a model first.")
             return ""
-        shutil.copyfile(src, path)
+        from evalstudio.core.atomic import atomic_write
+        from evalstudio.core.paths import describe_os_error, same_file
+
+        # An output never replaces an input, even one the file dialog was told to overwrite.
+        for what, used in (("the data file", self.data_path), ("the model file", self.model_path),
+                           ("the checkpoint being saved", src)):
+            if used and same_file(path, used):
+                self._post("error", f"cannot save the checkpoint to {path}: that is {what}, which it would replace. "
+                           "Choose another file name.")
+                return ""
+        try:  # atomically: a full disk leaves the file that was there, not half a checkpoint
+            with open(src, "rb") as fin, atomic_write(path, "wb") as fout:
+                shutil.copyfileobj(fin, fout)
+        except OSError as exc:
+            self._post("error", f"cannot save the checkpoint to {path}: {describe_os_error(exc)}. "
+                       "Choose another folder (or free some space).")
+            return ""
         self._post("info", f"checkpoint saved to {path}")
         return src
 

@@ -63,3 +63,41 @@ def test_a_run_stopped_before_its_first_checkpoint_leaves_no_folder(qtbot, windo
         assert os.path.isfile(os.path.join(run_dir, "last.pt"))
     else:
         assert not os.path.exists(run_dir) and c.run_dir is None
+
+
+def test_saving_the_checkpoint_never_replaces_an_input_and_a_full_disk_is_a_message(qtbot, window, tmp_path,
+                                                                                    monkeypatch):
+    import errno
+    import hashlib
+    import shutil
+
+    from evalstudio.resources import resource_path
+    from tests.gui.conftest import wait_idle
+
+    data = tmp_path / "pima.csv"
+    model = tmp_path / "pima_model.py"
+    shutil.copyfile(resource_path("demo", "pima-indians-diabetes.csv"), data)
+    shutil.copyfile(resource_path("demo", "pima_model.py"), model)
+    c = window.controller
+    c.open_data(str(data))
+    window.choose_model(str(model))
+    wait_idle(qtbot, window)
+    window.training_panel.epochs.setValue(1)
+    with qtbot.waitSignal(c.training_finished, timeout=60000):
+        window.train()
+    wait_idle(qtbot, window)
+    before = {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in (data, model)}
+    for victim in (data, model):
+        assert c.save_checkpoint(str(victim)) == ""
+        assert window.message_area.level == "error" and "which it would replace" in window.message_area.text
+    assert {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in (data, model)} == before
+    target = tmp_path / "kept.pt"
+    target.write_bytes(b"an older checkpoint")
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(shutil, "copyfileobj", full)
+    assert c.save_checkpoint(str(target)) == ""
+    assert "no space left on the device" in window.message_area.text
+    assert target.read_bytes() == b"an older checkpoint"
