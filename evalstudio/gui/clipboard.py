@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pyqtgraph as pg
-from PySide6.QtCore import QMimeData, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QClipboard, QCursor, QGuiApplication
 from PySide6.QtWidgets import QAbstractItemView, QApplication, QWidget
 
@@ -81,9 +81,9 @@ def copy_table(view: QAbstractItemView, clipboard: QClipboard | None = None) -> 
 def copy_image(widget: QWidget, what: str, clipboard: QClipboard | None = None) -> Copied:
     """``widget`` as it looks now, as an image (a plot, or a whole view)."""
     image = widget.grab().toImage()
-    data = QMimeData()
-    data.setImageData(image)
-    (clipboard or QGuiApplication.clipboard()).setMimeData(data)
+    # setImage, not setMimeData(QMimeData()): a QMimeData made in Python is owned twice (by its
+    # wrapper and by the clipboard) and the process segfaulted at exit (offscreen Qt, PySide6 6.11).
+    (clipboard or QGuiApplication.clipboard()).setImage(image)
     return Copied(f"copied {what} as an image ({image.width()}x{image.height()} px)")
 
 

@@ -105,3 +105,22 @@ def test_help_pages_and_about(qtbot, window):
 
     assert metadata.version("torch") in text and PySide6.__version__ in text
     assert window.controller.devices.devices[0][1] in text  # the device list (CPU at least)
+
+
+def test_a_copied_image_does_not_crash_the_process_at_exit(tmp_path) -> None:
+    """Copying a plot as an image once segfaulted Python at exit (a QMimeData owned twice)."""
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "from PySide6.QtWidgets import QApplication, QLabel\n"
+        "from evalstudio.gui.clipboard import copy_image\n"
+        "app = QApplication([])\n"
+        "label = QLabel('plot'); label.resize(50, 20)\n"
+        "print(copy_image(label, 'the plot').what)\n"
+    )
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "copied the plot as an image" in done.stdout
