@@ -15,7 +15,7 @@ import threading
 import traceback
 from typing import Any
 
-from PySide6.QtCore import QCoreApplication, QObject, Signal, Slot
+from PySide6.QtCore import QObject, Signal, Slot
 
 from evalstudio.core.errors import Cancelled, EvalStudioError
 from evalstudio.workers.progress import ProgressThrottle, format_eta
@@ -122,9 +122,9 @@ class Job(QObject):
             else:
                 self.succeeded.emit(run_id, result)
         finally:
-            # Hand the object back to the application's thread before this one ends, so the GUI
-            # thread can drop (and destroy) it without deleting a QObject of a finished thread.
-            app = QCoreApplication.instance()
-            if app is not None:
-                self.moveToThread(app.thread())
+            # Nothing but this signal after run(): the job is not moved back to the GUI thread.
+            # moveToThread here held the GIL while it waited for a Qt lock that the GUI thread
+            # held while it waited for the GIL (closing a window): a deadlock seen in the test
+            # suite. The runner drops the job only after this thread has ended, when destroying it
+            # from the GUI thread is safe (no event loop runs it, it owns no timers).
             self.finished.emit(run_id)

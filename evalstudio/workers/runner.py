@@ -151,8 +151,8 @@ class JobRunner(QObject):
         self._job = self._thread = None
         if thread is not None:
             thread.wait()  # already past its event loop: returns at once
-        # Dropping the last references destroys both objects here, in the GUI thread they now
-        # belong to (the job moved itself back at the end of run()).
+        # Dropping the last references destroys both objects here, in the GUI thread, now that the
+        # job's thread has ended (its event loop is gone, so nothing else can touch the job).
         title = job.title if job is not None else ""
         self.busy_changed.emit(False)
         self.job_finished.emit(title)
