@@ -1,10 +1,11 @@
 """``evalstudio screenshots DIR``: drive the demo workflow offscreen and save one PNG per view.
 
-Loads the bundled demo, trains a few epochs, evaluates, runs a quick k-fold, and saves
-data.png, model.png, training.png (the real main window on each tab) plus the evaluation views'
-confusion.png, roc.png, metrics.png, kfold.png when those views are installed; then loads the demo's
-held-out file, evaluates it, fits a temperature on the training run's validation rows and saves
-calibration.png (the Calibration view, before and after).
+Loads the bundled demo, compares the demo checkpoint with a second demo checkpoint, trains a few
+epochs, evaluates, runs a quick k-fold, and saves data.png, model.png, compare.png, training.png (the
+real main window on each tab) plus the evaluation views' confusion.png, roc.png, metrics.png,
+kfold.png when those views are installed; then loads the demo's held-out file, evaluates it, fits a
+temperature on the training run's validation rows and saves calibration.png (the Calibration view,
+before and after).
 """
 
 from __future__ import annotations
@@ -97,6 +98,7 @@ def take_screenshots(out: Path, *, epochs: int, folds: int, kfold_epochs: int, s
             check("loading the demo")
             written = [_grab(app, window, window.data_panel, out / "data.png")]
             written.append(_grab(app, window, window.model_panel, out / "model.png"))
+            written.append(_compare(app, window, out / "compare.png", check))
 
             panel = window.training_panel
             panel.set_settings({**panel.settings(), "epochs": epochs, "batch_size": 16, "lr": 1e-3,
@@ -122,6 +124,25 @@ def take_screenshots(out: Path, *, epochs: int, folds: int, kfold_epochs: int, s
         finally:
             shutdown_window(window)
     return written
+
+
+def _compare(app: Any, window: Any, path: Path, check: Any) -> Path:
+    """The demo checkpoint (A) against the same network trained on raw features (B), both never having
+    seen pima-holdout.csv, compared there in the Compare tab; the threshold moved and a cell listed."""
+    from evalstudio.resources import resource_path
+
+    view = window.compare_view
+    window.show_view(view)
+    view.set_files(str(resource_path("demo", "pima_model.py")), str(resource_path("demo", "pima_checkpoint_raw.pt")))
+    c = window.controller
+    if not window.compare.compare({"source": "files", "model": view.model_path.text(),
+                                   "checkpoint": view.checkpoint_path.text()}):
+        check("comparing two demo checkpoints")
+    _wait(app, lambda: c.idle and view.comparison is not None, "comparing two demo checkpoints")
+    check("comparing two demo checkpoints")
+    view.set_threshold(0.4)
+    view.agreement.choose("only_a")
+    return _grab(app, window, view, path)
 
 
 _NOISE = ("This plugin does not support propagateSizeHints()",)

@@ -378,6 +378,11 @@ class Controller(QObject):
         self.kfold_started.emit(int(settings.get("folds", 5)), tuple(self.dataset.classes))
         return self._start(job, handlers)
 
+    def start_job(self, job: Job, handlers: JobHandlers) -> bool:
+        """Start a view's own job (the Compare view's) now; while another job runs it is refused
+        with a message, as Train / Evaluate / K-fold are."""
+        return self._start(job, handlers)
+
     def stop(self) -> None:
         """Cancel the running job (within one batch) and drop queued loads."""
         self._drop_queue()

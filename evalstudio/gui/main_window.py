@@ -28,9 +28,11 @@ from PySide6.QtWidgets import (
 
 from evalstudio import __version__
 from evalstudio.gui.clipboard import let_plots_take_focus
+from evalstudio.gui.compare_controller import CompareController
 from evalstudio.gui.consent import consent_text, file_sha256, runs_code
 from evalstudio.gui.controller import Controller
 from evalstudio.gui.data_panel import DataPanel
+from evalstudio.gui.evaluation.compare_view import CompareView
 from evalstudio.gui.evaluation_tabs import EvaluationTabs
 from evalstudio.gui.files import classify_file, is_bundled
 from evalstudio.gui.menus import WindowMenus
@@ -66,6 +68,7 @@ class MainWindow(QMainWindow):
         self.audit_panel = self.evaluation_tabs.audit_panel
         self.has_audit_panel = self.evaluation_tabs.has_audit_panel
         self.calibration_panel = self.evaluation_tabs.calibration_panel
+        self.compare_view = CompareView()
 
         self.tabs = QTabWidget()
         # The wide views sit in scroll areas: a view that grows wide once it has results (the
@@ -77,7 +80,8 @@ class MainWindow(QMainWindow):
                                   (self.training_plot, "Training", False),
                                   (self.evaluation_panel, "Evaluation", True), (self.kfold_panel, "K-fold", True),
                                   (self.audit_panel, "Train vs eval mode", False),
-                                  (self.calibration_panel, "Calibration", False)):
+                                  (self.calibration_panel, "Calibration", False),
+                                  (self.compare_view, "Compare", True)):
             self.tabs.addTab(_scrolling(view) if wide else view, title)
         self.evaluation_tabs.attach(self.tabs)
 
@@ -118,6 +122,7 @@ class MainWindow(QMainWindow):
         self.statusBar().addWidget(self.status_label, 1)
         self.statusBar().addPermanentWidget(self.progress)
         self._build_menu()
+        self.compare = CompareController(self.controller, self.compare_view, self.training_panel.settings, self)
 
         # -- intent: widgets -> controller --------------------------------------------------------
         self.data_panel.open_requested.connect(self.open_data)

@@ -1,8 +1,9 @@
 """Run one evaluation view alone on demo data: ``python -m evalstudio.gui.evaluation.previews VIEW``.
 
 VIEW is one of ``panel`` (add ``--multiclass`` for three classes), ``confusion``, ``roc``, ``pr``,
-``metrics``, ``kfold``, ``audit`` or ``calibration``. This module imports the views; no view imports it, so a
-preview never makes an import circle (as Orange's ``WidgetPreview`` sits beside its widgets).
+``metrics``, ``kfold``, ``audit``, ``calibration`` or ``compare``. This module imports the views; no
+view imports it, so a preview never makes an import circle (as Orange's ``WidgetPreview`` sits beside
+its widgets).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from PySide6.QtWidgets import QApplication, QWidget
 from evalstudio.core.evaluation.predict import ModeAudit
 from evalstudio.gui.evaluation import _core
 from evalstudio.gui.evaluation.calibration_view import CalibrationPanel
+from evalstudio.gui.evaluation.compare_view import CompareView
 from evalstudio.gui.evaluation.confusion_view import ConfusionMatrixView
 from evalstudio.gui.evaluation.demo_data import demo_cv_result, demo_multiclass, demo_predictions, pima_features
 from evalstudio.gui.evaluation.kfold_view import KFoldPanel
@@ -122,6 +124,21 @@ def audit_widget() -> QWidget:
     return panel
 
 
+def compare_widget() -> QWidget:
+    """Two demo "models" (the same logistic score with different noise) compared on the Pima rows."""
+    from evalstudio.core.evaluation.comparison import compare_predictions
+    from evalstudio.core.evaluation.paired_bootstrap import paired_bootstrap, with_bootstrap
+
+    c = compare_predictions([demo_predictions(seed=0), demo_predictions(seed=1)], ["A", "B"], threshold=0.35)
+    c = with_bootstrap(c, paired_bootstrap(c.predictions, threshold=0.35, keep_counts=True))
+    view = CompareView()
+    view.set_model_a("A: demo scores (seed 0)")
+    view.set_files("demo scores (seed 1)", None)
+    view.set_comparison(c, title=f"Demo: the {c.n_samples} Pima rows, scored by both")
+    view.set_kfold_runs(["k-fold run 1", "k-fold run 2"])
+    return view
+
+
 PREVIEWS: dict[str, Callable[[], QWidget]] = {
     "panel": panel_widget,
     "multiclass": lambda: panel_widget(multiclass=True),
@@ -132,6 +149,7 @@ PREVIEWS: dict[str, Callable[[], QWidget]] = {
     "kfold": kfold_widget,
     "audit": audit_widget,
     "calibration": calibration_widget,
+    "compare": compare_widget,
 }
 
 
