@@ -29,6 +29,8 @@ ITEMS: dict[str, tuple[str, str, str, str]] = {
           "training_rows_check"),
     "10": ("Bootstrap intervals", ">= 50x a scikit-learn loop; <= 5 s at 1M rows", "bench.intervals",
            "bootstrap_intervals_item"),
+    "11": ("Comparing two models", "DeLong >= 8x, paired bootstrap >= 50x", "bench.comparison_items",
+           "compare_items"),
 }
 
 

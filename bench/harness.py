@@ -17,17 +17,20 @@ SCALES: dict[str, dict[str, Any]] = {
              "threshold_sizes": [1_000_000, 10_000_000], "roc_sizes": [1_000_000, 10_000_000],
              "kfold_epochs": 150, "csv_rows": 1_000_000, "mem_rows": 10_000_000, "repeats": 5,
              "gui_rows": 1_000_000, "gui_epochs": 30, "interval_rows": 1_000_000, "interval_loop_resamples": 20,
-             "gui_kfold_epochs": 20, "gui_folds": 5},
+             "gui_kfold_epochs": 20, "gui_folds": 5,
+             "compare_rows": 1_000_000, "compare_resamples": 1000, "compare_reference_resamples": 3},
     "quick": {"eval_rows": 1_000_000, "wide_rows": 200_000, "tutorial_rows": 5_000, "train_rows": 20_000, "train_epochs": 2,
               "threshold_sizes": [1_000_000, 10_000_000], "roc_sizes": [1_000_000], "kfold_epochs": 15,
               "csv_rows": 1_000_000, "mem_rows": 10_000_000, "repeats": 3, "gui_rows": 1_000_000, "gui_epochs": 10,
               "interval_rows": 1_000_000, "interval_loop_resamples": 4,
-              "gui_kfold_epochs": 10, "gui_folds": 5},
+              "gui_kfold_epochs": 10, "gui_folds": 5,
+              "compare_rows": 1_000_000, "compare_resamples": 200, "compare_reference_resamples": 2},
     "tiny": {"eval_rows": 5_000, "wide_rows": 2_000, "tutorial_rows": 1_000, "train_rows": 1_000, "train_epochs": 1,
              "threshold_sizes": [10_000], "roc_sizes": [10_000], "kfold_epochs": 2, "csv_rows": 2_000,
              "mem_rows": 2_000, "repeats": 1, "gui_rows": 5_000, "gui_epochs": 2, "interval_rows": 5_000,
              "interval_loop_resamples": 2,
-             "gui_kfold_epochs": 2, "gui_folds": 2},
+             "gui_kfold_epochs": 2, "gui_folds": 2, "compare_rows": 5_000, "compare_resamples": 40,
+             "compare_reference_resamples": 5},
 }
 
 

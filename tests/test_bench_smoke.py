@@ -30,13 +30,13 @@ def bench_main(monkeypatch: pytest.MonkeyPatch):
 
 def test_tiny_run_writes_results_and_table(bench_main, tmp_path: Path) -> None:
     out, md = tmp_path / "results.json", tmp_path / "BENCHMARKS.md"
-    assert bench_main(["--scale", "tiny", "--only", "1,2,3,4,5,6,8,9,10", "--json", str(out), "--markdown", str(md)]) == 0
+    assert bench_main(["--scale", "tiny", "--only", "1,2,3,4,5,6,8,9,10,11", "--json", str(out), "--markdown", str(md)]) == 0
     res = json.loads(out.read_text())
     assert res["mode"] == "tiny" and res["seconds"] > 0 and res["device"] == "cpu"
     m = res["machine"]
     assert m["cores"] >= 1 and m["cpu"] and m["torch"] == torch.__version__ and m["torch_threads"] == 1
     items = res["items"]
-    assert sorted({it["item"] for it in items}) == [1, 2, 3, 4, 5, 6, 8, 9, 10]
+    assert sorted({it["item"] for it in items}) == [1, 2, 3, 4, 5, 6, 8, 9, 10, 11]
     for it in items:
         assert set(it) == KEYS, it["id"]
         assert it["target"] and it["measured"] != "failed", it["note"]
@@ -57,6 +57,9 @@ def test_tiny_run_writes_results_and_table(bench_main, tmp_path: Path) -> None:
     assert iv["details"]["max_abs_diff_vs_sklearn"] <= 1e-12  # the same resamples give the same numbers
     assert iv["details"]["log_loss_abs_diff_vs_sklearn"] <= 1e-5  # scikit-learn sums float32 in float32
     assert iv["ratio"] == pytest.approx(iv["baseline"] / iv["ours"])
+    # Item 11: DeLong's z equals the midrank-loop reference's; the paired differences equal scikit-learn's.
+    assert by_id["11-delong-5e+03"]["details"]["z_abs_diff"] <= 1e-9
+    assert by_id["11-paired-bootstrap-5e+03"]["details"]["max_abs_diff"] <= 1e-12
     ev = by_id["1-tutorial-vs-limit"]
     assert ev["ratio"] == pytest.approx(ev["ours"] / ev["baseline"])
     text = md.read_text()

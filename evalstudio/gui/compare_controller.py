@@ -44,6 +44,7 @@ class CompareController(QObject):
         self.kfold_runs: list[tuple[str, Any, str | None]] = []  # (label, CVResult, data file)
         self.comparison: Any = None
         self._kfold_data: str | None = None
+        self._pending: tuple[str, Any] = ("", None)  # (what is compared, the evaluation plan) of the running job
         c = controller
         c.model_changed.connect(self._on_model_changed)
         c.training_started.connect(self._on_training_started)

@@ -10,7 +10,7 @@ placements::
     S = S10 / m + S01 / n        (m positives, n negatives; covariances with ddof=1)
 
 Computing placements pairwise is O(m n). Sun and Xu (2014) get them from midranks in
-O(N log N); here they are two binary searches per row into each class's sorted scores, the
+O(N log N); here they are two binary searches per row into the other class's sorted scores, the
 same count with one sort per class and no combined ranking. Ties and float32 scores are handled
 exactly: counts compare the scores in their own dtype.
 
@@ -53,21 +53,46 @@ def delong_placements(y_true: np.ndarray, y_score: np.ndarray) -> tuple[np.ndarr
     """
     y = np.asarray(y_true).astype(bool, copy=False)
     s = np.asarray(y_score)
-    if s.dtype not in (np.float32, np.float64):
-        s = s.astype(np.float64)
     if y.shape != s.shape or s.ndim != 1:
         raise ValueError(f"y_true {y.shape} and y_score {s.shape} must be 1-D of the same length")
-    pos = s[y]
-    neg = s[~y]
+    return _placements(s, *_class_rows(y))
+
+
+def _class_rows(y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Row indices of the positives and of the negatives (``take`` with them is ~25x faster than a
+    boolean mask at 1e6 rows, and several models share them)."""
+    return np.flatnonzero(y), np.flatnonzero(~y)
+
+
+def _placements(s: np.ndarray, pos_rows: np.ndarray, neg_rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    if s.dtype not in (np.float32, np.float64):
+        s = s.astype(np.float64)
+    pos = s.take(pos_rows)
+    neg = s.take(neg_rows)
     m, n = pos.size, neg.size
     if m == 0 or n == 0:
         return np.zeros(0), np.zeros(0)
-    neg_sorted = np.sort(neg)
-    pos_sorted = np.sort(pos)
-    # below + equal/2 = (left + right) / 2 for a sorted array searched on both sides.
-    below2 = np.searchsorted(neg_sorted, pos, "left") + np.searchsorted(neg_sorted, pos, "right")
-    above2 = 2 * m - np.searchsorted(pos_sorted, neg, "left") - np.searchsorted(pos_sorted, neg, "right")
-    return below2 / (2.0 * n), above2 / (2.0 * m)
+    # Each class sorted once; the positives are searched in the sorted negatives in sorted order
+    # (sequential memory access: ~5x faster than in row order at 1e6). The negatives' counts then
+    # follow from the positives' without searching again: with negatives sorted, a positive scores
+    # below the j-th negative exactly when the negatives up to and including its score number at
+    # most j, so a histogram of those numbers, summed up, counts the positives below every negative.
+    # Counts are scattered back to row order, which the covariance between models needs (rows pair
+    # across models). Ties among equal scores do not matter: equal scores get equal counts.
+    pos_order = np.argsort(pos)
+    neg_order = np.argsort(neg)
+    pos_sorted = pos[pos_order]
+    neg_sorted = neg[neg_order]
+    lo = np.searchsorted(neg_sorted, pos_sorted, "left")  # negatives strictly below each positive
+    hi = np.searchsorted(neg_sorted, pos_sorted, "right")  # ... at or below it
+    pos_below = np.cumsum(np.bincount(hi, minlength=n + 1))[:n]  # positives strictly below each negative
+    pos_at_or_below = np.cumsum(np.bincount(lo, minlength=n + 1))[:n]
+    v10 = np.empty(m)
+    v01 = np.empty(n)
+    # below + equal/2 = (left + right) / 2; above + equal/2 = m - (strictly below + at or below) / 2
+    v10[pos_order] = (lo + hi) / (2.0 * n)
+    v01[neg_order] = (2 * m - pos_below - pos_at_or_below) / (2.0 * m)
+    return v10, v01
 
 
 def delong_covariance(y_true: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -88,7 +113,11 @@ def delong_covariance(y_true: np.ndarray, scores: np.ndarray) -> tuple[np.ndarra
     """
     S = np.atleast_2d(np.asarray(scores))
     k = S.shape[0]
-    parts = [delong_placements(y_true, S[i]) for i in range(k)]
+    y = np.asarray(y_true).astype(bool, copy=False)
+    if y.shape != S.shape[1:]:
+        raise ValueError(f"y_true {y.shape} does not match scores {S.shape}")
+    rows = _class_rows(y)
+    parts = [_placements(S[i], *rows) for i in range(k)]
     m, n = parts[0][0].size, parts[0][1].size
     if m == 0 or n == 0:
         return np.full(k, np.nan), np.full((k, k), np.nan)

@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QPushButton,
     QRadioButton,
+    QTableView,
     QTableWidget,
     QTableWidgetItem,
     QTabWidget,
@@ -82,7 +83,6 @@ class CompareView(QWidget):
         self._ovr_class = 0
 
         # -- model B -----------------------------------------------------------------------------
-        self.model_a = QLabel("A: the loaded model (load one in the Model tab)")  # also the box's title
         self.use_files = QRadioButton("B from files:")
         self.use_trained = QRadioButton("B = the model trained in this window")
         self.use_trained.setEnabled(False)
@@ -154,8 +154,6 @@ class CompareView(QWidget):
         self.metrics.setMinimumHeight(120)
         self.rows_caption = QLabel("Click a cell of the agreement table to list its rows.")
         self.rows_caption.setWordWrap(True)
-        from PySide6.QtWidgets import QTableView
-
         self.rows = QTableView()
         self.rows.setModel(AgreementRowsModel())
         self.rows.verticalHeader().setDefaultSectionSize(20)
@@ -230,7 +228,7 @@ class CompareView(QWidget):
         return self.threshold_bar.threshold
 
     def set_model_a(self, text: str) -> None:
-        self.model_a.setText(text)
+        """What A is, as the model-B box's title."""
         self.box.setTitle(text)
 
     def set_trained_choice(self, text: str | None) -> None:
