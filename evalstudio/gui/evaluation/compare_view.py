@@ -149,7 +149,9 @@ class CompareView(QWidget):
         self.metrics = QTableWidget(0, 4)
         self.metrics.setHorizontalHeaderLabels(["A", "B", "B - A", "95 % interval of B - A"])
         self.metrics.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
-        self.metrics.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        header = self.metrics.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setStretchLastSection(True)
         self.metrics.verticalHeader().setDefaultSectionSize(20)
         self.metrics.setMinimumHeight(120)
         self.rows_caption = QLabel("Click a cell of the agreement table to list its rows.")
@@ -386,11 +388,13 @@ class CompareView(QWidget):
                 interval = f"[{d.low:+.4f}, {d.high:+.4f}]"
             elif c.interval and d is not None and computed_at is not None:
                 interval = f"at t = {float(computed_at):.3f} only"  # counts not kept (a large file)
-            values = (_with_interval(c, 0, k), _with_interval(c, 1, k), "" if d is None else f"{d.value:+.4f}",
-                      interval)
+            values = (_fmt(c.reports[0].metrics.get(k)), _fmt(c.reports[1].metrics.get(k)),
+                      "" if d is None else _signed(d.value), interval)
             for col, text in enumerate(values):
                 item = QTableWidgetItem(text)
                 item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+                if col < 2:  # each model's own interval, from the same resamples
+                    item.setToolTip(_own_interval(c, col, k))
                 self.metrics.setItem(r, col, item)
 
     def _list_rows(self, key: str) -> None:
@@ -468,25 +472,28 @@ class CompareView(QWidget):
 
 
 def _slider_only(bar: ThresholdBar) -> None:
-    """Keep the slider and its entry: one model's suggested thresholds and costs do not apply to two."""
-    layout = bar.layout()
-    for row in (1, 2):
-        item = layout.itemAtPosition(row, 0) if isinstance(layout, QGridLayout) else None
-        inner = item.layout() if item is not None else None
-        for i in range(inner.count() if inner is not None else 0):
-            w = inner.itemAt(i).widget()
-            if w is not None:
-                w.hide()
+    """Keep the slider and its entry: one model's suggested thresholds and costs do not apply to two.
+    (Everything else the bar holds is hidden, whatever rows it lays them out in.)"""
+    keep = (bar.title, bar.slider, bar.entry)
+    for w in bar.findChildren(QWidget, options=Qt.FindChildOption.FindDirectChildrenOnly):
+        if w not in keep:
+            w.hide()
 
 
-def _with_interval(c: Any, i: int, key: str) -> str:
-    """``0.7727 [0.714, 0.831]``: a model's value and its own interval (from the shared resamples)."""
-    text = _fmt(c.reports[i].metrics.get(key))
+def _own_interval(c: Any, i: int, key: str) -> str:
+    """A model's own interval of a metric, in words (the table's tooltip)."""
     if c.intervals and key in c.intervals[i]:
         lo, hi = c.intervals[i][key]
         if math.isfinite(lo) and math.isfinite(hi):
-            text += f"  [{lo:.3f}, {hi:.3f}]"
-    return text
+            level = float(c.interval.get("confidence", 0.95)) * 100
+            return f"{c.names[i]}: {level:g} % interval {lo:.4f} to {hi:.4f}"
+    return f"{c.names[i]}: no interval at this threshold"
+
+
+def _signed(v: float) -> str:
+    """``+0.0039``; a difference that rounds to zero is ``0.0000``, not ``-0.0000``."""
+    text = f"{v:+.4f}"
+    return "0.0000" if float(text) == 0 else text
 
 
 def _fmt(v: Any, digits: int = 4) -> str:
