@@ -93,6 +93,27 @@ a calibration file you pick. Fitting on the rows you evaluate would flatter them
 then and says why. The before and after curves are overlaid; <b>Save calibrated checkpoint…</b> writes
 the model with T, and the evaluations that follow apply it (the notes say so). T changes no decision at
 0.5 and no ranking: accuracy and ROC AUC stay, log loss, Brier and ECE move.</p>"""),
+    ("Compare", """
+<p>Is B better than A? <b>A</b> is the loaded model; <b>B</b> is a model file and checkpoint, or the model
+trained in this window (A is then the checkpoint loaded before training). <b>Compare</b> scores both exactly
+as Evaluate does, each leaving out the rows that trained it, on the rows Evaluate would score, and pairs them
+row by row: the title says which rows.</p>
+<ul>
+<li>One <b>threshold</b> for both: each model's point moves along its ROC and precision-recall curve, and
+both confusion matrices follow.</li>
+<li>The <b>agreement table</b> counts the rows both get right, only A, only B, both wrong; click a cell to list
+its rows. Only the two disagreement cells tell the models apart: <b>McNemar's test</b> asks whether their
+split (B right where A is wrong, and the reverse) is more lopsided than a coin would make it.</li>
+<li><b>DeLong's test</b> compares the ROC AUCs: how well each model ranks positives above negatives, at every
+threshold at once. Two models can rank differently and still decide alike at one threshold.</li>
+<li><b>Metrics</b> gives each metric for A and B, the difference B - A and its <b>paired bootstrap interval</b>:
+both models scored on the same resampled rows, so the interval of the difference is much narrower than the
+two models' own intervals (in each cell's tooltip) suggest. An interval that holds 0 does not tell the models
+apart.</li>
+<li><b>Two k-fold runs</b> compares two K-fold runs of this window made on the same data and folds (for
+instance two learning rates), fold by fold, with the corrected resampled t-test of Nadeau and Bengio (folds
+share training rows, so the plain t-test would be far too sure).</li>
+</ul>"""),
 ]
 
 #: (keys, what they do) for the shortcuts page; the menu items show theirs too.
