@@ -7,7 +7,15 @@ import json
 import sys
 from typing import Any
 
-from evalstudio.commands._common import add_data_args, write_json
+from evalstudio.commands._common import (
+    add_data_args,
+    add_interval_args,
+    add_model_timeout_arg,
+    check_model_timeout,
+    interval_settings,
+    interval_threads,
+    write_json,
+)
 from evalstudio.core.errors import EvalStudioError
 
 
@@ -62,11 +70,8 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     p.add_argument("--include-training-rows", action="store_true",
                    help="also score the rows that trained each checkpoint (left out by default; the results are "
                         "then optimistic)")
-    p.add_argument("--resamples", type=int, default=1000, metavar="N",
-                   help="bootstrap resamples for the intervals (default 1000; the same resamples for every model)")
-    p.add_argument("--confidence", type=float, default=0.95, metavar="C",
-                   help="confidence level of the intervals (default 0.95)")
-    p.add_argument("--no-intervals", action="store_true", help="skip the bootstrap intervals")
+    add_interval_args(p)  # the same resamples for every model: the intervals of the differences are paired
+    add_model_timeout_arg(p)
     p.add_argument("--kfold", nargs=2, metavar=("A.json", "B.json"),
                    help="compare two 'kfold --json' outputs made on the same data and folds instead")
     p.add_argument("--metric", default="accuracy", metavar="NAME",
@@ -118,7 +123,7 @@ def specs_from_args(args: argparse.Namespace) -> list[Any]:
             entry=args.entry, trust_pickle=args.trust_pickle, strict=not args.non_strict, outputs=args.outputs,
             drop_missing=args.drop_missing, device=args.device, batch_size=args.batch_size,
             threshold=0.5 if args.threshold is None else args.threshold, positive_class=args.positive_class,
-            include_training_rows=args.include_training_rows,
+            include_training_rows=args.include_training_rows, model_timeout=check_model_timeout(args.model_timeout),
         )
         for m in models
     ]
@@ -128,12 +133,10 @@ def run_models(args: argparse.Namespace) -> int:
     from evalstudio.commands.compare_text import comparison_text
     from evalstudio.core.evaluation.compare_run import run_comparison
 
-    from evalstudio.core.evaluation.intervals import IntervalSettings
-
     specs = specs_from_args(args)
     threshold = 0.5 if args.threshold is None else args.threshold
-    settings = None if args.no_intervals else IntervalSettings(confidence=args.confidence, resamples=args.resamples)
-    result = run_comparison(specs, args.name, threshold=threshold, intervals=settings)
+    result = run_comparison(specs, args.name, threshold=threshold, intervals=interval_settings(args),
+                            n_threads=interval_threads())
     comparison = result.comparison
     if args.json:
         payload = comparison.to_json()

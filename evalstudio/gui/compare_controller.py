@@ -4,9 +4,9 @@
 (the model loaded, a training run, k-fold runs), starts the Compare jobs through it (so they queue
 and stop like every other job) and feeds the :class:`~evalstudio.gui.evaluation.compare_view.CompareView`.
 
-Which rows: the rows Evaluate would score now (:meth:`Controller.evaluation_plan`: a trained model's
-validation rows, the demo checkpoint's held-out file, or every row); both models are scored on
-them and paired by row number.
+Which rows: the loaded data, as Evaluate scores it: each model leaves out the rows that trained it
+(its checkpoint records them), unless "include the rows this model was trained on" is ticked; the
+rows every model scored are paired by row number, and the words say what each left out.
 """
 
 from __future__ import annotations
@@ -115,20 +115,20 @@ class CompareController(QObject):
                 self._refuse("train a model in this window first (with a checkpoint loaded before training).")
                 return False
             model_path, before_ckpt = self.before_training
-            a = ModelSource("A", model_path, before_ckpt)
+            a = ModelSource("A", model_path, before_ckpt, outputs=c.outputs)
             current = c.model if c.model.checkpoint_path == self.trained_checkpoint else None
             b = ModelSource("B", c.model_path, self.trained_checkpoint,
-                            current.loaded_tuple if current is not None else None)
+                            current.loaded_tuple if current is not None else None, outputs=c.outputs)
             what = f"A = {_name(before_ckpt)} (loaded before training), B = {_name(self.trained_checkpoint)} (trained here)"
         else:
-            a = ModelSource("A", c.model.model_path, c.model.checkpoint_path, c.model.loaded_tuple)
+            a = ModelSource("A", c.model.model_path, c.model.checkpoint_path, c.model.loaded_tuple, outputs=c.outputs)
             b_model = request.get("model") or c.model.model_path  # the same definition, other weights
             b = ModelSource("B", b_model, request.get("checkpoint"))
             what = f"A = {_name(a.checkpoint_path or a.model_path)}, B = {_name(b.checkpoint_path or b.model_path)}"
         plan = c.evaluation_plan()
         device = str(self._settings().get("device", "cpu"))
         job = CompareJob(c.dataset, [a, b], device=device, threshold=self.view.threshold,
-                         drop_missing=c.drop_missing, **plan.job_kwargs)
+                         drop_missing=c.drop_missing, include_training_rows=plan.include_training_rows)
         self._pending = (what, plan)
         ok = c.start_job(job, JobHandlers(self._compared, failed=self._failed, area="compare"))
         if ok:
@@ -152,8 +152,8 @@ class CompareController(QObject):
         self.comparison = comparison
         first = result.outcomes[0]
         features, names = _features_of(first.dataset, comparison.row_numbers)
-        rows = plan.title.format(n=comparison.n_samples)
-        title = f"{what}. Rows: {rows}" + (f" ({comparison.n_samples:,} scored by both)" if comparison.notes else "")
+        title = f"{what}: {plan.data_name}, {comparison.n_samples:,} rows scored by both" + (
+            ", INCLUDING rows that trained them (optimistic)" if plan.include_training_rows else "")
         self.view.set_comparison(comparison, title=title, features=features, feature_names=names)
         acc = [r.metrics.get("accuracy") for r in comparison.reports]
         at = f" at threshold {comparison.threshold:g}" if comparison.threshold is not None else ""

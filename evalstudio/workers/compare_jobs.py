@@ -26,25 +26,7 @@ class ModelSource:
     model_path: str | None
     checkpoint_path: str | None
     loaded_tuple: Any = None  # (LoadedModel, Checkpoint | None, KeyMatchReport | None) when loaded
-
-
-def scored_dataset(dataset: "Dataset", rows: Any = None, data_path: str | None = None) -> "Dataset | None":
-    """The rows Evaluate scores (as :class:`~evalstudio.workers.jobs.EvaluateJob` selects them):
-    all of ``dataset``, the file ``rows`` of it, or None when ``data_path`` is read instead."""
-    import numpy as np
-
-    from evalstudio.core.errors import DataError
-
-    if data_path:
-        return None
-    if rows is None:
-        return dataset
-    wanted = np.unique(np.asarray(rows, dtype=np.int64))
-    positions = np.flatnonzero(np.isin(dataset.row_numbers, wanted))
-    if positions.size != wanted.size:
-        raise DataError(f"{wanted.size - positions.size} of the {wanted.size} rows to compare on are not in the "
-                        "loaded data.", hint="Load the CSV the models were evaluated on again.")
-    return dataset.subset(positions)
+    outputs: str = "auto"  # how its outputs are read: auto | logits | probabilities
 
 
 class CompareJob(Job):
@@ -53,8 +35,8 @@ class CompareJob(Job):
     Parameters
     ----------
     dataset : Dataset
-        The loaded data; ``rows`` (file row numbers) or ``data_path`` pick what is scored, as for
-        Evaluate.
+        The loaded data, scored as Evaluate scores it: each model's guard leaves out the rows that
+        trained it (unless ``include_training_rows``), and the rows every model scored are paired.
     models : sequence of ModelSource
         The first is A.
     """
@@ -63,13 +45,12 @@ class CompareJob(Job):
 
     def __init__(self, dataset: "Dataset", models: "list[ModelSource]", *, device: str = "cpu",
                  threshold: float = 0.5, positive_class: str | None = None, drop_missing: bool = False,
-                 rows: Any = None, data_path: str | None = None, batch_size: int = 65536,
-                 resamples: int = 1000) -> None:
+                 include_training_rows: bool = False, batch_size: int = 65536, resamples: int = 1000) -> None:
         super().__init__()
         self.resamples = int(resamples)
         self.dataset, self.models = dataset, list(models)
         self.device, self.threshold, self.positive_class = device, float(threshold), positive_class
-        self.drop_missing, self.rows, self.data_path, self.batch_size = drop_missing, rows, data_path, batch_size
+        self.drop_missing, self.include_training_rows, self.batch_size = drop_missing, include_training_rows, batch_size
 
     def work(self) -> Any:
         from evalstudio.core.errors import Cancelled
@@ -78,12 +59,12 @@ class CompareJob(Job):
         from evalstudio.core.evaluation.intervals import IntervalSettings
         from evalstudio.core.evaluation.pipeline import EvaluationSpec, run_evaluation
 
-        data = scored_dataset(self.dataset, self.rows, self.data_path)
-        source = self.data_path or (self.dataset.source if self.rows is None else None) or None
+        data = self.dataset
         specs = [
-            EvaluationSpec(data_path=source, model_path=m.model_path, checkpoint_path=m.checkpoint_path,
-                           target=self.dataset.target_name, drop_missing=self.drop_missing, device=self.device,
-                           threshold=self.threshold, positive_class=self.positive_class, batch_size=self.batch_size)
+            EvaluationSpec(data_path=data.source or None, model_path=m.model_path, checkpoint_path=m.checkpoint_path,
+                           target=data.target_name, drop_missing=self.drop_missing, device=self.device,
+                           threshold=self.threshold, positive_class=self.positive_class, batch_size=self.batch_size,
+                           outputs=m.outputs, include_training_rows=self.include_training_rows)
             for m in self.models
         ]
         n = len(self.models)

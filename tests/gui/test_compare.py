@@ -9,12 +9,10 @@ from PySide6.QtCore import Qt
 from scipy.stats import binomtest
 from sklearn.metrics import accuracy_score, confusion_matrix, roc_auc_score
 
-from evalstudio.core.data.dataset import load_csv
 from evalstudio.resources import resource_path
 from tests.gui.conftest import load_demo, wait_idle
 
 DEMO = resource_path("demo")
-HOLDOUT = str(DEMO / "pima-holdout.csv")
 
 
 def _compare(qtbot, window):
@@ -27,33 +25,42 @@ def _compare(qtbot, window):
     return view.comparison
 
 
-def test_demo_checkpoint_against_a_second_checkpoint_on_the_held_out_rows(qtbot, window):
+def test_demo_checkpoint_against_a_second_checkpoint_on_the_rows_neither_trained_on(qtbot, window):
     load_demo(qtbot, window)
+    # What Evaluate scores for A (the demo checkpoint): the rows of the demo CSV that did not train it.
+    with qtbot.waitSignal(window.controller.evaluation_finished, timeout=60000) as blocker:
+        window.evaluate()
+    wait_idle(qtbot, window)
+    evaluated = blocker.args[0].predictions
     view = window.compare_view
     window.show_view(view)
     view.set_files(str(DEMO / "pima_model.py"), str(DEMO / "pima_checkpoint_raw.pt"))
     c = _compare(qtbot, window)
-    held = load_csv(HOLDOUT)
-    # Both scored on the rows the demo checkpoint never saw, paired row by row.
-    assert c.n_samples == 154 and np.array_equal(c.y_true, held.y)
-    assert "pima-holdout.csv" in view.title_label.text()
-    assert "A = pima_checkpoint.pt, B = pima_checkpoint_raw.pt" in view.title_label.text()
+    # B was trained on the same rows, so both leave out the same 614 and the 154 others are paired.
+    assert c.n_samples == 154 == evaluated.n_samples
+    np.testing.assert_array_equal(c.row_numbers, evaluated.row_numbers)
+    np.testing.assert_allclose(c.predictions[0].y_score, evaluated.y_score)
+    assert "A = pima_checkpoint.pt, B = pima_checkpoint_raw.pt: pima-indians-diabetes.csv, 154 rows scored by both" \
+        in view.title_label.text()
+    assert "model B: 614 of 768 rows trained this checkpoint and are left out" in view.words.text()
+    held = c.predictions[0]
+    y = held.y_true
     sa, sb = (p.y_score[:, 1] for p in c.predictions)
     # The confusion matrices and AUCs shown are scikit-learn's at the slider's threshold.
     view.set_threshold(0.3)
     t = np.float32(0.3)
     for cm_view, s in ((view.confusion_a, sa), (view.confusion_b, sb)):
-        np.testing.assert_array_equal(cm_view.matrix, confusion_matrix(held.y, (s >= t).astype(int)))
-    assert view.comparison.reports[1].metrics["roc_auc"] == pytest.approx(roc_auc_score(held.y, sb))
+        np.testing.assert_array_equal(cm_view.matrix, confusion_matrix(y, (s >= t).astype(int)))
+    assert view.comparison.reports[1].metrics["roc_auc"] == pytest.approx(roc_auc_score(y, sb))
     # Both operating points moved with the one slider: each sits at its model's (FPR, TPR).
     for i, s in enumerate((sa, sb)):
         pred = s >= t
-        tpr = pred[held.y == 1].mean()
-        fpr = pred[held.y == 0].mean()
+        tpr = pred[y == 1].mean()
+        fpr = pred[y == 0].mean()
         pos = view.roc.point_pos() if i == 0 else view.roc.other_point_pos(0)
         assert pos == pytest.approx((fpr, tpr))
     # The agreement table is McNemar's table at that threshold, and scipy gives its p-value.
-    ra, rb = (sa >= t) == held.y, (sb >= t) == held.y
+    ra, rb = (sa >= t) == y, (sb >= t) == y
     counts = {"both_right": int(np.sum(ra & rb)), "only_a": int(np.sum(ra & ~rb)),
               "only_b": int(np.sum(~ra & rb)), "both_wrong": int(np.sum(~ra & ~rb))}
     assert {k: view.agreement.count(k) for k in counts} == counts
@@ -68,12 +75,12 @@ def test_demo_checkpoint_against_a_second_checkpoint_on_the_held_out_rows(qtbot,
     model = view.rows.model()
     assert model.rowCount() == counts["only_a"]
     listed = {int(model.cell_text(r, 0)) for r in range(model.rowCount())}
-    assert listed == set(held.row_numbers[ra & ~rb].tolist())
+    assert listed == set(c.row_numbers[ra & ~rb].tolist())
     assert view.rows_caption.text().startswith(f"{counts['only_a']} rows only A gets right")
     # The metrics table shows A, B and B - A at the threshold.
     row = [view.metrics.verticalHeaderItem(r).text() for r in range(view.metrics.rowCount())].index("Accuracy")
-    acc_a = accuracy_score(held.y, (sa >= t).astype(int))
-    acc_b = accuracy_score(held.y, (sb >= t).astype(int))
+    acc_a = accuracy_score(y, (sa >= t).astype(int))
+    acc_b = accuracy_score(y, (sb >= t).astype(int))
     assert view.metrics.item(row, 0).text() == f"{acc_a:.4f}"
     assert view.metrics.item(row, 0).toolTip().startswith("A: 95 % interval ")
     assert view.metrics.item(row, 2).text() == f"{acc_b - acc_a:+.4f}"
@@ -108,13 +115,16 @@ def test_the_model_trained_in_the_window_against_the_checkpoint_loaded_before(qt
     assert "pima_checkpoint.pt, the checkpoint loaded before training" in view.use_trained.text()
     view.choose_trained()
     comparison = _compare(qtbot, window)
-    val_rows = c.train_result.val_predictions.row_numbers
-    assert set(comparison.row_numbers.tolist()) == set(val_rows.tolist())
-    # B's scores are the trained model's on its validation rows (the Evaluate view's numbers).
-    b = comparison.predictions[1]
-    order = np.argsort(b.row_numbers)
+    # Each leaves out the rows that trained it: what is paired is the run's validation rows that the
+    # demo checkpoint did not train on either (here all of them: the run's split is the demo's).
     val = c.train_result.val_predictions
-    np.testing.assert_allclose(b.y_score[order], val.y_score[np.argsort(val.row_numbers)], atol=1e-6)
+    assert set(comparison.row_numbers.tolist()) <= set(val.row_numbers.tolist())
+    assert "model A: 614 of 768 rows trained this checkpoint and are left out" in view.words.text()
+    # B's scores are the trained model's on those rows (what its own evaluation gives).
+    b = comparison.predictions[1]
+    pos = {int(r): i for i, r in enumerate(val.row_numbers)}
+    idx = [pos[int(r)] for r in b.row_numbers]
+    np.testing.assert_allclose(b.y_score, val.y_score[idx], atol=1e-6)
     assert "trained here" in view.title_label.text()
 
 

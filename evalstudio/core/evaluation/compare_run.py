@@ -42,6 +42,7 @@ def run_comparison(
     outcomes: Sequence["EvaluationOutcome | None"] | None = None,
     should_stop: Callable[[], bool] | None = None,
     on_progress: Callable[[int, int], None] | None = None,
+    n_threads: int = 1,
 ) -> ComparisonOutcome:
     """Evaluate every model and compare them on the rows all of them scored.
 
@@ -63,6 +64,8 @@ def run_comparison(
         Replaces ``run_evaluation`` (the app passes one that reuses a model it already holds).
     outcomes : sequence of EvaluationOutcome or None, optional
         Already evaluated models (None where a model still has to be evaluated).
+    n_threads : int
+        Threads for the bootstrap (the numbers do not depend on it).
 
     Raises
     ------
@@ -108,7 +111,8 @@ def run_comparison(
         keep = keep_counts if keep_counts is not None else keep_counts_fits(
             comparison.n_samples, len(comparison.predictions), intervals.resamples)
         boot = paired_bootstrap(comparison.predictions, threshold=threshold, positive=positive, settings=intervals,
-                                keep_counts=keep, should_stop=should_stop, on_progress=on_progress)
+                                keep_counts=keep, should_stop=should_stop, on_progress=on_progress,
+                                n_threads=n_threads)
         comparison = with_bootstrap(comparison, boot)
     return ComparisonOutcome(comparison, tuple(done))
 

@@ -98,6 +98,7 @@ def paired_bootstrap(
     keep_counts: bool = False,
     should_stop: Callable[[], bool] | None = None,
     on_progress: Callable[[int, int], None] | None = None,
+    n_threads: int = 1,
 ) -> PairedBootstrap:
     """Resample the paired rows once and evaluate every model on each resample.
 
@@ -112,11 +113,13 @@ def paired_bootstrap(
     keep_counts : bool
         Keep each resample's counts so that :meth:`PairedBootstrap.intervals` answers at any
         threshold (about ``resamples x rows x 4`` bytes per model).
+    n_threads : int
+        Blocks of resamples processed side by side (the numbers do not depend on it).
     """
     settings = settings or IntervalSettings()
     boot = StratifiedBootstrap(predictions[0].y_true, n_resamples=settings.resamples, seed=settings.seed)
     resampled = resample_metrics(predictions, boot, threshold=threshold, positive=positive, keep_counts=keep_counts,
-                                 should_stop=should_stop, on_progress=on_progress)
+                                 should_stop=should_stop, on_progress=on_progress, n_threads=n_threads)
     binary = predictions[0].task == "binary"
     return PairedBootstrap(tuple(resampled), settings, float(threshold) if binary else None)
 
