@@ -31,6 +31,8 @@ ITEMS: dict[str, tuple[str, str, str, str]] = {
            "bootstrap_intervals_item"),
     "11": ("Comparing two models", "DeLong >= 8x, paired bootstrap >= 50x", "bench.comparison_items",
            "compare_items"),
+    "12": ("Mixed table: load and encode", "at least as fast as pandas + ColumnTransformer; <= 3x memory",
+           "bench.mixed_items", "mixed_loading"),
 }
 
 

@@ -1,6 +1,6 @@
 """Run one loader or evaluation in a fresh process and print its time and peak memory as JSON.
 
-``python -m bench._child {evalstudio-csv|pandas-csv|evaluate-csv} PATH``. Peak memory is the
+``python -m bench._child {evalstudio-csv|pandas-csv|evaluate-csv|evalstudio-mixed|sklearn-mixed} PATH``. Peak memory is the
 process's peak resident set (``VmHWM``) minus its resident set just before the work, after the
 imports, so interpreter and library memory do not count against the loader. (Not ``ru_maxrss``:
 Linux carries it across ``exec`` from the forking parent, so a child would report the bench's
@@ -43,6 +43,13 @@ def main(argv: list[str]) -> int:
         torch.manual_seed(0)
         model = torch.nn.Sequential(torch.nn.Linear(8, 12), torch.nn.ReLU(), torch.nn.Linear(12, 8),
                                     torch.nn.ReLU(), torch.nn.Linear(8, 1)).eval()
+    if mode in ("evalstudio-mixed", "sklearn-mixed"):  # imported before the clock starts, as the others
+        from sklearn.compose import ColumnTransformer
+        from sklearn.impute import SimpleImputer
+        from sklearn.pipeline import make_pipeline
+        from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+        from evalstudio.core.training.inputs import fit_scaler
     before = _status_bytes("VmRSS")
     t0 = time.perf_counter()
     if mode == "evalstudio-csv":
@@ -51,6 +58,20 @@ def main(argv: list[str]) -> int:
     elif mode == "pandas-csv":
         frame = pd.read_csv(path)
         shape = (frame.shape[0], frame.shape[1] - 1)
+    elif mode == "evalstudio-mixed":
+        data = load_csv(path)
+        X = fit_scaler(data, data.encoding).transform(data.X)
+        shape = X.shape
+    elif mode == "sklearn-mixed":
+        frame = pd.read_csv(path)
+        numeric = [c for c in frame.columns if c.startswith("x")]
+        text = [c for c in frame.columns if c.startswith("c")]
+        transformer = ColumnTransformer([
+            ("num", make_pipeline(SimpleImputer(strategy="median", add_indicator=True), StandardScaler()), numeric),
+            ("cat", OneHotEncoder(handle_unknown="ignore"), text),
+        ])
+        out = transformer.fit_transform(frame[numeric + text])
+        shape = out.shape
     elif mode == "evaluate-csv":
         data = load_csv(path)
         pred = evaluate_dataset(model, data, OutputKind.LOGIT)

@@ -5,9 +5,10 @@
 Each demo CSV is split once (stratified, seed 0): 20 % of its rows become ``<name>-holdout.csv``,
 which the checkpoint never sees (``evalstudio evaluate --demo`` scores it there, honestly); the
 rest (all of them: no validation rows) train the model for a fixed number of epochs. Writes
-resources/demo/{pima,wine}_checkpoint.pt (standardisation fitted on the training rows inside, and
+resources/demo/{pima,wine,churn}_checkpoint.pt (standardisation fitted on the training rows inside, and
 the fingerprints of those rows, so Evaluate on the full demo CSV leaves them out on its own and
-scores exactly the held-out rows) and resources/demo/{pima,wine}-holdout.csv.
+scores exactly the held-out rows; churn's carries its column encoding too) and
+resources/demo/{pima,wine,churn}-holdout.csv.
 """
 
 from __future__ import annotations
@@ -25,6 +26,10 @@ RUNS = {
              "--epochs", "100", "--batch-size", "16", "--lr", "0.001"],
     "wine": ["--model", "wine_model.py", "--data", "wine.csv",
              "--epochs", "60", "--batch-size", "16", "--lr", "0.003"],
+    # The mixed-type demo (scripts/make_churn_demo.py): text, blanks and an id column; the
+    # checkpoint carries the column encoding learned from its training rows.
+    "churn": ["--model", "churn_model.py", "--data", "churn.csv",
+              "--epochs", "40", "--batch-size", "32", "--lr", "0.003"],
 }
 
 
@@ -36,13 +41,17 @@ def main() -> int:
 
     for name, argv in RUNS.items():
         argv = [str(DEMO / a) if a.endswith((".py", ".csv")) else a for a in argv]
-        full = pd.read_csv(argv[argv.index("--data") + 1])
+        source = Path(argv[argv.index("--data") + 1])
+        # The split keeps each line as written (a pandas round trip would rewrite blanks, spaces, quotes).
+        lines = source.read_text(encoding="utf-8").splitlines(keepends=True)
+        full = pd.read_csv(source)
         train, holdout = train_test_split(full, test_size=0.2, stratify=full.iloc[:, -1], random_state=0)
-        holdout.sort_index().to_csv(DEMO / f"{name}-holdout.csv", index=False)
+        (DEMO / f"{name}-holdout.csv").write_text(
+            "".join([lines[0], *(lines[i + 1] for i in sorted(holdout.index))]), encoding="utf-8")
         with tempfile.TemporaryDirectory() as out:
             # Named after the CSV its rows come from: the checkpoint records this name (and the hash).
-            train_csv = Path(out) / (Path(argv[argv.index("--data") + 1]).stem + "-train.csv")
-            train.sort_index().to_csv(train_csv, index=False)
+            train_csv = Path(out) / (source.stem + "-train.csv")
+            train_csv.write_text("".join([lines[0], *(lines[i + 1] for i in sorted(train.index))]), encoding="utf-8")
             argv[argv.index("--data") + 1] = str(train_csv)
             code = cli(["train", *argv, "--seed", "0", "--device", "cpu", "--val-fraction", "0",
                         "--out", out, "--quiet"])

@@ -30,13 +30,13 @@ def bench_main(monkeypatch: pytest.MonkeyPatch):
 
 def test_tiny_run_writes_results_and_table(bench_main, tmp_path: Path) -> None:
     out, md = tmp_path / "results.json", tmp_path / "BENCHMARKS.md"
-    assert bench_main(["--scale", "tiny", "--only", "1,2,3,4,5,6,8,9,10,11", "--json", str(out), "--markdown", str(md)]) == 0
+    assert bench_main(["--scale", "tiny", "--only", "1,2,3,4,5,6,8,9,10,11,12", "--json", str(out), "--markdown", str(md)]) == 0
     res = json.loads(out.read_text())
     assert res["mode"] == "tiny" and res["seconds"] > 0 and res["device"] == "cpu"
     m = res["machine"]
     assert m["cores"] >= 1 and m["cpu"] and m["torch"] == torch.__version__ and m["torch_threads"] == 1
     items = res["items"]
-    assert sorted({it["item"] for it in items}) == [1, 2, 3, 4, 5, 6, 8, 9, 10, 11]
+    assert sorted({it["item"] for it in items}) == [1, 2, 3, 4, 5, 6, 8, 9, 10, 11, 12]
     for it in items:
         assert set(it) == KEYS, it["id"]
         assert it["target"] and it["measured"] != "failed", it["note"]

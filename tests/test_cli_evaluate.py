@@ -136,7 +136,7 @@ def test_no_arguments_explain_what_is_missing(capsys: pytest.CaptureFixture[str]
         (["evaluate", "--demo", "--bogus"],
          "error: unrecognized arguments: --bogus. Run 'evalstudio evaluate --help' for the options."),
         (["evaluate", "--demo", "iris"],
-         "error: argument --demo: invalid choice: 'iris' (choose from 'pima', 'wine'). "
+         "error: argument --demo: invalid choice: 'iris' (choose from 'pima', 'wine', 'churn'). "
          "Run 'evalstudio evaluate --help' for the options."),
         (["--bogus"], "error: unrecognized arguments: --bogus. Run 'evalstudio --help' for the options."),
     ],

@@ -23,6 +23,39 @@ def add_data_args(p: argparse.ArgumentParser, *, required: bool = True) -> None:
                    help="drop rows with missing or infinite feature values (counted and reported)")
 
 
+def add_column_args(p: argparse.ArgumentParser) -> None:
+    """Column roles (train and kfold): what is a feature, and how each is read."""
+    g = p.add_argument_group("columns", "Roles are inferred (text: categories; numbers: numeric; ids, names and "
+                             "constant columns: set aside, with a note); these override them.")
+    g.add_argument("--features", metavar="COL[,COL...]", help="use only these columns as features")
+    g.add_argument("--ignore", metavar="COL[,COL...]", action="append", help="set these columns aside")
+    g.add_argument("--categorical", metavar="COL[,COL...]", action="append",
+                   help="read these as categories (e.g. a class code 1/2/3)")
+    g.add_argument("--numeric", metavar="COL[,COL...]", action="append", help="read these as numbers")
+    g.add_argument("--min-category-count", type=int, metavar="N",
+                   help="categories seen in fewer training rows share one '(other)' input (default 5)")
+
+
+def _names(values: Sequence[str] | str | None) -> tuple[str, ...]:
+    if values is None:
+        return ()
+    items = [values] if isinstance(values, str) else list(values)
+    return tuple(name.strip() for v in items for name in v.split(",") if name.strip())
+
+
+def roles_from_args(args: argparse.Namespace) -> Any:
+    """The :class:`~evalstudio.core.data.columns.ColumnRoles` the column flags ask for."""
+    from evalstudio.core.data.columns import MIN_CATEGORY_COUNT, ColumnRoles
+
+    features = getattr(args, "features", None)
+    count = getattr(args, "min_category_count", None)
+    return ColumnRoles(
+        ignore=_names(getattr(args, "ignore", None)), categorical=_names(getattr(args, "categorical", None)),
+        numeric=_names(getattr(args, "numeric", None)), features=_names(features) if features else None,
+        min_category_count=MIN_CATEGORY_COUNT if count is None else count,
+    )
+
+
 def add_model_args(p: argparse.ArgumentParser, *, model_required: bool = True) -> None:
     p.add_argument("--model", metavar="PATH", required=model_required,
                    help="model definition: a Python file with an nn.Module, or a TorchScript file")
@@ -78,6 +111,17 @@ def interval_settings(args: argparse.Namespace) -> Any:
     if args.no_intervals:
         return None
     return IntervalSettings(confidence=args.confidence, resamples=args.resamples, seed=args.interval_seed)
+
+
+def data_line(data: Any, rows: str | None = None) -> str:
+    """``data:   PATH  (7043 rows, 19 feature columns -> 46 inputs, target 'Churn')`` for the summaries."""
+    enc = getattr(data, "encoding", None)
+    if enc is not None and not (enc.is_plain_numeric() and len(enc.features) == len(enc.columns)):
+        width = (f"{len(enc.features)} feature columns -> {data.n_features} inputs"
+                 + (f", {len(enc.columns) - len(enc.features)} set aside" if len(enc.features) < len(enc.columns) else ""))
+    else:
+        width = f"{data.n_features} features"
+    return f"data:   {data.source}  ({rows or f'{data.n_samples} rows'}, {width}, target {data.target_name!r})"
 
 
 def to_jsonable(obj: Any) -> Any:

@@ -11,6 +11,7 @@ from evalstudio.commands._common import (
     add_interval_args,
     check_model_timeout,
     add_model_args,
+    data_line,
     format_report,
     format_table,
     interval_settings,
@@ -28,9 +29,10 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     )
     add_model_args(p, model_required=False)
     add_data_args(p, required=False)
-    p.add_argument("--demo", choices=("pima", "wine"), nargs="?", const="pima",
+    p.add_argument("--demo", choices=("pima", "wine", "churn"), nargs="?", const="pima",
                    help="evaluate the bundled demo on its held-out rows, which its checkpoint never saw "
-                        "(pima: binary, wine: 3 classes); other flags still apply")
+                        "(pima: binary, wine: 3 classes, churn: a table with text, blanks and ids); "
+                        "other flags still apply")
     p.add_argument("--threshold", type=float, default=None, metavar="T", help="decision threshold for binary tasks (default 0.5)")
     p.add_argument("--positive-class", metavar="NAME", help="binary: the positive class (default: the second)")
     p.add_argument("--batch-size", type=int, default=65536, metavar="N", help="rows per forward pass (default 65536)")
@@ -54,9 +56,10 @@ def demo_paths(name: str) -> dict[str, str]:
     """The bundled demo's files."""
     from evalstudio.resources import resource_path
 
-    if name == "wine":
-        return {"data": str(resource_path("demo", "wine-holdout.csv")), "model": str(resource_path("demo", "wine_model.py")),
-                "checkpoint": str(resource_path("demo", "wine_checkpoint.pt"))}
+    if name in ("wine", "churn"):
+        return {"data": str(resource_path("demo", f"{name}-holdout.csv")),
+                "model": str(resource_path("demo", f"{name}_model.py")),
+                "checkpoint": str(resource_path("demo", f"{name}_checkpoint.pt"))}
     return {"data": str(resource_path("demo", "pima-holdout.csv")),
             "model": str(resource_path("demo", "pima_model.py")),
             "checkpoint": str(resource_path("demo", "pima_checkpoint.pt"))}
@@ -121,6 +124,10 @@ def run(args: argparse.Namespace) -> int:
         payload["temperature"] = out.temperature
         if out.audit is not None:
             payload["mode_audit"] = audit_json(out.audit)
+        if out.dataset.encoding is not None:
+            from evalstudio.core.data.column_report import features_json
+
+            payload["features"] = features_json(out.dataset.encoding, out.dataset.table)
         write_json(args.json, payload)
     if args.predictions:
         write_predictions_csv(args.predictions, out.predictions, predicted_labels(out))
@@ -161,10 +168,9 @@ def summary_text(out: Any) -> str:
     ds = out.dataset
     # What was scored and what was left out comes first, in plain words.
     lines = [f"rows:   {line}" for line in (out.leakage.lines() if out.leakage is not None else ())]
-    rows = f"{ds.n_samples} rows" if out.leakage is None else \
-        f"{out.leakage.rows_in_file} rows, {out.leakage.scored} scored"
+    rows = None if out.leakage is None else f"{out.leakage.rows_in_file} rows, {out.leakage.scored} scored"
     lines += [
-        f"data:   {ds.source}  ({rows}, {ds.n_features} features, target {ds.target_name!r})",
+        data_line(ds, rows),
         "classes: " + ", ".join(f"{i} = {c!r}" for i, c in enumerate(ds.classes)),
         f"model:  {out.spec.model_path or '(from the checkpoint)'}"
         + (f"  + checkpoint {out.spec.checkpoint_path}" if out.spec.checkpoint_path else ""),

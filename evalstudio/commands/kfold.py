@@ -10,10 +10,12 @@ import numpy as np
 
 from evalstudio.commands._common import (
     add_interval_args,
+    data_line,
     format_report,
     format_table,
     interval_settings,
     interval_threads,
+    roles_from_args,
     write_json,
 )
 from evalstudio.commands.train import (
@@ -59,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
                   [("--data", args.data), ("--model", args.model), ("--checkpoint", args.checkpoint)])
     config = config_from_args(args, SHARED_OPTIONS, val_fraction=0.0)
     with started_probe(args):
-        data = load_csv(args.data, target=args.target, drop_missing=args.drop_missing)
+        data = load_csv(args.data, target=args.target, drop_missing=args.drop_missing, roles=roles_from_args(args))
         factory, data, kind, notes = prepare_model(args, data)
     notes.extend(_starting_rows_note(factory, data))
     positive = positive_index(data.classes, args.positive_class)
@@ -70,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
                         stacked=stacked)
     extras = cv_extras(cv, positive, settings)
     if args.json:
-        write_json(args.json, cv_json(cv, notes, extras, data_path=args.data))
+        write_json(args.json, cv_json(cv, notes, extras, data_path=args.data, data=data))
     if args.predictions:
         write_oof_csv(args.predictions, cv)
     if not args.quiet:
@@ -111,8 +113,10 @@ def cv_extras(cv: Any, positive: int, settings: Any) -> dict[str, Any]:
 
 
 def cv_json(cv: Any, notes: list[str], extras: dict[str, Any] | None = None, *,
-            data_path: str | None = None) -> dict[str, Any]:
-    """The issue's shape: folds, summary {metric: {mean, std}}, pooled {metrics, confusion_matrix}.
+            data_path: str | None = None, data: Any = None) -> dict[str, Any]:
+    """The issue's shape: folds, summary {metric: {mean, std}}, pooled {metrics, confusion_matrix},
+    and ``features`` (when ``data`` is given): the columns and inputs (categories learned per fold;
+    ``unseen`` sums the held-out rows whose value their fold's training rows never held).
 
     Also what ``compare --kfold`` checks before pairing two runs: the data file's SHA-256
     (``data_sha256``, when ``data_path`` is given) and the fold assignment's fingerprint
@@ -127,9 +131,20 @@ def cv_json(cv: Any, notes: list[str], extras: dict[str, Any] | None = None, *,
     from evalstudio.core.training.kfold_compare import fold_assignment, folds_fingerprint
 
     extras = extras or {}
+    features = None
+    if data is not None and data.encoding is not None and data.table is not None:
+        from evalstudio.core.data.column_report import features_json
+
+        unseen: dict[str, int] = {}
+        for f in cv.folds:
+            for name, n in getattr(f, "unseen", {}).items():
+                unseen[name] = unseen.get(name, 0) + int(n)
+        features = features_json(data.encoding, data.table, unseen=unseen)
     payload = {
+        "features": features,
         "folds": [
             {"fold": f.fold, "n_train": f.n_train, "n_test": f.n_test, "seed": f.seed, "metrics": f.metrics,
+             "unseen": dict(getattr(f, "unseen", {})),
              "confusion_matrix": np.asarray(f.confusion_matrix).tolist(),
              "history": [h.to_dict() for h in f.history]}
             for f in cv.folds
@@ -188,7 +203,7 @@ def summary_text(data: Any, config: Any, cv: Any, notes: list[str], positive: in
     extras = extras or {}
     keys = [k for k in SHOWN if k in cv.summary]
     lines = [
-        f"data:   {data.source}  ({data.n_samples} rows, {data.n_features} features, target {data.target_name!r})",
+        data_line(data),
         f"{len(cv.folds)}-fold stratified cross-validation (shuffled, seed {config.seed}); per fold a fresh model "
         f"seeded seed+fold-1; {config.epochs} epochs, batch {config.batch_size}, {config.optimizer} lr {config.lr:g}, "
         f"{'standardised (fitted per fold on its training rows)' if config.standardize else 'raw'} features, "

@@ -6,6 +6,7 @@ real main window on each tab) plus the evaluation views' confusion.png, roc.png,
 kfold.png when those views are installed; then loads the demo's held-out file, evaluates it, fits a
 temperature on the training run's validation rows and saves calibration.png (the Calibration view,
 before and after).
+Last, columns.png: the data panel's column table on the bundled mixed-type demo (churn.csv).
 """
 
 from __future__ import annotations
@@ -121,6 +122,7 @@ def take_screenshots(out: Path, *, epochs: int, folds: int, kfold_epochs: int, s
                 written.append(_grab(app, window, window.audit_panel, out / "mode_audit.png"))
             written += _evaluation_views(out, c)
             written += _calibration_view(app, window, out, _wait, check)
+            written.append(_columns_view(app, window, out / "columns.png"))
         finally:
             shutdown_window(window)
     return written
@@ -192,6 +194,25 @@ def _calibration_view(app: Any, window: Any, out: Path, wait: Any, check: Any) -
         cal.fit_button.click()
         wait(app, lambda: c.idle and cal.run is not None, "fitting a temperature")
     return [_grab(app, window, cal, out / "calibration.png")]
+
+
+def _columns_view(app: Any, window: Any, path: Path) -> Path:
+    """The data panel's column table on the bundled mixed-type demo (text, blanks, an id column),
+    with its model and checkpoint loaded, so the window shows what a real table looks like."""
+    from evalstudio.resources import resource_path
+
+    c = window.controller
+    seen = len(c.messages)
+    window.choose_checkpoint("")  # the Pima checkpoint does not go into the churn model
+    window.choose_model(str(resource_path("demo", "churn_model.py")))
+    window.choose_checkpoint(str(resource_path("demo", "churn_checkpoint.pt")))
+    window.open_data(str(resource_path("demo", "churn.csv")))
+    _wait(app, lambda: c.idle and c.dataset is not None and c.dataset.target_name == "Churn" and c.model is not None,
+          "loading the mixed-type demo")
+    errors = [t for level, t in c.messages[seen:] if level == "error"]
+    if errors:
+        raise EvalStudioError(f"the demo run failed while loading the mixed-type demo: {errors[-1]}")
+    return _grab(app, window, window.data_panel, path)
 
 
 def _evaluation_views(out: Path, c: Any) -> list[Path]:

@@ -13,13 +13,16 @@ from pathlib import Path
 from typing import Any
 
 from evalstudio.commands._common import (
+    add_column_args,
     add_data_args,
     add_interval_args,
     add_model_timeout_arg,
+    data_line,
     format_report,
     format_table,
     interval_settings,
     interval_threads,
+    roles_from_args,
     write_json,
 )
 from evalstudio.core.errors import TrainingError
@@ -49,6 +52,7 @@ def add_training_args(p: argparse.ArgumentParser, *, train: bool) -> None:
                    help="allow a checkpoint that needs full unpickling (runs code: only for files you trust)")
     p.add_argument("--non-strict", action="store_true", help="load --checkpoint even if its keys only partly match")
     add_data_args(p)
+    add_column_args(p)
     p.add_argument("--epochs", type=int, help=f"total epochs (default {d.epochs}; with --resume, the new total)")
     p.add_argument("--batch-size", type=int, help=f"rows per step (default {d.batch_size})")
     p.add_argument("--lr", type=float, help=f"learning rate (default {d.lr:g})")
@@ -175,11 +179,23 @@ def prepare_model(
         infer_output_kind,
         load_checkpoint,
         load_model,
+        read_data_contract,
     )
 
     from evalstudio.core.models.probe import finish_probe
 
     notes: list[str] = []
+    contract = read_data_contract(args.checkpoint) if args.checkpoint and not resuming else None
+    if contract is not None and (contract.encoding is not None
+                                 or (contract.classes and tuple(contract.classes) != data.classes)):
+        # Fine-tuning: read the data as the starting weights learned it (their columns, their classes).
+        data = load_csv(args.data, target=args.target, drop_missing=args.drop_missing,
+                        classes=contract.classes or None, encoding=contract.encoding,
+                        numeric_only=contract.encoding is None)
+        if contract.classes:
+            notes.append("classes mapped as in the checkpoint: " + ", ".join(contract.classes))
+        if contract.encoding is not None:
+            notes.append("columns read with the starting checkpoint's encoding (the column flags do not apply)")
     # The model file ran first in a child process (started_probe), importing while the data was read.
     finish_probe(getattr(args, "_probe", None), data.n_features, data.n_classes)
     loaded = load_model(args.model, entry=args.entry, n_features=data.n_features, n_classes=data.n_classes)
@@ -188,9 +204,6 @@ def prepare_model(
     if args.checkpoint and not resuming:
         init = load_checkpoint(args.checkpoint, trust_pickle=args.trust_pickle, namespace=loaded.namespace)
         notes.extend(init.notes)
-        if init.classes and tuple(init.classes) != data.classes:
-            data = load_csv(args.data, target=args.target, drop_missing=args.drop_missing, classes=tuple(init.classes))
-            notes.append("classes mapped as in the checkpoint: " + ", ".join(init.classes))
     elif args.checkpoint:
         notes.append("--checkpoint ignored: --resume restores the run's own weights")
 
@@ -206,6 +219,7 @@ def prepare_model(
     # The rows that trained the starting weights (an evalstudio checkpoint records them): a
     # fine-tuned model has learned from them too, so its checkpoints carry them on.
     factory.training_rows = (init.meta or {}).get("training_rows") if init is not None else None  # type: ignore[attr-defined]
+    factory.encoding = contract.encoding if contract is not None else None  # type: ignore[attr-defined]
 
     probe = factory()
     check_input_width(probe, data.feature_names)
@@ -312,12 +326,18 @@ def _train(args: argparse.Namespace, resume: dict[str, Any] | None, out_dir: Pat
                    and getattr(args, n) != getattr(base, n)]
         if ignored:
             notes.append(f"{', '.join(ignored)} ignored: a resumed run keeps its configuration")
-        data = load_csv(args.data, target=args.target, drop_missing=args.drop_missing, classes=tuple(resume["classes"]))
+        resume_encoding = None
+        if resume.get("encoding") is not None:
+            from evalstudio.core.data.encoding_state import from_state
+
+            resume_encoding = from_state(resume["encoding"], repr(args.resume))
+        data = load_csv(args.data, target=args.target, drop_missing=args.drop_missing, classes=tuple(resume["classes"]),
+                        encoding=resume_encoding, numeric_only=resume_encoding is None)
         if list(data.feature_names) != list(resume["feature_names"]):
             notes.append("warning: the feature columns are named differently from the resumed run's")
     else:
         config = config_from_args(args, TRAIN_OPTIONS)
-        data = load_csv(args.data, target=args.target, drop_missing=args.drop_missing)
+        data = load_csv(args.data, target=args.target, drop_missing=args.drop_missing, roles=roles_from_args(args))
     factory, data, kind, model_notes = prepare_model(args, data, resuming=resume is not None)
     notes = model_notes + notes
     if resume is not None and model_file_changed(resume, args.model):
@@ -333,7 +353,7 @@ def _train(args: argparse.Namespace, resume: dict[str, Any] | None, out_dir: Pat
     val = None
     if args.val_data:
         val = load_csv(args.val_data, target=args.target or data.target_name, drop_missing=args.drop_missing,
-                       classes=data.classes)
+                       classes=data.classes, encoding=data.encoding)
     positive = positive_index(data.classes, args.positive_class)
     callbacks = [] if args.quiet else [ProgressPrinter()]
     module = seeded(factory, config.seed)
@@ -344,7 +364,7 @@ def _train(args: argparse.Namespace, resume: dict[str, Any] | None, out_dir: Pat
         start_scaler = Standardizer.from_state(factory.preprocessing)
     result = fit(module, data, config, output_kind=kind, val_data=val, callbacks=callbacks, out_dir=out_dir,
                  resume=resume, preprocessing=start_scaler, earlier_rows=getattr(factory, "training_rows", None),
-                 model_file=args.model)
+                 model_file=args.model, encoding=getattr(factory, "encoding", None))
     report = intervals = calibration = None
     if result.val_predictions is not None:
         from evalstudio.core.evaluation.calibration import calibration_report
@@ -372,6 +392,7 @@ def _train(args: argparse.Namespace, resume: dict[str, Any] | None, out_dir: Pat
             **(intervals.to_json() if intervals is not None else {}),
             **({"calibration": calibration.to_json()} if calibration is not None else {}),
             "temperature": temperature,
+            "features": run_features(data, result, val),
             "notes": notes,
         })
     if not args.quiet:
@@ -391,6 +412,30 @@ def calibrate_run(result: Any) -> dict[str, Any]:
     fit = fit_temperature(result.val_predictions)
     store_temperature(path, fit, VALIDATION_ROWS)
     return {**fit.to_json(), "checkpoint": _relative(path), "fitted_on": VALIDATION_ROWS}
+
+
+def run_features(data: Any, result: Any, val: Any = None) -> dict[str, Any] | None:
+    """The ``features`` block of a training run: its encoding (learned from the training rows),
+    missing cells over every row used, unseen values among the validation rows."""
+    from evalstudio.core.data.column_report import features_json
+
+    enc = result.encoding if result.encoding is not None else data.encoding
+    if enc is None or data.table is None:
+        return None
+    unseen = None
+    held_out = val if val is not None else None
+    if held_out is None and result.val_predictions is not None:
+        import numpy as np
+
+        held_out = data.subset(np.flatnonzero(np.isin(data.row_numbers, result.val_predictions.row_numbers)))
+    if held_out is not None and held_out.table is not None:
+        unseen = enc.count_unseen(held_out.table)
+    block = features_json(enc, data.table, unseen=unseen or {})
+    if val is not None and val.table is not None:
+        for col, extra in zip(block["columns"], features_json(enc, val.table)["columns"]):
+            if "missing" in col:
+                col["missing"] += extra["missing"]
+    return block
 
 
 def batch_order(config: Any) -> str:
@@ -419,7 +464,7 @@ def history_table(history: Any, *, limit: int = 25) -> str:
 def summary_text(data: Any, config: Any, result: Any, report: Any, notes: list[str], intervals: Any = None,
                  calibration: Any = None, temperature: dict[str, Any] | None = None) -> str:
     lines = [
-        f"data:   {data.source}  ({data.n_samples} rows, {data.n_features} features, target {data.target_name!r})",
+        data_line(data),
         f"trained {len(result.history)} epochs; loss for {result.output_kind} outputs; "
         f"optimizer {config.optimizer} lr {config.lr:g}, batch {config.batch_size}, "
         f"{'standardised' if config.standardize else 'raw'} features, {batch_order(config)}, seed {config.seed}",

@@ -15,6 +15,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Signal, Slot
 
+from evalstudio.core.data.columns import ColumnRoles  # plain data (no torch)
 from evalstudio.core.errors import text_for  # the window's wording of a core note (no torch)
 from evalstudio.gui.eval_plan import EvalPlan, plan_evaluation, records_training_rows, report_settings, same_file
 from evalstudio.gui.settings import AppSettings
@@ -25,6 +26,7 @@ from evalstudio.workers.jobs import (
     EvaluateJob,
     KFoldJob,
     LoadDataJob,
+    ReplanJob,
     LoadModelJob,
     ModelInfo,
     PickleConsentNeeded,
@@ -146,6 +148,10 @@ class Controller(QObject):
         self.requested_data_path: str | None = None
         self.target: str | None = None
         self.drop_missing = False
+        # The column roles the user picked in the data panel's column table (kept across reloads of
+        # the same file: another target, dropping rows; forgotten when another file is opened).
+        self.roles = ColumnRoles()
+        self._pending_roles = self.roles  # the roles a re-plan in flight applies
         self.strict = True  # False: load the checkpoint tensors that fit (the CLI's --non-strict)
         self.outputs = "auto"  # how Evaluate reads the model's outputs: auto | logits | probabilities
         self.data_fit: Any = None  # DataFit of the loaded checkpoint against the loaded data
@@ -217,18 +223,36 @@ class Controller(QObject):
 
     def open_data(self, path: str, *, target: str | None = None) -> None:
         """Load a CSV (the target column by name, or the loader's default)."""
+        if path != self.requested_data_path and path != self.data_path:
+            self.roles = ColumnRoles()  # another file: its columns are inferred afresh
         # data_path stays the loaded dataset's file until this one loads (a failure keeps the old data).
         self.requested_data_path, self.target = path, target
+        roles = self.roles
         self._enqueue(PendingJob(
             f"loading {os.path.basename(path)}",
-            lambda: LoadDataJob(path, target=target, drop_missing=self.drop_missing),
+            lambda: LoadDataJob(path, target=target, drop_missing=self.drop_missing, roles=roles),
             JobHandlers(self._data_loaded, failed=self._data_failed, cancelled=self._data_stopped, area="data")))
 
     def set_target(self, name: str) -> None:
         # The picker belongs to the data on screen (not to a file that just failed to load).
         path = self.data_path if self.dataset is not None else self.requested_data_path
         if path:
+            self.roles = self.roles.forget(name)  # the label is no feature
             self.open_data(path, target=name)
+
+    def set_column_kind(self, name: str, kind: str) -> None:
+        """Use column ``name`` as ``kind`` (numeric / categorical / ignored): the columns are planned
+        again from the rows already read, and the model is rebuilt for the new inputs."""
+        if self.dataset is None:
+            return
+        roles = self.roles.with_kind(name, kind)
+        dataset = self.dataset
+        self._enqueue(PendingJob(
+            f"using {name!r} as {kind}",
+            lambda: ReplanJob(dataset, roles),
+            JobHandlers(self._data_replanned, failed=self._replan_failed, cancelled=self._replan_stopped,
+                        area="data")))
+        self._pending_roles = roles
 
     def set_drop_missing(self, value: bool) -> None:
         self.drop_missing = bool(value)
@@ -591,10 +615,26 @@ class Controller(QObject):
         self.dataset_changed.emit(dataset)
         self._refresh_data_fit()  # with the model still loaded: a target switch shows at once
         self.actions_changed.emit()
-        self.status_changed.emit(f"loaded {dataset.n_samples:,} rows, {dataset.n_features} features" + self._misfit())
+        enc = getattr(dataset, "encoding", None)
+        n_columns = len(enc.features) if enc is not None else dataset.n_features
+        width = (f"{dataset.n_features} features" if n_columns == dataset.n_features
+                 else f"{n_columns} feature columns ({dataset.n_features} model inputs)")
+        self.status_changed.emit(f"loaded {dataset.n_samples:,} rows, {width}" + self._misfit())
         if self.model_path or self.checkpoint_path:
             # The model may be built for the data's width and classes: build it again.
             self._queue.insert(0, self._model_pending("loading the model"))
+
+    def _data_replanned(self, dataset: Any) -> None:
+        self.roles = getattr(self, "_pending_roles", self.roles)
+        self._data_loaded(dataset)
+
+    def _replan_failed(self, message: str) -> None:
+        # (The runner has posted the message.) The columns on screen stay as they were, and the
+        # table shows their roles again.
+        self.dataset_changed.emit(self.dataset)
+
+    def _replan_stopped(self) -> None:
+        self.dataset_changed.emit(self.dataset)
 
     def _data_failed(self, message: str) -> None:
         self._data_not_loaded(message, "could not be loaded")

@@ -12,21 +12,24 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QFileDialog,
+    QFrame,
     QHBoxLayout,
     QHeaderView,
     QLabel,
     QMenu,
     QPushButton,
+    QScrollArea,
     QSplitter,
     QTableView,
-    QTableWidget,
-    QTableWidgetItem,
     QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
+from evalstudio.core.data.column_report import column_overview  # cheap summaries; no torch
+from evalstudio.core.errors import text_for
 from evalstudio.gui.class_balance import ClassBalancePlot
+from evalstudio.gui.column_table import ColumnsView
 from evalstudio.gui.table_model import DatasetTableModel
 
 if TYPE_CHECKING:
@@ -43,11 +46,13 @@ class DataPanel(QWidget):
     open_requested(path)
     target_changed(column)
     drop_missing_changed(checked)
+    column_kind_changed(column, kind) -- numeric / categorical / ignored, picked in the column table
     """
 
     open_requested = Signal(str)
     target_changed = Signal(str)
     drop_missing_changed = Signal(bool)
+    column_kind_changed = Signal(str, str)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -87,11 +92,9 @@ class DataPanel(QWidget):
 
         self.summary_label = QLabel("")
         self.summary_label.setWordWrap(True)
-        self.columns_table = QTableWidget(0, 2)
-        self.columns_table.setHorizontalHeaderLabels(["column", "type"])
-        self.columns_table.verticalHeader().setVisible(False)
-        self.columns_table.horizontalHeader().setStretchLastSection(True)
-        self.columns_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.columns_view = ColumnsView()
+        self.columns_view.kind_chosen.connect(self.column_kind_changed)
+        self.columns_view.target_chosen.connect(self.target_changed)
         self.balance = ClassBalancePlot()
         self.balance.setMinimumHeight(180)
         self.notes_label = QLabel("")
@@ -99,22 +102,39 @@ class DataPanel(QWidget):
         self.notes_label.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
         self.notes_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
 
+        notes_scroll = QScrollArea()
+        notes_scroll.setWidgetResizable(True)
+        notes_scroll.setFrameShape(QFrame.Shape.NoFrame)
+        notes_scroll.setWidget(self.notes_label)
         side = QWidget()
         side_layout = QVBoxLayout(side)
         side_layout.setContentsMargins(0, 0, 0, 0)
         side_layout.addWidget(self.summary_label)
         side_layout.addWidget(self.balance, 2)
-        side_layout.addWidget(QLabel("Columns"))
-        side_layout.addWidget(self.columns_table, 2)
         side_layout.addWidget(QLabel("Loader notes"))
-        side_layout.addWidget(self.notes_label, 1)
+        side_layout.addWidget(notes_scroll, 3)
+
+        # The rows above, the columns below: on a table with text, ids and blanks the column table
+        # (how each column is used) matters as much as the rows, and it needs the width.
+        columns_box = QWidget()
+        columns_layout = QVBoxLayout(columns_box)
+        columns_layout.setContentsMargins(0, 4, 0, 0)
+        columns_layout.addWidget(QLabel("<b>Columns</b>: how each one is used (pick another use in its row to "
+                                        "plan the columns again)"))
+        columns_layout.addWidget(self.columns_view, 1)
+        left = QSplitter(Qt.Orientation.Vertical)
+        left.addWidget(self.table)
+        left.addWidget(columns_box)
+        left.setStretchFactor(0, 1)
+        left.setStretchFactor(1, 1)
+        left.setSizes([380, 360])
 
         split = QSplitter()
-        split.addWidget(self.table)
+        split.addWidget(left)
         split.addWidget(side)
         split.setStretchFactor(0, 3)
-        split.setStretchFactor(1, 2)
-        split.setSizes([640, 420])  # room for more feature columns than the side needs
+        split.setStretchFactor(1, 1)
+        split.setSizes([760, 320])
 
         layout = QVBoxLayout(self)
         layout.addLayout(top)
@@ -128,10 +148,11 @@ class DataPanel(QWidget):
         with QSignalBlocker(self.target_combo):
             self.target_combo.clear()
             if data is not None:
-                self.target_combo.addItems(list(data.feature_names) + [data.target_name])
+                columns = list(data.table.names) if data.table is not None else list(data.feature_names)
+                self.target_combo.addItems(columns + [data.target_name])
                 self.target_combo.setCurrentText(data.target_name)
-        self.columns_table.setRowCount(0)
         if data is None:
+            self.columns_view.set_overview(())
             self.path_label.setText("No data loaded. Open a CSV file or drop one on the window.")
             self.summary_label.setText("")
             self.notes_label.setText("")
@@ -140,20 +161,16 @@ class DataPanel(QWidget):
         self.path_label.setText(data.source or "(in memory)")
         self.path_label.setToolTip(data.source)
         counts = data.class_counts()
+        overview = column_overview(data)
+        n_columns = sum(1 for row in overview if row.kind in ("numeric", "categorical"))
         self.summary_label.setText(
-            f"<b>{data.n_samples:,}</b> rows · <b>{data.n_features}</b> features · "
+            f"<b>{data.n_samples:,}</b> rows · <b>{n_columns}</b> feature column{'s' if n_columns != 1 else ''} "
+            f"→ <b>{data.n_features}</b> model input{'s' if data.n_features != 1 else ''} · "
             f"target <b>{data.target_name}</b> with {data.n_classes} classes"
         )
         self.balance.set_counts(data.classes, counts)
-        rows = [(name, "number (feature)") for name in data.feature_names]
-        rows.append((data.target_name, f"label: {data.n_classes} classes ({', '.join(data.classes[:6])}"
-                     + (", …)" if data.n_classes > 6 else ")")))
-        self.columns_table.setRowCount(len(rows))
-        for i, (name, kind) in enumerate(rows):
-            self.columns_table.setItem(i, 0, QTableWidgetItem(name))
-            self.columns_table.setItem(i, 1, QTableWidgetItem(kind))
-        self.columns_table.resizeColumnToContents(0)
-        self.notes_label.setText("\n".join(f"• {n}" for n in data.notes) or "nothing to report")
+        self.columns_view.set_overview(overview, width=data.n_features)
+        self.notes_label.setText("\n".join(f"• {text_for(n, 'app')}" for n in data.notes) or "nothing to report")
         self.table.resizeColumnsToContents()
 
     def show_target(self, name: str | None) -> None:

@@ -128,6 +128,7 @@ class MainWindow(QMainWindow):
         self.data_panel.open_requested.connect(self.open_data)
         self.data_panel.target_changed.connect(self.controller.set_target)
         self.data_panel.drop_missing_changed.connect(self.controller.set_drop_missing)
+        self.data_panel.column_kind_changed.connect(self.controller.set_column_kind)
         self.model_panel.model_chosen.connect(self.choose_model)
         self.model_panel.checkpoint_chosen.connect(self.choose_checkpoint)
         self.model_panel.reload_requested.connect(self.controller.reload_model)

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from evalstudio.workers.job import Job
 
 if TYPE_CHECKING:
+    from evalstudio.core.data.columns import ColumnRoles
     from evalstudio.core.data.dataset import Dataset
     from evalstudio.core.training.results import EpochMetrics, FoldResult
 
@@ -76,14 +77,31 @@ class LoadDataJob(Job):
 
     title = "loading data"
 
-    def __init__(self, path: str, *, target: str | None = None, drop_missing: bool = False) -> None:
+    def __init__(self, path: str, *, target: str | None = None, drop_missing: bool = False,
+                 roles: "ColumnRoles | None" = None) -> None:
         super().__init__()
-        self.path, self.target, self.drop_missing = path, target, drop_missing
+        self.path, self.target, self.drop_missing, self.roles = path, target, drop_missing, roles
 
     def work(self) -> "Dataset":
         from evalstudio.core.data.dataset import load_csv
 
-        return load_csv(self.path, target=self.target, drop_missing=self.drop_missing)
+        return load_csv(self.path, target=self.target, drop_missing=self.drop_missing, roles=self.roles)
+
+
+class ReplanJob(Job):
+    """:func:`evalstudio.core.data.dataset.with_roles`: the loaded rows planned and encoded again
+    with other column roles, without reading the file."""
+
+    title = "planning the columns"
+
+    def __init__(self, dataset: "Dataset", roles: "ColumnRoles") -> None:
+        super().__init__()
+        self.dataset, self.roles = dataset, roles
+
+    def work(self) -> "Dataset":
+        from evalstudio.core.data.dataset import with_roles
+
+        return with_roles(self.dataset, self.roles)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -124,8 +142,29 @@ def _format_count(n: int) -> str:
     return f"{n:,}"
 
 
+def _inputs_section(ckpt: Any, data_inputs: "tuple[str, ...] | None") -> list[str]:
+    """The model's inputs by name: the checkpoint's column encoding, else the data's encoded columns."""
+    encoding = getattr(ckpt, "encoding", None) if ckpt is not None else None
+    names = [str(n) for n in encoding.get("inputs", [])] if isinstance(encoding, dict) else []
+    source = "the checkpoint's column encoding, learned from its training rows"
+    if not names and data_inputs:
+        names, source = list(data_inputs), "the data's columns as encoded for training"
+    if not names:
+        return []
+    lines = ["", f"Inputs: {len(names)} (from {source})", "-" * 40]
+    row = "  "
+    for name in names:
+        if len(row) + len(name) > 100 and row.strip():
+            lines.append(row.rstrip())
+            row = "  "
+        row += name + ", "
+    lines.append(row.rstrip().rstrip(","))
+    return lines
+
+
 def describe_model(
-    loaded: Any, ckpt: Any, key_report: Any, checkpoint_path: str | None
+    loaded: Any, ckpt: Any, key_report: Any, checkpoint_path: str | None,
+    data_inputs: "tuple[str, ...] | None" = None,
 ) -> tuple[str, str, tuple[str, ...]]:
     """(headline, report text, layers that act differently in train mode); runs in the worker."""
     from evalstudio.core.models.loading import model_summary
@@ -142,7 +181,9 @@ def describe_model(
         headline += f" ({_format_count(summary.n_trainable)} trainable)"
     lines = ["Architecture", "------------", *summary.text.splitlines(), ""]
     if summary.expected_features is not None:
-        lines += [f"expects {summary.expected_features} input features", ""]
+        lines += [f"expects {summary.expected_features} input features"]
+    lines += _inputs_section(ckpt, data_inputs)
+    lines.append("")
     lines += ["Layers that act differently in train mode", "-----------------------------------------"]
     if stochastic:
         lines += [f"  Dropout   {d}" for d in summary.dropout_layers]
@@ -163,7 +204,15 @@ def describe_model(
             lines.append(f"  trained to predict: {ckpt.target}")
         if ckpt.classes:
             lines.append(f"  classes: {', '.join(map(str, ckpt.classes))}")
-        if ckpt.feature_names:
+        encoding = getattr(ckpt, "encoding", None)
+        if isinstance(encoding, dict) and isinstance(encoding.get("columns"), list):
+            used = [c for c in encoding["columns"] if isinstance(c, dict) and c.get("kind") != "ignored"]
+            aside = [str(c.get("name")) for c in encoding["columns"] if isinstance(c, dict) and c.get("kind") == "ignored"]
+            lines.append(f"  trained on columns: {', '.join(str(c.get('name')) for c in used)}"
+                         + (f" (set aside: {', '.join(aside)})" if aside else ""))
+            lines.append("  carries its column encoding (categories, medians; learned from its training rows): "
+                         "columns are found by name at evaluation")
+        elif ckpt.feature_names:
             lines.append(f"  trained on columns: {', '.join(map(str, ckpt.feature_names))}")
         if ckpt.preprocessing:
             lines.append("  carries standardisation fitted on its training rows (applied at evaluation)")
@@ -243,7 +292,7 @@ class LoadModelJob(Job):
             return PickleConsentNeeded(str(self.checkpoint_path or self.model_path), tuple(exc.unsafe_globals),
                                        exc.text("app"))
         loaded, ckpt, key_report = loaded_tuple
-        headline, text, stoch = describe_model(loaded, ckpt, key_report, self.checkpoint_path)
+        headline, text, stoch = describe_model(loaded, ckpt, key_report, self.checkpoint_path, self.feature_names)
         return ModelInfo(
             self.model_path, self.checkpoint_path, tuple(loaded_tuple), headline, text,
             getattr(loaded, "builder", None) is not None, stoch,

@@ -9,7 +9,9 @@ import pytest
 
 from evalstudio.core.data import csv_fast
 from evalstudio.core.data.csv_format import sniff_csv
-from evalstudio.core.data.dataset import _read_full, choose_target, load_csv
+from evalstudio.core.data.csv_read import Problems
+from evalstudio.core.data.dataset import choose_target, load_csv
+from evalstudio.core.data.table_read import read_columns
 from evalstudio.core.errors import DataError
 
 
@@ -17,7 +19,8 @@ def _full(path: Path, target: str | None = None, classes=None):
     fmt = sniff_csv(path)
     name, _ = choose_target(fmt.columns, target)
     features = [c for c in fmt.columns if c != name]
-    X, y, out, *_ = _read_full(fmt, features, name, classes)
+    columns, y, out, *_ = read_columns(fmt, features, name, classes, Problems())
+    X = np.stack([c.numbers for c in columns], axis=1)
     return fmt, name, features, X, y, out
 
 
@@ -203,15 +206,16 @@ def test_ragged_row_message_still_names_the_line(tmp_path: Path) -> None:
 
 
 def test_load_csv_takes_the_fast_path_for_clean_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import evalstudio.core.data.dataset as data_module
+    import evalstudio.core.data.table_read as data_module
 
     def no_full_read(*args, **kwargs):
         raise AssertionError("the full reader was used for a clean file")
 
-    monkeypatch.setattr(data_module, "_read_full", no_full_read)
+    monkeypatch.setattr(data_module, "read_columns", no_full_read)
     X, y = _rows(500, 6, seed=6)
     data = load_csv(_write(tmp_path / "d.csv", X, y))
     np.testing.assert_array_equal(data.X, X)
+    assert data.X is data.table.matrix  # the fast reader's matrix, not a copy
     np.testing.assert_array_equal(data.row_numbers, np.arange(1, 501))
     assert data.classes == ("0", "1")
 

@@ -293,7 +293,7 @@ def test_known_classes_need_two(tmp_path: Path) -> None:
 
 
 def test_non_numeric_feature_column_is_named(tmp_path: Path) -> None:
-    text = error_text(write(tmp_path, "age,sex,label\n30,M,0\n40,F,1\n50,M,1\n"))
+    text = error_text(write(tmp_path, "age,sex,label\n30,M,0\n40,F,1\n50,M,1\n"), numeric_only=True)
     assert "non-numeric feature column in" in text
     assert "'sex' (3 values such as 'M'; first at row 1, line 2)" in text
     assert "Encode those values as numbers or remove the column" in text
@@ -301,7 +301,7 @@ def test_non_numeric_feature_column_is_named(tmp_path: Path) -> None:
 
 def test_one_stray_text_cell_is_named_even_with_drop_missing(tmp_path: Path) -> None:
     p = write(tmp_path, "a,b,c,label\n1,2,3,0\n2,oops,3,1\n3,4,x,1\n4,5,6,0\n")
-    text = error_text(p, drop_missing=True)
+    text = error_text(p, drop_missing=True, numeric_only=True)
     assert "non-numeric feature columns" in text
     assert "'b' (1 value such as 'oops'; first at row 2, line 3)" in text
     assert "'c' (1 value such as 'x'; first at row 3, line 4)" in text
@@ -310,7 +310,7 @@ def test_one_stray_text_cell_is_named_even_with_drop_missing(tmp_path: Path) -> 
 @pytest.mark.parametrize("token", ["", "NA", "?", " ?", "nan", "N/A"])
 def test_missing_values_named_with_count_and_first_row(tmp_path: Path, token: str) -> None:
     p = write(tmp_path, f"a,b,label\n1,2,0\n2,{token},1\n3,4,1\n4,{token},0\n")
-    text = error_text(p)
+    text = error_text(p, numeric_only=True)
     assert "has missing values in 'b' (2 rows; first at row 2, line 3)" in text
     assert "--drop-missing" in text
 
@@ -340,7 +340,7 @@ def test_drop_missing_forgets_a_class_seen_only_on_dropped_rows(tmp_path: Path) 
 
 
 def test_drop_missing_with_nothing_left(tmp_path: Path) -> None:
-    text = error_text(write(tmp_path, "a,label\n?,0\n,1\n"), drop_missing=True)
+    text = error_text(write(tmp_path, "a,label\n?,0\n,1\n"), drop_missing=True, numeric_only=True)
     assert "every row of" in text and "missing or infinite value" in text
 
 
@@ -482,7 +482,7 @@ def test_headerless_semicolon_file_with_decimal_commas(tmp_path: Path) -> None:
 
 def test_many_problems_are_located_in_one_message(tmp_path: Path) -> None:
     rows = "".join(f"{i},{i},{i % 2}\n" for i in range(5000)) + "?,1,0\n1,?,1\n"
-    text = error_text(write(tmp_path, "a,b,label\n" + rows))
+    text = error_text(write(tmp_path, "a,b,label\n" + rows), numeric_only=True)
     assert "'a' (1 row; first at row 5001, line 5002), 'b' (1 row; first at row 5002, line 5003)" in text
 
 
@@ -496,7 +496,8 @@ def test_quoted_line_break_past_the_sniffed_part(tmp_path: Path) -> None:
 
 def test_many_text_columns_are_summarised(tmp_path: Path) -> None:
     header = ",".join(f"t{k}" for k in range(10)) + ",label\n"
-    text = error_text(write(tmp_path, header + ",".join("x" * 10) + ",0\n" + ",".join("y" * 10) + ",1\n"))
+    text = error_text(write(tmp_path, header + ",".join("x" * 10) + ",0\n" + ",".join("y" * 10) + ",1\n"),
+                      numeric_only=True)
     assert "'t5' (2 values such as 'x'; first at row 1, line 2), ... (10 columns in all)" in text
     assert "'t6'" not in text
 

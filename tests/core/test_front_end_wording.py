@@ -57,7 +57,8 @@ def _csv(tmp_path: Path, text: str) -> Path:
 
 
 def test_missing_values_name_the_checkbox_in_the_window(tmp_path: Path) -> None:
-    err = _raised(load_csv, _csv(tmp_path, "a,b,y\n1,,0\n2,3,1\n4,5,0\n"))
+    # Missing cells are refused where the columns must be numbers as read (a checkpoint without an encoding).
+    err = _raised(load_csv, _csv(tmp_path, "a,b,y\n1,,0\n2,3,1\n4,5,0\n"), numeric_only=True)
     assert "--drop-missing" in str(err)
     assert not FLAG.search(err.text("app"))
     assert "Drop rows with missing values" in err.text("app") and "Data tab" in err.text("app")
@@ -106,3 +107,17 @@ def test_output_notes_name_the_outputs_picker() -> None:
     (note,) = output_notes(raw, OutputKind.LOGIT)
     assert note.endswith("pass --outputs probabilities")  # as a str: the command line's words
     assert not FLAG.search(text_for(note, "app")) and "Outputs picker" in text_for(note, "app")
+
+
+def test_column_roles_name_the_columns_table_in_the_window(tmp_path: Path) -> None:
+    from evalstudio.core.data.columns import ColumnRoles
+
+    rows = "".join(f"{i},{'xyz'[i % 3]},{i % 2}\n" for i in range(30))
+    err = _raised(load_csv, _csv(tmp_path, "a,b,y\n" + rows), roles=ColumnRoles(numeric=("b",)))
+    assert "--numeric b" in str(err)
+    assert not FLAG.search(err.text("app")) and "Columns table" in err.text("app")
+    ids = "".join(f"{i + 1},{'xyz'[i % 3]},{i % 2}\n" for i in range(30))
+    data = load_csv(_csv(tmp_path, "PassengerId,b,y\n" + ids))
+    (note,) = [n for n in data.notes if "looks like a row number" in n]
+    assert "--ignore PassengerId" in note
+    assert not FLAG.search(text_for(note, "app")) and "Columns table" in text_for(note, "app")

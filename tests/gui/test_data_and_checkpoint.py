@@ -16,10 +16,10 @@ def test_target_picker_and_drop_missing_reload_the_data_and_show_the_notes(qtbot
     c = window.controller
     window.open_data(str(path))
     wait_idle(qtbot, window)
-    # A missing value is an error until the user chooses to drop such rows.
-    assert c.dataset is None
-    assert window.message_area.text.startswith("⚠ loading data failed: ")
-    assert "'b'" in window.message_area.text
+    # A missing value is filled (the training rows' median, plus a "(missing)" input) ...
+    assert c.dataset is not None and c.dataset.n_samples == 6
+    assert "b (missing)" in c.dataset.feature_names
+    # ... or, when the user asks, its row is dropped.
     window.data_panel.drop_missing.setChecked(True)
     wait_idle(qtbot, window)
     assert c.dataset is not None and c.dataset.n_samples == 5

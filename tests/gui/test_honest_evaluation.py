@@ -11,6 +11,9 @@ in the title and the HTML report.
 from __future__ import annotations
 
 from types import SimpleNamespace
+import html
+
+import torch
 
 import numpy as np
 import pytest
@@ -197,6 +200,17 @@ def test_a_checkpoint_for_another_width_names_the_csv_columns(qtbot, window, tmp
     window.open_data(str(narrow))
     wait_idle(qtbot, window)
     assert window.controller.dataset.n_features == 7
+    # The checkpoint's column encoding builds the model for its own 8 inputs and reads the data's
+    # columns by name: the Model tab names the one the data lacks, before any Evaluate.
+    assert window.controller.model is not None
+    warning = window.model_panel.fit_warning
+    assert warning.isVisibleTo(window.model_panel)
+    assert "'NumTimesPrg' that the data does not have as features" in html.unescape(warning.text())
+    # A checkpoint without an encoding (a plain state_dict of the same weights) still names the widths.
+    plain = tmp_path / "plain.pt"
+    torch.save(torch.load(resource_path("demo", "pima_checkpoint.pt"), weights_only=True)["model_state_dict"], plain)
+    window.choose_checkpoint(str(plain))
+    wait_idle(qtbot, window)
     assert window.controller.model is None
     text = window.message_area.text
     assert "the checkpoint expects 8 features" in text

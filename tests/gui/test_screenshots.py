@@ -16,12 +16,13 @@ def test_screenshots_command_writes_every_view(tmp_path, capsys):
     captured = capsys.readouterr()
     printed = captured.out.split()
     for name in ("data.png", "model.png", "compare.png", "training.png", "confusion.png", "roc.png", "metrics.png",
-                 "kfold.png", "calibration.png"):
+                 "kfold.png", "calibration.png", "columns.png"):
         path = out / name
         assert str(path) in printed
         image = QImage(str(path))
         assert not image.isNull() and image.width() >= (1000 if name in ("data.png", "model.png", "training.png",
-                                                                         "calibration.png", "compare.png")
+                                                                         "calibration.png", "compare.png",
+                                                                         "columns.png")
                                                         else 200), name
         # Not a blank grab: a screenshot of the window has many colours.
         colours = {image.pixel(x, y) for x in range(0, image.width(), 23) for y in range(0, image.height(), 23)}

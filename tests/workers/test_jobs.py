@@ -111,9 +111,15 @@ CKPT = str(resource_path("demo", "pima_checkpoint.pt"))
 HOLDOUT = str(resource_path("demo", "pima-holdout.csv"))
 
 
-def test_load_model_names_the_csv_columns_when_the_checkpoint_was_trained_on_another_width(qtbot, runner):
+def test_load_model_names_the_csv_columns_when_the_checkpoint_was_trained_on_another_width(qtbot, runner, tmp_path):
+    import torch
+
     names = ("a", "b", "c", "d", "e", "f", "g")  # the demo checkpoint was trained on 8 columns
-    (kind, message), = run(qtbot, runner, LoadModelJob(MODEL, CKPT, n_features=7, n_classes=2, feature_names=names))
+    # Its weights alone (no column encoding to build the model from): the width is the data's.
+    plain = tmp_path / "weights.pt"
+    torch.save(torch.load(CKPT, weights_only=True)["model_state_dict"], plain)
+    (kind, message), = run(qtbot, runner, LoadModelJob(MODEL, str(plain), n_features=7, n_classes=2,
+                                                       feature_names=names))
     assert kind == "failed"
     assert "the checkpoint expects 8 features" in message
     assert "the CSV has 7 (columns: a, b, c, d, e, f, g)" in message
@@ -176,3 +182,12 @@ def test_evaluate_on_training_rows_only_fails_with_the_windows_words(qtbot, runn
     assert message.startswith("all 614 rows of train-only.csv trained this checkpoint")
     assert "tick \u201cinclude the rows this model was trained on (optimistic)\u201d under Evaluate" in message
     assert "--include-training-rows" not in message
+    assert "1 of the 2 rows to score are not in the loaded data" in message
+
+
+def test_load_model_builds_for_the_checkpoints_encoding_whatever_the_data(qtbot, runner):
+    """An evalstudio checkpoint's column encoding fixes the inputs: the model is built for its width."""
+    (kind, info), = run(qtbot, runner, LoadModelJob(MODEL, CKPT, n_features=7, n_classes=2,
+                                                    feature_names=("a", "b", "c", "d", "e", "f", "g")))
+    assert kind == "succeeded"
+    assert info.loaded.module.hidden1.in_features == 8

@@ -8,8 +8,9 @@ memory stays near the matrix itself plus a few pieces in flight, and nothing is 
 is read with ``pread`` a piece at a time.
 
 It only ever says yes or "not for me": :func:`read_numeric` returns ``None`` as soon as anything
-is not plain -- a quote character, a missing or non-numeric cell, an infinite value, a row with
-more or fewer fields than the header, a label that is not an integer, a UTF-16 file -- and
+is not plain -- a quote character, a missing or non-numeric cell (True / False included), an
+infinite value, a row with more or fewer fields than the header, a label that is not an integer,
+a UTF-16 file -- and
 ``load_csv`` then reads the file with its full pyarrow reader, which names the problem, its row
 and its line. So the two readers never disagree on a message; on a clean file they return the
 same matrix and labels (tested on the demo data and on random files).
@@ -40,6 +41,9 @@ PIECE_BYTES = 4 << 20
 MAX_WORKERS = 4
 _BOM = codecs.BOM_UTF8
 _LABEL_LIMIT = 2**53  # integer labels above this are not exact in float64
+# pandas reads True / False (any case) as 1 / 0 in a number column. No number holds a "u" or an
+# "l", and a one-byte search is a memchr (GB/s), where a word search would hold the GIL for long.
+_BOOL_LETTERS = (b"u", b"U", b"l", b"L")
 
 
 class _NotPlain(Exception):
@@ -53,6 +57,8 @@ class NumericRead:
     X: np.ndarray  # (n_rows, n_features) float32, C order, all finite
     y: np.ndarray  # (n_rows,) int64 codes into ``classes``
     classes: tuple[str, ...]
+    # (n_features, 2) float32: each column's min and max, taken while its pieces were in cache
+    span: np.ndarray | None = None
 
 
 def _worker_count() -> int:
@@ -179,7 +185,7 @@ def _class_codes(labels: np.ndarray, classes: Sequence[str] | None) -> tuple[np.
         if lo == 0 and len(present) == hi + 1:
             return labels, names  # already 0 .. k-1
         return np.searchsorted(present, labels).astype(np.int64, copy=False), names
-    from evalstudio.core.data.csv_read import canonical_labels
+    from evalstudio.core.data.labels import canonical_labels
 
     given = canonical_labels([str(c) for c in classes])
     if given is None or len(given) < 2 or len(set(given)) != len(given) or any(("." in g or "e" in g or "n" in g) for g in given):
@@ -243,11 +249,15 @@ def _read(
     local = threading.local()
     n_features = len(features)
 
-    def work(span: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    def work(span: tuple[int, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         lo, hi = span
         data = os.pread(fd, hi - lo, lo)
         if b'"' in data:
             raise _NotPlain("quoted values")
+        # pandas reads True / False as 1 / 0 in a number column; a label written that way must
+        # keep its name (the full reader reads labels as text).
+        if any(letter in data for letter in _BOOL_LETTERS):
+            raise _NotPlain("true / false values")
         parser = getattr(local, "parser", None)
         if parser is None:
             parser = local.parser = parser_factory(kwargs, fmt.columns)
@@ -264,28 +274,35 @@ def _read(
         codes = labels.astype(np.int64)
         if not np.array_equal(codes, labels):
             raise _NotPlain("a label that is not an integer")
-        return block, codes
+        return block, codes, np.stack([block.min(axis=0), block.max(axis=0)], axis=1)
 
     X = y = None
     n = 0
+    ranges: list[np.ndarray] = []
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        pending: deque[Future[tuple[np.ndarray, np.ndarray]]] = deque()
+        pending: deque[Future[tuple[np.ndarray, np.ndarray, np.ndarray]]] = deque()
         spans = _pieces(fd, start, size, piece_bytes)
         try:
             for span in spans:
                 pending.append(pool.submit(work, span))
                 if len(pending) <= 2 * workers:
                     continue
-                X, y, n = _place(pending.popleft().result(), X, y, n, size - start, piece_bytes)
+                block, codes, piece_range = pending.popleft().result()
+                ranges.append(piece_range)
+                X, y, n = _place((block, codes), X, y, n, size - start, piece_bytes)
             while pending:
-                X, y, n = _place(pending.popleft().result(), X, y, n, size - start, piece_bytes)
+                block, codes, piece_range = pending.popleft().result()
+                ranges.append(piece_range)
+                X, y, n = _place((block, codes), X, y, n, size - start, piece_bytes)
         finally:
             for future in pending:
                 future.cancel()
     if X is None or y is None or n == 0:
         raise _NotPlain("no data rows")
     codes, names = _class_codes(y[:n], classes)
-    return NumericRead(X=X[:n], y=codes, classes=names)
+    stacked = np.stack(ranges)
+    column_range = np.stack([stacked[:, :, 0].min(axis=0), stacked[:, :, 1].max(axis=0)], axis=1)
+    return NumericRead(X=X[:n], y=codes, classes=names, span=column_range)
 
 
 def _place(

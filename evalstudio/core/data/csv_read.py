@@ -244,7 +244,7 @@ class Problems:
             self.infinite.append((name, int(inf.sum()), int(np.argmax(inf))))
 
 
-def _missing_mask(text: pa.ChunkedArray) -> pa.ChunkedArray:
+def missing_mask(text: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray | pa.Array:
     """True where a (trimmed) text cell is null or a missing-value token such as '?'."""
     import pyarrow as pa
     import pyarrow.compute as pc
@@ -258,7 +258,7 @@ def _text_column_to_float(col: pa.ChunkedArray, name: str, fmt: CsvFormat, probl
     import pyarrow.compute as pc
 
     text = pc.utf8_trim_whitespace(col)  # so ' ?' and ' 1.5' read as '?' and '1.5'
-    missing = _missing_mask(text)
+    missing = missing_mask(text)
     if fmt.decimal == ",":
         text = pc.replace_substring(text, ",", ".", max_replacements=1)
     numeric = pc.fill_null(pc.match_substring_regex(text, f"^{NUMBER_PATTERN}$", ignore_case=True), False)
@@ -301,77 +301,3 @@ def feature_matrix(
         for j, name in enumerate(features):
             problems.note_values(name, X[:, j])
     return X
-
-
-# ---------------------------------------------------------------------------------------------
-# Labels
-
-
-def canonical_labels(values: Sequence[str]) -> list[str] | None:
-    """Numeric labels written one way ("1", "1.0", "01" -> "1"); None unless all are numbers."""
-    if not values or not all(is_number(v) for v in values):
-        return None
-    out = []
-    for v in values:
-        f = float(v)
-        out.append(str(int(f)) if np.isfinite(f) and f == int(f) else repr(f))
-    return out
-
-
-def encode_labels(
-    col: pa.ChunkedArray, target: str, classes: Sequence[str] | None, fmt: CsvFormat, problems: Problems
-) -> tuple[np.ndarray, tuple[str, ...], np.ndarray]:
-    """Class codes for the label column.
-
-    Returns
-    -------
-    y : ndarray of shape (n_rows,), int64 -- index into ``classes``, -1 where the label is missing
-    classes : tuple of str -- sorted unique labels (numerically when all are numbers), or the
-        given ``classes``
-    missing : ndarray of shape (n_rows,), bool
-
-    Raises
-    ------
-    DataError
-        A label not among the given ``classes``; a given class list with fewer than two labels.
-    """
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    text = pc.utf8_trim_whitespace(col)
-    missing_arrow = _missing_mask(text)
-    missing = np.asarray(missing_arrow)
-    # Only the few distinct labels are handled in Python; rows go through the dictionary codes.
-    encoded = pc.dictionary_encode(pc.if_else(missing_arrow, pa.scalar(None, pa.string()), text)).combine_chunks()
-    raw = [str(v) for v in encoded.dictionary.to_pylist()]
-    indices = encoded.indices.fill_null(0).to_numpy(zero_copy_only=False).astype(np.int64)
-    canon = canonical_labels(raw)
-    labels = canon if canon is not None else raw
-    if classes is None:
-        numeric = canon is not None
-        out = tuple(sorted(set(labels), key=(lambda s: (float(s), s)) if numeric else None))
-    else:
-        out = tuple(str(c) for c in classes)
-        if len(out) < 2 or len(set(out)) != len(out):
-            raise DataError(
-                f"the class list {list(out)} must hold at least two distinct labels.",
-                hint="Pass the classes the model was trained on.",
-            )
-    # Compare numeric labels by value, so "1.0" in the file matches class "1".
-    given = canonical_labels(list(out)) if canon is not None else None
-    lookup = {c: k for k, c in enumerate(given if given is not None else out)}
-    lut = np.array([lookup.get(lab, -1) for lab in labels] or [-1], dtype=np.int64)
-    y = lut[indices]
-    y[missing] = -1
-    if missing.any():
-        problems.missing.append((target, int(missing.sum()), int(np.argmax(missing))))
-    unknown = (y < 0) & ~missing
-    if unknown.any():
-        bad = sorted({lab for lab, k in zip(labels, lut) if k < 0})
-        raise DataError(
-            f"label {bad[0]!r} in column {target!r} of {fmt.path} is not one of the classes "
-            f"({', '.join(out)}): {int(unknown.sum())} rows have labels outside them ({quote_list(bad)}); "
-            f"the first is at {where(fmt, int(np.argmax(unknown)))}.",
-            hint="Use data with the same label values as the training data.",
-        )
-    return y, out, missing

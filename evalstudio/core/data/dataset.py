@@ -1,10 +1,17 @@
-"""Load a CSV dataset into float32 features and integer class codes.
+"""Load a CSV dataset: parsed columns, their roles, and the model's float32 inputs.
 
 :func:`load_csv` is the one entry point: it sniffs the file (:mod:`evalstudio.core.data.csv_format`),
-reads a clean numeric file in parallel pieces straight into the feature matrix
-(:mod:`evalstudio.core.data.csv_fast`) and any other file with pyarrow (:mod:`evalstudio.core.data.csv_read`),
-and checks it with vectorised operations, so no Python loop runs over the rows. Every problem raises a
-:class:`~evalstudio.core.errors.DataError` that names the column, the count and the first row.
+reads a clean numeric file in parallel pieces straight into a float32 matrix
+(:mod:`evalstudio.core.data.csv_fast`) and any other file with pyarrow
+(:mod:`evalstudio.core.data.table_read`), into a :class:`~evalstudio.core.data.table.Table` of
+parsed columns. Each column then gets a role and a kind (:mod:`evalstudio.core.data.columns`) and
+an :class:`~evalstudio.core.data.encoding.Encoding` turns the features into the model's inputs.
+
+The encoding of a freshly loaded file is fitted on all its rows: it fixes the inputs (the model's
+width) and fills ``X`` so the data can be looked at; training learns the encoding's knowledge
+again from its training rows only (:func:`evalstudio.core.training.loop.fit`), and evaluation
+applies the checkpoint's own (``encoding=``). A checkpoint from elsewhere, with no encoding,
+evaluates on the file's columns as numbers (``numeric_only=True``), as evalstudio always did.
 
 Row numbers in messages and in :attr:`Dataset.row_numbers` count data rows from 1 (the header
 and blank lines are not counted); messages also give the line in the file.
@@ -13,23 +20,21 @@ and blank lines are not counted); messages also give the line in the file.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
 
+from evalstudio.core.data.dataset_build import SingleClassError
 from evalstudio.core.errors import DataError
 
 if TYPE_CHECKING:
-    from evalstudio.core.data.csv_format import CsvFormat
-    from evalstudio.core.data.csv_read import Problems
+    from evalstudio.core.data.columns import ColumnRoles
+    from evalstudio.core.data.encoding import Encoding
+    from evalstudio.core.data.table import Table
 
 TARGET_NAMES = ("target", "label", "class", "y", "outcome")
-
-
-class SingleClassError(DataError):
-    """The label column holds one class only (fine for scoring when the classes are known)."""
 
 
 @dataclass(frozen=True)
@@ -38,16 +43,20 @@ class Dataset:
 
     Attributes
     ----------
-    X : ndarray of shape (n_samples, n_features), float32
+    X : ndarray of shape (n_samples, n_features), float32 -- the model's inputs (see ``encoding``)
     y : ndarray of shape (n_samples,), int64 -- index into ``classes``
-    classes : tuple of str -- sorted unique labels (numerically when all labels are numbers)
-    feature_names : tuple of str
+    classes : tuple of str -- sorted unique labels (by exact value when all labels are numbers)
+    feature_names : tuple of str -- the names of the inputs (``Contract=Two year``, ``TotalCharges``,
+        ``TotalCharges (missing)``)
     target_name : str
     row_numbers : ndarray of shape (n_samples,), int64 -- 1-based data-row number in the file
         (header not counted), kept through dropped rows and subsets
     source : str -- the file path ("" for in-memory data)
     notes : tuple of str -- what the loader wants the user to know (headerless file, dropped
-        rows, delimiter, encoding, class mapping)
+        rows, columns set aside, delimiter, encoding, class mapping)
+    table : Table or None -- the parsed columns of these rows, before encoding (numbers as numbers,
+        text trimmed, missing marked); None for data built in memory from a matrix
+    encoding : Encoding or None -- how ``X`` was made from ``table``
     """
 
     X: np.ndarray
@@ -58,6 +67,8 @@ class Dataset:
     row_numbers: np.ndarray
     source: str = ""
     notes: tuple[str, ...] = field(default=())
+    table: "Table | None" = field(default=None, repr=False, compare=False)
+    encoding: "Encoding | None" = field(default=None, repr=False, compare=False)
 
     @property
     def n_samples(self) -> int:
@@ -76,11 +87,23 @@ class Dataset:
         return np.bincount(self.y, minlength=self.n_classes)
 
     def subset(self, index: np.ndarray) -> "Dataset":
-        """Rows ``index`` (integer indices or boolean mask), same classes and names."""
+        """Rows ``index`` (integer indices or boolean mask), same classes, names and encoding."""
+        table = None if self.table is None else self.table.take(index)
+        # The fast reader's matrix is both X and the table's columns: take its rows once.
+        shared = table.matrix if table is not None and self.table is not None and self.X is self.table.matrix else None
+        X = shared if shared is not None else self.X[index]
         return Dataset(
-            self.X[index], self.y[index], self.classes, self.feature_names, self.target_name,
-            self.row_numbers[index], self.source, self.notes,
+            X, self.y[index], self.classes, self.feature_names, self.target_name,
+            self.row_numbers[index], self.source, self.notes, table, self.encoding,
         )
+
+    def encoded_with(self, encoding: "Encoding") -> "Dataset":
+        """The same rows encoded with another fitted ``encoding`` (the same ones when it is this one's)."""
+        if encoding == self.encoding or self.table is None:
+            return self
+        encoded = encoding.transform(self.table)
+        return Dataset(encoded.X, self.y, self.classes, encoding.input_names, self.target_name, self.row_numbers,
+                       self.source, self.notes, self.table, encoding)
 
 
 def choose_target(
@@ -115,36 +138,6 @@ def choose_target(
     return columns[-1], "the last column"
 
 
-def _problem_list(items: Sequence[tuple[str, int, int]], where: Callable[[int], str]) -> str:
-    from evalstudio.core.data.csv_read import LIST_MAX
-
-    parts = [
-        f"{name!r} ({count} row{'s' if count != 1 else ''}; first at {where(first)})"
-        for name, count, first in items[:LIST_MAX]
-    ]
-    if len(items) > LIST_MAX:
-        parts.append(f"... ({len(items)} columns in all)")
-    return ", ".join(parts)
-
-
-def _index_column_warning(X: np.ndarray, features: Sequence[str], *, unnamed: Sequence[str]) -> str:
-    """A warning when the first feature is an unnamed 0, 1, 2, ... (or 1, 2, 3, ...) counter.
-
-    ``DataFrame.to_csv`` without ``index=False`` writes exactly that; used as a feature it is
-    noise at best and a leak at worst (rows sorted by class).
-    """
-    if not features or features[0] not in unnamed or X.shape[0] < 3:
-        return ""
-    for start in (0, 1):
-        if np.array_equal(X[:, 0], np.arange(start, start + X.shape[0], dtype=np.float32)):
-            return (
-                f"warning: the first column has no name and counts {start}, {start + 1}, {start + 2}, ...: "
-                "it looks like a saved row index (pandas to_csv without index=False) and is used as a "
-                "feature; remove it if it is not one"
-            )
-    return ""
-
-
 def load_csv(
     path: str | os.PathLike[str],
     *,
@@ -152,6 +145,9 @@ def load_csv(
     drop_missing: bool = False,
     classes: Sequence[str] | None = None,
     delimiter: str | None = None,
+    roles: "ColumnRoles | None" = None,
+    encoding: "Encoding | None" = None,
+    numeric_only: bool = False,
 ) -> Dataset:
     """Load a classification dataset from a CSV file.
 
@@ -162,181 +158,84 @@ def load_csv(
         CRLF or LF line ends; quoted fields. A file whose first row is all numbers has no
         header: its columns are named col_1 ... col_n (a note says so).
     target : str, optional
-        The label column. Default: a column named target, label, class, y or outcome (any
-        case), else the last column.
+        The label column. Default: the ``encoding``'s target when the file has it; else a column
+        named target, label, class, y or outcome (any case), else the last column.
     drop_missing : bool
-        Drop rows with missing ('', NA, '?', ...) or infinite values (features or label) instead
-        of refusing the file; the count is reported in ``notes``.
+        Drop rows with a missing label, or a missing or infinite value in a feature, instead of
+        filling (features) or refusing (labels); the count is reported in ``notes``.
     classes : sequence of str, optional
         The known class list (a validation CSV, a checkpoint's classes): labels are coded by
-        their position in it, numeric labels compared by value; a label not in it is an error.
+        their position in it, numeric labels compared by exact value; a label not in it is an error.
     delimiter : str, optional
         Force the delimiter (``","``, ``";"``, ``"tab"``, ``"|"``) instead of detecting it.
+    roles : ColumnRoles, optional
+        Overrides of the inferred column roles (ignored with ``encoding`` or ``numeric_only``).
+    encoding : Encoding, optional
+        A checkpoint's fitted encoding: the columns it needs are found by name (another order or
+        extra columns give the same inputs) and encoded with it.
+    numeric_only : bool
+        Every non-target column is a numeric feature, passed through as read: text in one, or a
+        missing value (unless ``drop_missing``), is an error -- how a model without an encoding
+        from evalstudio is evaluated.
 
     Returns
     -------
     Dataset
-        ``X`` float32 of shape (n_samples, n_features), C order; ``y`` int64 of shape
-        (n_samples,); ``notes`` say what was detected, chosen, mapped and dropped.
+        ``X`` float32 of shape (n_samples, n_inputs), C order; ``y`` int64 of shape
+        (n_samples,); ``table`` the parsed columns; ``encoding`` how ``X`` was made; ``notes``
+        say what was detected, chosen, set aside, mapped and dropped.
 
     Raises
     ------
     DataError
         A file that is missing, empty, header-only or not text (Excel, Parquet, gzip, zip,
-        binary); a row with more or fewer fields than the header; a missing target column;
-        non-numeric features; missing or infinite values (unless ``drop_missing``); a single
-        class; a label not in ``classes``.
+        binary); a row with more or fewer fields than the header; a missing target column; a
+        column name in ``roles`` that is not a column; ``--numeric`` on text; a missing label
+        (unless ``drop_missing``); infinite values; a single class; a label not in ``classes``;
+        a column ``encoding`` needs and the file lacks; with ``numeric_only``, text or missing
+        values in a feature.
     """
-    from evalstudio.core.data.csv_fast import read_numeric
-    from evalstudio.core.data.csv_format import is_number, sniff_csv
-    from evalstudio.core.data.csv_read import Problems, locate
+    from evalstudio.core.data.csv_format import sniff_csv
+    from evalstudio.core.data.dataset_build import build_dataset, read_file
 
     fmt = sniff_csv(path, delimiter=delimiter)
-    target_name, why = choose_target(fmt.columns, target, path=fmt.path, has_header=fmt.has_header)
-    features = [c for c in fmt.columns if c != target_name]
-    fast = read_numeric(fmt, features, target_name, classes)
-    if fast is not None:
-        X, y, out_classes = fast.X, fast.y, fast.classes
-        read_notes: list[str] = []
-        problems = Problems()
-        label_missing = np.zeros(len(y), dtype=bool)
-        notes_index = _index_column_warning(X, features, unnamed=fmt.unnamed)
+    if target is None and encoding is not None and encoding.target in fmt.columns:
+        target_name, why = encoding.target, "the checkpoint's target"
     else:
-        X, y, out_classes, label_missing, problems, fmt, read_notes, notes_index = _read_full(
-            fmt, features, target_name, classes
-        )
-    notes = [*fmt.notes, *read_notes, f"target: {target_name!r} ({why})"]
-    if notes_index:
-        notes.append(notes_index)
-    row_numbers = np.arange(1, X.shape[0] + 1, dtype=np.int64)
-
-    if problems.missing or problems.infinite:
-        if not drop_missing:
-            at = locate(fmt, [first for _, _, first in problems.missing + problems.infinite])
-            parts = []
-            if problems.missing:
-                parts.append("missing values in " + _problem_list(problems.missing, at))
-            if problems.infinite:
-                parts.append("infinite values in " + _problem_list(problems.infinite, at))
-            raise DataError(
-                f"{fmt.path} has {'; '.join(parts)}.",
-                hint="Fill them in or remove those rows, or let evalstudio drop them "
-                "(--drop-missing, drop_missing=True).",
-                hints={"app": "Fill them in or remove those rows, or let evalstudio drop them: tick "
-                       "\u201cDrop rows with missing values\u201d in the Data tab."},
-            )
-        bad = label_missing | ~np.isfinite(X).all(axis=1)
-        n_bad = int(bad.sum())
-        if n_bad == len(bad):
-            raise DataError(
-                f"every row of {fmt.path} has a missing or infinite value; no row is left.",
-                hint="Fill in the missing values, or remove the columns that are mostly empty.",
-            )
-        keep = ~bad
-        X, y, row_numbers = X[keep], y[keep], row_numbers[keep]
-        found = [
-            f"{kind} " + ", ".join(f"{name} {count}" for name, count, _ in items)
-            for kind, items in (("missing:", problems.missing), ("infinite:", problems.infinite))
-            if items
-        ]
-        notes.append(f"dropped {n_bad} of {len(bad)} rows with missing or infinite values ({'; '.join(found)})")
-        if classes is None:
-            # A label seen only on dropped rows is not a class of this dataset.
-            present = np.unique(y)
-            if len(present) < len(out_classes):
-                out_classes = tuple(out_classes[k] for k in present)
-                y = np.searchsorted(present, y).astype(np.int64)
-
-    if classes is None and len(out_classes) < 2:
-        raise SingleClassError(
-            f"the target column {target_name!r} of {fmt.path} has a single class ({out_classes[0]!r} "
-            f"in all {len(y)} rows{' left after dropping rows' if len(y) < len(label_missing) else ''}); "
-            "a classifier needs at least two.",
-            hint="Choose the label column as the target (target=NAME, --target NAME), or use data "
-            "with more than one class.",
-            hints={"app": "Choose the label column in the Target picker of the Data tab, or use data with "
-                   "more than one class."},
-        )
-    if classes is None and len(out_classes) > 20:
-        if all(is_number(c) for c in out_classes) and any("." in c or "e" in c for c in out_classes):
-            raise DataError(
-                f"the target column {target_name!r} of {fmt.path} holds {len(out_classes)} different "
-                f"non-integer numbers (such as {out_classes[0]}, {out_classes[1]}); that looks like a "
-                "measurement, not a class label.",
-                hint="Choose the label column as the target (target=NAME, --target NAME).",
-                hints={"app": "Choose the label column in the Target picker of the Data tab."},
-            )
-        notes.append(
-            f"warning: {len(out_classes)} classes in {target_name!r}; check that it is the label column"
-        )
-    counts = np.bincount(y, minlength=len(out_classes))
-    shown = [f"{k} = {c!r} ({int(n)} row{'s' if n != 1 else ''})" for k, (c, n) in enumerate(zip(out_classes, counts))]
-    notes.append(
-        f"classes in {target_name!r}: "
-        + ", ".join(shown[:20])
-        + (f", ... ({len(shown)} classes)" if len(shown) > 20 else "")
+        target_name, why = choose_target(fmt.columns, target, path=fmt.path, has_header=fmt.has_header)
+    known = tuple(str(c) for c in classes) if classes is not None else None
+    table, label_missing, fmt, problems, notes = read_file(fmt, target_name, known)
+    notes.append(f"target: {target_name!r} ({why})")
+    table, enc, encoded, all_notes = build_dataset(
+        table, fmt, label_missing, problems, notes, str(path), classes=known, drop_missing=drop_missing,
+        roles=roles, encoding=encoding, numeric_only=numeric_only,
     )
     return Dataset(
-        X=X,
-        y=y,
-        classes=out_classes,
-        feature_names=tuple(features),
-        target_name=target_name,
-        row_numbers=row_numbers,
-        source=str(path),
-        notes=tuple(notes),
+        X=encoded.X, y=table.y, classes=table.classes, feature_names=enc.input_names, target_name=table.target_name,
+        row_numbers=table.row_numbers, source=str(path), notes=all_notes, table=table, encoding=enc,
     )
 
 
-def _read_full(
-    fmt: CsvFormat, features: list[str], target_name: str, classes: Sequence[str] | None
-) -> tuple[np.ndarray, np.ndarray, tuple[str, ...], np.ndarray, Problems, CsvFormat, list[str], str]:
-    """The full pyarrow read: any file, every problem named with its row and line."""
-    import pyarrow as pa
+def with_roles(data: Dataset, roles: "ColumnRoles") -> Dataset:
+    """The same rows planned with other column roles, without reading the file again.
 
-    from evalstudio.core.data.csv_read import LIST_MAX, Problems, encode_labels, feature_matrix, locate, read_table
+    Raises
+    ------
+    DataError
+        As :func:`load_csv` for bad ``roles``; a dataset built in memory (no parsed columns).
+    """
+    from evalstudio.core.data.columns import plan_columns, plan_notes
+    from evalstudio.core.data.encoding import fit_encoding
 
-    types = {c: pa.float32() for c in features}
-    types[target_name] = pa.string()
-    try:
-        table, fmt, read_notes = read_table(fmt, types)
-        as_text = False
-    except pa.ArrowInvalid:
-        # Some feature cell is not a number: read the features as text to say which and where.
-        try:
-            table, fmt, read_notes = read_table(fmt, {c: pa.string() for c in fmt.columns})
-        except (pa.ArrowException, OSError) as exc:
-            raise DataError(
-                f"cannot read {fmt.path} as CSV: {exc}.", hint="Check that it is a plain CSV text file."
-            ) from None
-        as_text = True
-    except (pa.ArrowException, OSError) as exc:  # e.g. the file went away after sniffing
-        raise DataError(
-            f"cannot read {fmt.path} as CSV: {exc}.", hint="Check that it is a plain CSV text file."
-        ) from None
-    if table.num_rows == 0:
-        raise DataError(
-            f"{fmt.path} has a header row ({', '.join(fmt.columns[:8])}) but no data rows.",
-            hint="Choose a CSV file with data rows below the header.",
-        )
+    if data.table is None:
+        raise DataError("this data was built in memory from a matrix; its columns have no roles to change.",
+                        hint="Load it from a CSV file.")
+    kinds = plan_columns(data.table, roles)
+    enc = fit_encoding(data.table, kinds, min_category_count=roles.min_category_count, exact_medians=False)
+    encoded = enc.transform(data.table)
+    kept = [n for n in data.notes if not n.startswith(("column ", "categorical columns", "encoded "))
+            and "looks like a row number" not in n]
+    from evalstudio.core.data.dataset_build import encoding_note
 
-    problems = Problems()
-    X = feature_matrix(table, features, fmt, as_text=as_text, problems=problems)
-    if problems.non_numeric:
-        at = locate(fmt, [first for _, _, first, _ in problems.non_numeric])
-        described = [
-            f"{name!r} ({count} value{'s' if count != 1 else ''} such as {example[:30]!r}; first at {at(first)})"
-            for name, count, first, example in problems.non_numeric[:LIST_MAX]
-        ]
-        if len(problems.non_numeric) > LIST_MAX:
-            described.append(f"... ({len(problems.non_numeric)} columns in all)")
-        s = "s" if len(described) > 1 else ""
-        raise DataError(
-            f"non-numeric feature column{s} in {fmt.path}: {', '.join(described)}. Features must be numbers.",
-            hint=f"Encode those values as numbers or remove the column{s}; if it is the label, "
-            "choose it as the target.",
-        )
-    notes_index = _index_column_warning(X, features, unnamed=fmt.unnamed)
-    y, out_classes, label_missing = encode_labels(table.column(target_name), target_name, classes, fmt, problems)
-    del table
-    return X, y, out_classes, label_missing, problems, fmt, read_notes, notes_index
+    return Dataset(encoded.X, data.y, data.classes, enc.input_names, data.target_name, data.row_numbers,
+                   data.source, (*kept, *plan_notes(kinds), encoding_note(enc, encoded)), data.table, enc)

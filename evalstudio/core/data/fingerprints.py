@@ -38,6 +38,7 @@ from evalstudio.core.errors import EvalStudioError
 
 if TYPE_CHECKING:
     from evalstudio.core.data.dataset import Dataset
+    from evalstudio.core.data.table import RawColumn
 
 HASH_NAME = "evalstudio-row-hash-1"
 SEED = np.uint64(0x65766C7374756469)  # "evlstudi"
@@ -152,13 +153,37 @@ def hash_order(available: Sequence[str], wanted: Sequence[str] | None) -> list[i
     return list(range(len(available)))
 
 
+def hash_columns(data: "Dataset") -> tuple[str, ...]:
+    """The columns a checkpoint trained on ``data`` records its row fingerprints over: the
+    feature columns as parsed (before encoding) when ``data`` has them, else its feature names."""
+    if data.table is not None and data.encoding is not None:
+        return tuple(c.name for c in data.encoding.features)
+    return tuple(data.feature_names)
+
+
+def raw_column_hashes(column: "RawColumn") -> np.ndarray:
+    """Cell hashes of one parsed column: numbers as numeric cells, text as trimmed text cells
+    (hashed once per distinct value), missing cells as :data:`MISSING`."""
+    if column.numbers is not None:
+        return numeric_cell_hashes(column.numbers)
+    assert column.codes is not None
+    per_value = np.append(text_cell_hashes(np.asarray(column.values, dtype=object)), MISSING)
+    return np.asarray(per_value[np.where(column.codes >= 0, column.codes, len(column.values))], dtype=np.uint64)
+
+
 def dataset_row_hashes(data: "Dataset", columns: Sequence[str] | None = None) -> np.ndarray:
     """Fingerprints of every row of ``data``, its features taken in ``columns``' order.
 
-    The label is the class name (``data.classes[y]``); the features are the parsed values of
-    ``data.X`` (float32, exactly representable in float64), before any standardisation.
+    The label is the class name (``data.classes[y]``). The features are the parsed columns of
+    ``data.table`` named by ``columns`` (numbers, trimmed text, missing cells: before any encoding
+    or standardisation) when it has them all; else the values of ``data.X`` (float32, exactly
+    representable in float64) in ``columns``' order among ``data.feature_names``.
     """
     labels = text_cell_hashes(np.asarray(data.classes, dtype=object))[data.y]
+    table = data.table
+    if table is not None and columns and all(c in table.names for c in columns):
+        cells = [raw_column_hashes(table.column(c)) for c in columns]
+        return combine([labels, *cells], data.n_samples)
     features = [data.X[:, j] for j in hash_order(data.feature_names, columns)]
     return combine([labels, *features], data.n_samples)
 

@@ -20,20 +20,40 @@ class Standardizer:
     scale: np.ndarray  # (n_features,), float64
 
     @classmethod
-    def fit(cls, X: np.ndarray) -> "Standardizer":
-        """Fit on the rows of ``X`` (pass training rows only)."""
-        X64 = np.asarray(X, dtype=np.float64)
-        if X64.ndim != 2 or X64.shape[0] == 0:
+    def fit(cls, X: np.ndarray, columns: np.ndarray | None = None) -> "Standardizer":
+        """Fit on the rows of ``X`` (pass training rows only).
+
+        ``columns`` : ndarray of shape (n_features,), bool, optional -- standardise only these
+        inputs (the numeric values); the others (one-hot categories, missing indicators) keep
+        mean 0 and scale 1, so they pass through as 0/1.
+        """
+        X = np.asarray(X)
+        if X.ndim != 2 or X.shape[0] == 0:
             raise ValueError("Standardizer.fit needs a non-empty 2-D array")
-        mean = X64.mean(axis=0)
-        scale = X64.std(axis=0)
-        scale[scale == 0] = 1.0
+        mean = np.zeros(X.shape[1], dtype=np.float64)
+        scale = np.ones(X.shape[1], dtype=np.float64)
+        which = np.arange(X.shape[1]) if columns is None else np.flatnonzero(np.asarray(columns, dtype=bool))
+        if which.size:
+            # Only the scaled columns, in blocks of rows: no float64 copy of a wide one-hot matrix.
+            part = X[:, which] if which.size < X.shape[1] else X
+            mean[which] = part.mean(axis=0, dtype=np.float64)
+            std = part.std(axis=0, dtype=np.float64)
+            std[std == 0] = 1.0
+            scale[which] = std
         return cls(mean, scale)
 
     def transform(self, X: np.ndarray) -> np.ndarray:
-        """Standardise ``X``; returns float32."""
-        out: np.ndarray = (np.asarray(X, dtype=np.float64) - self.mean) / self.scale
-        return out.astype(np.float32)
+        """Standardise ``X``; returns float32 (a new array)."""
+        active = np.flatnonzero((self.mean != 0) | (self.scale != 1))
+        if active.size == X.shape[1] or X.shape[1] <= 64:
+            scaled: np.ndarray = (np.asarray(X, dtype=np.float64) - self.mean) / self.scale
+            return scaled.astype(np.float32)
+        # A wide encoded matrix: copy it once and rescale only the numeric columns.
+        out = np.array(X, dtype=np.float32, copy=True)
+        if active.size:
+            sub = (out[:, active].astype(np.float64) - self.mean[active]) / self.scale[active]
+            out[:, active] = sub.astype(np.float32)
+        return out
 
     def to_state(self) -> dict[str, Any]:
         """Weights-only-safe dict (tensors and str) for a checkpoint."""

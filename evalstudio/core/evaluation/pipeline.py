@@ -98,18 +98,64 @@ def positive_index(classes: tuple[str, ...], positive_class: str | None) -> int:
     return classes.index(positive_class)
 
 
-def _checkpoint_classes(spec: EvaluationSpec) -> tuple[str, ...]:
-    """The class names stored in the spec's checkpoint, or () when it has none or cannot be read."""
-    if not spec.checkpoint_path:
-        return ()
-    from evalstudio.core.errors import EvalStudioError
-    from evalstudio.core.models.loading import load_checkpoint
+def _checkpoint_contract(spec: EvaluationSpec, loaded_model: Any) -> Any:
+    """What the checkpoint records about its data (classes, target, column encoding)."""
+    from evalstudio.core.data.encoding_state import from_state
+    from evalstudio.core.models.checkpoints import DataContract, read_data_contract
 
-    try:
-        ckpt = load_checkpoint(spec.checkpoint_path, trust_pickle=spec.trust_pickle)
-    except EvalStudioError:
-        return ()  # the caller re-raises the data error; the checkpoint's own error comes later
-    return tuple(ckpt.classes or ())
+    if loaded_model is not None:
+        ckpt = loaded_model[1]
+        if ckpt is None:
+            return DataContract()
+        state = getattr(ckpt, "encoding", None)
+        return DataContract(tuple(ckpt.classes or ()), ckpt.target,
+                            from_state(state, repr(str(ckpt.source))) if state else None)
+    return read_data_contract(spec.checkpoint_path)
+
+
+def _load_data(spec: EvaluationSpec, contract: Any, notes: list[str]) -> "Dataset":
+    """Read ``spec.data_path`` as the checkpoint needs it: with its encoding and classes."""
+    from evalstudio.core.data.dataset import load_csv
+
+    if not spec.data_path:
+        raise DataError("no dataset given.", hint="Pass a CSV file with --data.")
+    numeric_only = contract.encoding is None
+    if contract.classes:
+        dataset = load_csv(spec.data_path, target=spec.target, drop_missing=spec.drop_missing,
+                           classes=contract.classes, encoding=contract.encoding, numeric_only=numeric_only)
+        notes.append("classes mapped as in the checkpoint: " + ", ".join(contract.classes))
+        return dataset
+    return load_csv(spec.data_path, target=spec.target, drop_missing=spec.drop_missing,
+                    encoding=contract.encoding, numeric_only=numeric_only)
+
+
+def _given_data(spec: EvaluationSpec, dataset: "Dataset", contract: Any, notes: list[str]) -> "Dataset":
+    """A dataset the caller loaded (the app), made to fit the checkpoint: its classes, its encoding."""
+    enc = contract.encoding
+    classes_differ = bool(contract.classes) and tuple(contract.classes) != dataset.classes
+    plain = enc is None and (dataset.encoding is None or (dataset.encoding.is_plain_numeric()
+                                                           and len(dataset.encoding.features) == len(dataset.encoding.columns)))
+    if classes_differ or (enc is None and not plain):
+        if not spec.data_path:
+            if classes_differ:
+                raise DataError(
+                    f"the checkpoint was trained on classes ({', '.join(contract.classes)}) but the data has "
+                    f"({', '.join(dataset.classes)}).",
+                    hint="Evaluate on data with the same label values.",
+                )
+            raise DataError("the checkpoint carries no column encoding, so every column must be a number.",
+                            hint="Evaluate a checkpoint trained by evalstudio, or a numeric CSV.")
+        return _load_data(spec, contract, notes)
+    if enc is None:
+        return dataset
+    if dataset.table is None:
+        raise DataError("this data was built in memory; the checkpoint's column encoding needs the parsed columns.",
+                        hint="Load the data from its CSV file.")
+    if enc.target != dataset.target_name:
+        notes.append(f"the checkpoint was trained with target {enc.target!r}; this data's target is "
+                     f"{dataset.target_name!r}")
+    encoded = enc.transform(dataset.table)
+    return replace(dataset, X=encoded.X, feature_names=enc.input_names, encoding=enc)
 
 
 def run_evaluation(
@@ -118,7 +164,14 @@ def run_evaluation(
     dataset: "Dataset | None" = None,
     loaded_model: Any = None,
 ) -> EvaluationOutcome:
-    """Load what ``spec`` names (unless given), evaluate honestly and compute the report."""
+    """Load what ``spec`` names (unless given), evaluate honestly and compute the report.
+
+    An evalstudio checkpoint's classes and column encoding decide how the data is read: columns
+    are found by name and encoded as the training rows taught (another column order or extra
+    columns give the same result; a column it needs and the file lacks is an error), labels are
+    coded in the checkpoint's class order (a label it does not know is an error). Without an
+    encoding (a checkpoint from elsewhere) every non-target column must be a number, as before.
+    """
     from evalstudio.core.models.device import resolve_device
     from evalstudio.core.models.probe import finish_probe, start_probe
 
@@ -130,7 +183,10 @@ def run_evaluation(
     probe = start_probe(spec.model_path, entry=spec.entry, timeout=spec.model_timeout) \
         if loaded_model is None else None
     try:
-        dataset = _read_dataset(spec, dataset)
+        contract = _checkpoint_contract(spec, loaded_model)
+        dataset = _load_data(spec, contract, notes) if dataset is None else _given_data(spec, dataset, contract, notes)
+        if contract.encoding is not None:
+            notes.append("column encoding from the checkpoint applied (learned from its training rows)")
         finish_probe(probe, dataset.n_features, dataset.n_classes)
     finally:
         if probe is not None:
@@ -138,29 +194,10 @@ def run_evaluation(
     return _evaluate_loaded(spec, dataset, loaded_model, t0, notes, device)
 
 
-def _read_dataset(spec: EvaluationSpec, dataset: "Dataset | None") -> "Dataset":
-    from evalstudio.core.data.dataset import SingleClassError, load_csv
-
-    if dataset is None:
-        if not spec.data_path:
-            raise DataError("no dataset given.", hint="Pass a CSV file with --data.")
-        try:
-            dataset = load_csv(spec.data_path, target=spec.target, drop_missing=spec.drop_missing)
-        except SingleClassError:
-            # One class in the file (say, positives only) is fine to score when the checkpoint
-            # knows every class it was trained on.
-            known = _checkpoint_classes(spec)
-            if not known:
-                raise
-            dataset = load_csv(spec.data_path, target=spec.target, drop_missing=spec.drop_missing, classes=known)
-    return dataset
-
-
 def _evaluate_loaded(
     spec: EvaluationSpec, dataset: "Dataset", loaded_model: Any, t0: float, notes: list[str], device: Any
 ) -> EvaluationOutcome:
     """The rest of :func:`run_evaluation`, once the data is read and the model file probed."""
-    from evalstudio.core.data.dataset import load_csv
     from evalstudio.core.data.preprocessing import Standardizer
     from evalstudio.core.evaluation.calibration import calibration_report
     from evalstudio.core.evaluation.intervals import bootstrap_intervals
@@ -180,21 +217,6 @@ def _evaluate_loaded(
         n_classes=dataset.n_classes,
         feature_names=dataset.feature_names,
     ) if loaded_model is None else loaded_model
-
-    # A checkpoint written by evalstudio knows its classes: map the labels the same way, so a
-    # file whose rows happen to hold only some classes is still scored against the right columns.
-    ckpt_classes = tuple(getattr(ckpt, "classes", None) or ())
-    if ckpt_classes and ckpt_classes != dataset.classes:
-        if not spec.data_path:
-            raise DataError(
-                f"the checkpoint was trained on classes ({', '.join(ckpt_classes)}) but the data has "
-                f"({', '.join(dataset.classes)}).",
-                hint="Evaluate on data with the same label values.",
-            )
-        dataset = load_csv(
-            spec.data_path, target=spec.target, drop_missing=spec.drop_missing, classes=ckpt_classes
-        )
-        notes.append("classes mapped as in the checkpoint: " + ", ".join(ckpt_classes))
 
     # Rows that trained the checkpoint are left out (or scored and labelled optimistic), whichever
     # file, order or name they come in.

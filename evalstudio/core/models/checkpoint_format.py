@@ -63,6 +63,8 @@ SECTIONS: dict[str, str] = {
     "model_file": "name and SHA-256 of the model file that trained the weights (a resume compares them)",
     "temperature": "temperature scaling fitted by `evalstudio calibrate` or `train --calibrate`: "
                    "{value, n_samples, fitted_on, nll_before, nll_after}",
+    "encoding": "the column encoding learned from the training rows (roles, kinds, categories, medians): "
+                "core.data.encoding_state.to_state(); evaluation applies it (issue 12)",
 }
 
 #: The one digest algorithm this evalstudio writes and verifies.

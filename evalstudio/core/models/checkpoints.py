@@ -49,8 +49,11 @@ class Checkpoint:
     meta : dict -- everything else in the file (epoch, optimizer state, loss, safetensors metadata)
     preprocessing : dict or None -- a Standardizer state (evalstudio checkpoints only)
     classes : list of str or None -- class names in output order (evalstudio checkpoints only)
-    feature_names : list of str or None -- training columns (evalstudio checkpoints only)
+    feature_names : list of str or None -- the model's inputs by name (evalstudio checkpoints only)
     target : str or None -- training target column (evalstudio checkpoints only)
+    encoding : dict or None -- the column encoding learned from the training rows, as plain data
+        (:meth:`evalstudio.core.data.encoding_state.from_state` reads it); evalstudio
+        checkpoints written since it was recorded
     format : str -- what the file was, in words ("evalstudio checkpoint (epoch 12)")
     source : Path or None
     pickled_module : nn.Module or None -- the whole model, when a trusted pickle held one
@@ -64,6 +67,7 @@ class Checkpoint:
     classes: list[str] | None = None
     feature_names: list[str] | None = None
     target: str | None = None
+    encoding: dict[str, Any] | None = None
     format: str = "state_dict"
     source: Path | None = None
     pickled_module: "torch.nn.Module | None" = field(default=None, repr=False)
@@ -129,6 +133,58 @@ def load_checkpoint(
     check_archive_sizes(p)
     obj, unsafe, notes = _torch_load(p, trust_pickle=trust_pickle, namespace=namespace)
     return _interpret(obj, p, unsafe, notes)
+
+
+@dataclass(frozen=True)
+class DataContract:
+    """What an evalstudio checkpoint says about the data it takes (read before the model is built).
+
+    Attributes
+    ----------
+    classes : tuple of str -- in output order (empty when not recorded)
+    target : str or None
+    encoding : Encoding or None -- the column encoding (None: numeric columns, as before it existed)
+    """
+
+    classes: tuple[str, ...] = ()
+    target: str | None = None
+    encoding: Any = None  # evalstudio.core.data.encoding.Encoding | None
+
+
+def read_data_contract(path: str | os.PathLike[str] | None) -> DataContract:
+    """The classes, target and column encoding an evalstudio checkpoint records; empty for any
+    other file, or one that cannot be read (its own load reports why, later).
+
+    Reads the file weights-only and memory-mapped, so a large checkpoint costs little.
+
+    Raises
+    ------
+    DataError
+        The checkpoint's encoding section is damaged or newer than this evalstudio reads.
+    """
+    import torch
+
+    from evalstudio.core.data.encoding_state import from_state
+
+    if path is None:
+        return DataContract()
+    p = Path(path)
+    try:
+        if not p.is_file() or file_kinds.sniff(p).kind != file_kinds.TORCH_ZIP:
+            return DataContract()
+        obj = torch.load(p, map_location="cpu", weights_only=True, mmap=True)
+    except Exception:  # not ours to judge here: load_checkpoint says what is wrong with the file
+        return DataContract()
+    if not isinstance(obj, dict) or obj.get("format") != EVALSTUDIO_FORMAT:
+        return DataContract()
+    classes = obj.get("classes")
+    target = obj.get("target")
+    state = obj.get("encoding")
+    return DataContract(
+        tuple(str(c) for c in classes) if isinstance(classes, (list, tuple)) else (),
+        str(target) if isinstance(target, str) else None,
+        from_state(state, repr(str(p))) if state is not None else None,
+    )
 
 
 # -- reading ---------------------------------------------------------------------------------
@@ -284,8 +340,9 @@ def _interpret_evalstudio(obj: dict[str, Any], p: Path, notes: list[str]) -> Che
     classes = obj.get("classes")
     features = obj.get("feature_names")
     target = obj.get("target")
+    encoding = obj.get("encoding")
     meta = {k: v for k, v in obj.items()
-            if k not in ("model_state_dict", "preprocessing", "classes", "feature_names", "target")}
+            if k not in ("model_state_dict", "preprocessing", "classes", "feature_names", "target", "encoding")}
     epoch = obj.get("epoch")
     return Checkpoint(
         dict(state), meta,
@@ -293,6 +350,7 @@ def _interpret_evalstudio(obj: dict[str, Any], p: Path, notes: list[str]) -> Che
         classes=[str(c) for c in classes] if isinstance(classes, (list, tuple)) else None,
         feature_names=[str(c) for c in features] if isinstance(features, (list, tuple)) else None,
         target=str(target) if target is not None else None,
+        encoding=dict(encoding) if isinstance(encoding, dict) else None,
         format="evalstudio checkpoint" + (f" (epoch {epoch})" if isinstance(epoch, int) else ""),
         source=p, notes=tuple(notes),
     )

@@ -7,8 +7,9 @@ column (the real label becomes a feature, a feature becomes the label) gets a mo
 "fine" and scores the wrong columns. :func:`check_data_fit` compares names, not counts, so a
 front end can say so the moment the data or the model changes, not at Evaluate.
 
-Pure and cheap (no torch): the window calls it on every data or model change. Other recorded
-sections (a column encoding) add their comparisons here as further ``_check_*`` functions.
+Pure and cheap (no torch): the window calls it on every data or model change. A checkpoint with a
+column ``encoding`` finds its columns by name (any order, extra columns fine), so only columns it
+needs and the data lacks are a problem there.
 """
 
 from __future__ import annotations
@@ -91,7 +92,26 @@ def _check_target(recorded: RecordedColumns, data: DataColumns) -> tuple[str, li
                       f"{data.target_name!r}"]
 
 
+def _check_encoded_columns(state: dict[str, object], data: DataColumns) -> tuple[str, list[str]]:
+    """A checkpoint with a column encoding reads the data's columns by name: only absent ones matter."""
+    columns = state.get("columns")
+    needed = [str(c.get("name")) for c in columns if isinstance(c, dict) and c.get("kind") != "ignored"] \
+        if isinstance(columns, list) else []
+    table = getattr(data, "table", None)
+    have = set(table.names) if table is not None else set(str(c) for c in data.feature_names)
+    missing = [c for c in needed if c not in have]
+    if not missing:
+        return "columns", []
+    now_target = [c for c in missing if c == data.target_name]
+    why = f" ({now_target[0]!r} is now the target)" if now_target else ""
+    return "columns", [f"the checkpoint was trained on column{'s' if len(missing) > 1 else ''} {_names(missing)} "
+                       f"that the data does not have as features{why}"]
+
+
 def _check_columns(recorded: RecordedColumns, data: DataColumns) -> tuple[str, list[str]] | None:
+    state = getattr(recorded, "encoding", None)
+    if isinstance(state, dict):
+        return _check_encoded_columns(state, data)
     trained = tuple(str(c) for c in recorded.feature_names or ())
     if not trained:
         return None

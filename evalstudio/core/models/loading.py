@@ -20,7 +20,13 @@ from pathlib import Path
 from evalstudio.core.data import file_kinds
 from evalstudio.core.errors import ModelError
 from evalstudio.core.models.checkpoint_format import FORMAT as EVALSTUDIO_FORMAT
-from evalstudio.core.models.checkpoints import WEIGHT_KEYS, Checkpoint, load_checkpoint
+from evalstudio.core.models.checkpoints import (
+    WEIGHT_KEYS,
+    Checkpoint,
+    DataContract,
+    load_checkpoint,
+    read_data_contract,
+)
 from evalstudio.core.models.checks import (
     OUTPUT_CHOICES,
     ModelSummary,
@@ -35,10 +41,10 @@ from evalstudio.core.models.model_files import LoadedModel, load_model
 from evalstudio.core.models.pickle_safety import UnsafeCheckpointError
 
 __all__ = [
-    "EVALSTUDIO_FORMAT", "OUTPUT_CHOICES", "WEIGHT_KEYS", "Checkpoint", "CheckpointMismatchError",
+    "EVALSTUDIO_FORMAT", "OUTPUT_CHOICES", "WEIGHT_KEYS", "Checkpoint", "CheckpointMismatchError", "DataContract",
     "KeyMatchReport", "LoadedModel", "ModelSummary", "UnsafeCheckpointError", "apply_checkpoint",
     "check_input_width", "expected_features", "infer_output_kind", "load_checkpoint", "load_for_evaluation",
-    "load_model", "match_keys", "model_summary",
+    "load_model", "match_keys", "model_summary", "read_data_contract",
 ]
 
 PathLike = str | os.PathLike[str]
@@ -94,6 +100,12 @@ def load_for_evaluation(
                              ("whole pickled model loaded because you trusted the file",))
         return loaded, ckpt, None
 
+    contract = read_data_contract(checkpoint_path)
+    if contract.encoding is not None:
+        # The checkpoint's own encoding decides the inputs (and so the width the model is built for).
+        n_features, feature_names = contract.encoding.width, contract.encoding.input_names
+    if contract.classes:
+        n_classes = len(contract.classes)
     loaded = load_model(model_path, entry=entry, n_features=n_features, n_classes=n_classes)
     if checkpoint_path is None:
         if loaded.kind == "python":

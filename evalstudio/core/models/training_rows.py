@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from evalstudio.core.data.fingerprints import HASH_NAME, dataset_row_hashes, file_record
+from evalstudio.core.data.fingerprints import HASH_NAME, dataset_row_hashes, file_record, hash_columns
 from evalstudio.core.errors import CheckpointError
 
 if TYPE_CHECKING:
@@ -231,7 +231,7 @@ def record_training_rows(
     whose name and hash are recorded too. ``earlier``: the starting checkpoint's
     ``training_rows`` section (a state dict) when fine-tuning, else None.
     """
-    columns = tuple(train.feature_names)
+    columns = hash_columns(train)
     h_train = dataset_row_hashes(train, columns)
     training = RowSet.build(h_train)
     val_set, in_training = None, 0

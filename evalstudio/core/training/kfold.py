@@ -1,7 +1,9 @@
-"""Stratified k-fold cross-validation: a fresh, seeded model and a fresh scaler per fold.
+"""Stratified k-fold cross-validation: a fresh, seeded model, encoding and scaler per fold.
 
 Each fold trains with :func:`evalstudio.core.training.loop.fit` on its training rows only (the
-standardisation is fitted inside ``fit`` on exactly those rows), then scores its held-out rows
+column encoding -- medians, known categories -- and the standardisation are learned inside
+``fit`` from exactly those rows; the inputs stay those of the loaded data, so one model
+definition fits every fold), then scores its held-out rows
 once, with the final model, in eval mode. Nothing is selected on the held-out rows. Folds are
 reported through ``on_fold_end`` as they finish; the summary is the mean and the population
 standard deviation (ddof=0, as numpy and the first tutorial) of every metric, and the pooled
@@ -149,14 +151,21 @@ def cross_validate(
             module = seeded(model_factory, fold_cfg.seed)
             train = fit(module, data.subset(tr), fold_cfg, output_kind=output_kind, callbacks=cb.callbacks,
                         cancel=cancel)
-        pred = evaluate_dataset(module, data.subset(te), output_kind, device=device,
-                                preprocessing=train.preprocessing)
+        # The held-out rows, encoded with what the fold's training rows taught (a value only they
+        # hold is unseen: it goes to "(other)", never to an input of its own).
+        test = data.subset(te)
+        unseen: dict[str, int] = {}
+        if train.encoding is not None and test.table is not None:
+            encoded = train.encoding.transform(test.table)
+            unseen = dict(encoded.unseen)
+            test = replace(test, X=encoded.X, encoding=train.encoding)
+        pred = evaluate_dataset(module, test, output_kind, device=device, preprocessing=train.preprocessing)
         report = evaluate_predictions(pred, threshold=threshold, positive=positive)
         result = FoldResult(
             fold=fold, n_train=int(tr.size), n_test=int(te.size), train_index=tr, test_index=te,
             history=train.history, predictions=pred, metrics=dict(report.metrics),
             confusion_matrix=np.asarray(report.confusion_matrix), preprocessing=train.preprocessing,
-            seed=fold_cfg.seed,
+            seed=fold_cfg.seed, encoding=train.encoding, unseen=unseen,
         )
         folds.append(result)
         cb.on_fold_end(result)

@@ -60,6 +60,9 @@ class TrainResult:
     # The epoch whose model ``val_predictions`` come from (the best one, or the last when no
     # best model could be scored); None without validation.
     val_epoch: int | None = None
+    # The column encoding the run's inputs were made with (learned from its training rows), or
+    # None for data built in memory from a matrix.
+    encoding: Any = None  # evalstudio.core.data.encoding.Encoding | None
 
 
 @dataclass(frozen=True)
@@ -76,6 +79,10 @@ class FoldResult:
     # Added by the training work: the fold's transform, fitted on its training rows only.
     preprocessing: Any = None  # Standardizer | None
     seed: int = 0  # the fold's seed (config seed + fold - 1)
+    # The fold's column encoding, learned from its training rows only, and per categorical column
+    # the held-out rows whose value those rows never held.
+    encoding: Any = None  # Encoding | None
+    unseen: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

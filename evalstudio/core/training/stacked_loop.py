@@ -22,6 +22,8 @@ if TYPE_CHECKING:
     import torch
 
     from evalstudio.core.data.dataset import Dataset
+    from evalstudio.core.data.encoding import Encoding
+    from evalstudio.core.data.preprocessing import Standardizer
     from evalstudio.core.training.loop import CancelToken
 
 EpochHook = Callable[[int, EpochMetrics], None]  # (fold 0-based, metrics)
@@ -67,9 +69,9 @@ def fit_stacked(
     """All folds in one loop; mirrors :func:`evalstudio.core.training.loop.fit` step for step."""
     import torch
 
-    from evalstudio.core.data.preprocessing import Standardizer
     from evalstudio.core.models.device import resolve_device
     from evalstudio.core.training.early_stopping import is_improvement, monitor_mode, should_stop
+    from evalstudio.core.training.inputs import encode_training_rows, fit_scaler
     from evalstudio.core.training.loop import _NO_VAL_MONITOR, split_validation
     from evalstudio.core.training.losses import check_labels, check_output_shape
     from evalstudio.core.training.stacked_ops import (
@@ -89,6 +91,7 @@ def fit_stacked(
     trains: list[Dataset] = []
     valids: list[Dataset | None] = []
     scalers: list[Standardizer | None] = []
+    encodings: list[Encoding | None] = []
     for data, val, seed in zip(datasets, vals, seeds):
         if data.classes != ref.classes or data.n_features != ref.n_features:
             raise DataError(f"the folds' data differ: classes {data.classes} vs {ref.classes}, "
@@ -105,11 +108,13 @@ def fit_stacked(
         else:
             tr, va = split_validation(data, config.val_fraction, seed)
             tr_set, va_set = data.subset(tr), (data.subset(va) if va.size else None)
+        tr_set, va_set, enc = encode_training_rows(data, tr_set, va_set)
         check_labels(tr_set.y, ref.n_classes, kind)
-        scaler = Standardizer.fit(tr_set.X) if config.standardize else None
+        scaler = fit_scaler(tr_set, enc) if config.standardize else None
         trains.append(tr_set)
         valids.append(va_set)
         scalers.append(scaler)
+        encodings.append(enc)
     has_val = [v is not None for v in valids]
     if any(has_val) and not all(has_val):
         raise CannotStack("some folds have validation rows and some do not")
@@ -259,7 +264,8 @@ def fit_stacked(
     for m in modules:
         m.train()  # as fit leaves a model
     return [_result(histories[i], monitor, mode, best_epoch[i], best_score[i], stopped[i], reasons[i], ref,
-                    valids[i], best_proba[i] if best_proba[i] is not None else last_proba[i], scalers[i], kind, notes)
+                    valids[i], best_proba[i] if best_proba[i] is not None else last_proba[i], scalers[i], kind, notes,
+                    encodings[i])
             for i in range(k)]
 
 
@@ -313,7 +319,7 @@ def _probe_vmap(forward: Callable[..., Any], fp: Any, modules: list["torch.nn.Mo
 
 def _result(history: list[EpochMetrics], monitor: str, mode: str, best_epoch: int | None, best_score: float | None,
             stopped: bool, reason: str, ref: "Dataset", val: "Dataset | None", proba: Any, scaler: Any,
-            kind: OutputKind, notes: list[str]) -> TrainResult:
+            kind: OutputKind, notes: list[str], encoding: Any = None) -> TrainResult:
     from evalstudio.core.evaluation.predictions import Predictions
 
     pred = None
@@ -323,7 +329,7 @@ def _result(history: list[EpochMetrics], monitor: str, mode: str, best_epoch: in
         history=tuple(history), monitor=monitor, mode=mode, best_epoch=best_epoch, best_score=best_score,
         best_checkpoint=None, last_checkpoint=None, stopped_early=stopped, stop_reason=reason,
         classes=ref.classes, val_predictions=pred, preprocessing=scaler, output_kind=kind.value,
-        notes=tuple(notes),
+        notes=tuple(notes), encoding=encoding,
     )
 
 
