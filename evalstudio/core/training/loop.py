@@ -21,8 +21,6 @@ from typing import TYPE_CHECKING, Any, Protocol
 import numpy as np
 
 from evalstudio.core.data.encoding import Encoding
-from evalstudio.core.data.encoding_state import from_state as encoding_from_state
-from evalstudio.core.data.encoding_state import to_state as encoding_to_state
 from evalstudio.core.data.preprocessing import Standardizer
 from evalstudio.core.errors import Cancelled, DataError, EvalStudioError, ModelError, TrainingError
 from evalstudio.core.evaluation.predict import predict_proba_tensor
@@ -42,7 +40,7 @@ from evalstudio.core.training.config import (
     schedule_depends_on_total,
 )
 from evalstudio.core.training.early_stopping import is_improvement, monitor_mode, should_stop
-from evalstudio.core.training.inputs import encode_training_rows, fit_scaler
+from evalstudio.core.training.inputs import encoding_meta, fit_scaler, run_inputs
 from evalstudio.core.training.losses import check_labels, check_output_shape, loss_from_probabilities, make_loss
 from evalstudio.core.training.results import EpochMetrics, TrainResult
 from evalstudio.core.training.splits import batch_bounds, batch_groups, split_validation
@@ -131,10 +129,8 @@ def fit(
         The model file that built ``module``: its name and SHA-256 go into every checkpoint
         (``model_file``), so a resume can tell when the file was edited since.
     encoding : Encoding, optional
-        Fine-tuning: the column encoding the starting weights were trained with (from their
-        checkpoint), used as it is. Otherwise a loaded dataset's encoding is learned again from
-        the training rows only (:func:`evalstudio.core.training.inputs.encode_training_rows`) and
-        the validation rows are encoded with it; either way it is saved in every checkpoint.
+        Fine-tuning: the starting checkpoint's column encoding, used as it is. Otherwise a loaded
+        dataset's is learned again from the training rows (:mod:`evalstudio.core.training.inputs`).
 
     Raises
     ------
@@ -177,13 +173,7 @@ def fit(
         notes.append(f"no validation rows: monitoring {monitor} instead of {config.monitor}")
     mode = monitor_mode(monitor)
 
-    if resume is not None and resume.get("encoding") is not None:
-        encoding = encoding_from_state(resume["encoding"])
-    elif resume is not None:
-        encoding = None
-    elif encoding is not None:
-        notes.append("column encoding reused from the starting checkpoint (learned from its training rows)")
-    train_set, val_set, encoding = encode_training_rows(data, train_set, val_set, fixed=encoding)
+    train_set, val_set, encoding = run_inputs(data, train_set, val_set, resume=resume, reuse=encoding, notes=notes)
 
     if resume is not None and resume.get("preprocessing") is not None:
         scaler: Standardizer | None = Standardizer.from_state(resume["preprocessing"])
@@ -280,9 +270,7 @@ def fit(
         # resumed run keeps its record, which holds the rows of the run's start).
         meta["training_rows"] = (resume or {}).get("training_rows") or record_training_rows(
             train_set, val_set, validation_is_own_file=val_data is not None, earlier=earlier_rows).to_state()
-    if encoding is not None:
-        meta["encoding"] = encoding_to_state(encoding)
-        meta["feature_names"] = list(encoding.input_names)
+    meta.update(encoding_meta(encoding))
 
     oom: str | None = None
     stopped, reason = False, ""
