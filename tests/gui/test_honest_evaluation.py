@@ -10,8 +10,8 @@ in the title and the HTML report.
 
 from __future__ import annotations
 
-from types import SimpleNamespace
 import html
+from types import SimpleNamespace
 
 import torch
 
