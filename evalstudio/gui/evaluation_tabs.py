@@ -92,6 +92,13 @@ class EvaluationTabs(QObject):
                 window.controller, {"evaluation": self.evaluation_panel, "pooled": pooled},
                 self.calibration_panel if self.has_calibration_panel else None)
 
+    @Slot(object)
+    def forget_audit(self, _model: Any) -> None:
+        """Another model is loaded (a trained one, another file): the audit shown was of the model before."""
+        if self.has_audit_panel and not self.audit_panel.is_empty:
+            self.audit_panel.clear("The model changed after this tab's last audit: press Evaluate to audit "
+                                   "the model now loaded.")
+
     def attach(self, tabs: QTabWidget) -> None:
         """The tab widget holding the views (to bring a view forward when its run starts)."""
         self._tabs = tabs

@@ -164,6 +164,7 @@ class MainWindow(QMainWindow):
         c.epoch_added.connect(self.training_plot.add_epoch)
         c.training_finished.connect(self._on_training_finished)
         c.evaluation_finished.connect(self.evaluation_tabs.show_evaluation)
+        c.model_changed.connect(self.evaluation_tabs.forget_audit)
         c.predictions_shown.connect(self.evaluation_tabs.show_predictions)
         c.kfold_started.connect(self.evaluation_tabs.start_kfold)
         c.fold_added.connect(self.evaluation_tabs.add_fold)

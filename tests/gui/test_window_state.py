@@ -267,3 +267,25 @@ def test_no_window_message_names_a_command_line_flag(qtbot, window, tmp_path):
     assert len([t for t in texts if "failed" in t]) == 3, texts
     for text in texts:
         assert not re.search(r"(?<![\w-])--[a-z]|target=NAME", text), text
+
+
+def test_training_a_new_model_retires_the_audit_of_the_old_one(qtbot, window):
+    """The train vs eval mode tab never shows the audit of a model that is no longer loaded."""
+    load_demo(qtbot, window)
+    c = window.controller
+    with qtbot.waitSignal(c.evaluation_finished, timeout=60000):
+        window.evaluate()
+    wait_idle(qtbot, window)
+    audit = window.audit_panel
+    assert not audit.is_empty and audit.audit is not None
+    window.training_panel.epochs.setValue(1)
+    with qtbot.waitSignal(c.training_finished, timeout=60000):
+        window.train()
+    wait_idle(qtbot, window)  # the trained model loads after the run
+    assert c.checkpoint_path and c.model is not None
+    assert audit.is_empty and audit.audit is None
+    assert "model changed" in audit.empty.text() and "Evaluate" in audit.empty.text()
+    with qtbot.waitSignal(c.evaluation_finished, timeout=60000):
+        window.evaluate()  # the new model's audit
+    wait_idle(qtbot, window)
+    assert not audit.is_empty and audit.audit is not None

@@ -208,8 +208,10 @@ class ModeAuditPanel(QWidget):
 
         return export_plot(self.plots, path)
 
-    def clear(self) -> None:
+    def clear(self, reason: str = "") -> None:
+        """Back to the empty state; ``reason`` (shown above the explanation) says why an audit went."""
         self._audit = None
+        self.empty.setText((f"<p><b>{reason}</b></p>" if reason else "") + EMPTY_TEXT)
         self.passes.setData([], [])
         self.eval_point.setData([], [])
         self.gap_bars.setOpts(height=[0, 0])
