@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 import traceback
 from collections.abc import Sequence
@@ -32,6 +33,47 @@ class _Parser(argparse.ArgumentParser):
         message = message.rstrip(".")
         sys.stderr.write(f"error: {message}. Run '{self.prog} --help' for the options.\n")
         raise SystemExit(2)
+
+
+class _ClosedPipeTolerant:
+    """stdout that outlives its reader: ``evalstudio train ... | head`` still finishes the run.
+
+    Once the reader has gone (``BrokenPipeError``), the rest of the output goes to ``os.devnull`` and
+    the command carries on, so checkpoints, the JSON and the predictions file are still written.
+    """
+
+    def __init__(self, stream: object) -> None:
+        self._stream = stream
+        self.closed_by_reader = False
+
+    def _drop(self) -> None:
+        self.closed_by_reader = True
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, self._stream.fileno())  # type: ignore[attr-defined]
+            os.close(devnull)
+        except (OSError, ValueError, AttributeError):
+            pass
+
+    def write(self, text: str) -> int:
+        if self.closed_by_reader:
+            return len(text)
+        try:
+            return int(self._stream.write(text))  # type: ignore[attr-defined]
+        except BrokenPipeError:
+            self._drop()
+            return len(text)
+
+    def flush(self) -> None:
+        if self.closed_by_reader:
+            return
+        try:
+            self._stream.flush()  # type: ignore[attr-defined]
+        except BrokenPipeError:
+            self._drop()
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._stream, name)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -59,8 +101,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "_run", None):
         parser.print_help()
         return 2
+    stdout = sys.stdout
+    if not isinstance(stdout, _ClosedPipeTolerant):
+        sys.stdout = _ClosedPipeTolerant(stdout)  # type: ignore[assignment]
     try:
         return int(args._run(args) or 0)
+    except BrokenPipeError:  # a pipe other than stdout: stdout's own is absorbed above
+        sys.stderr.write("error: the output pipe was closed before the command finished.\n")
+        return 2
     except EvalStudioError as exc:
         if args.debug:
             traceback.print_exc()
@@ -85,6 +133,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             "(run again with --debug for the traceback, and please report it)\n"
         )
         return 2
+    finally:
+        if isinstance(sys.stdout, _ClosedPipeTolerant):
+            sys.stdout.flush()
+            sys.stdout = stdout
 
 
 if __name__ == "__main__":
