@@ -103,7 +103,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     stdout = sys.stdout
     if not isinstance(stdout, _ClosedPipeTolerant):
-        sys.stdout = _ClosedPipeTolerant(stdout)  # type: ignore[assignment]
+        sys.stdout = _ClosedPipeTolerant(stdout)
     try:
         return int(args._run(args) or 0)
     except BrokenPipeError:  # a pipe other than stdout: stdout's own is absorbed above
