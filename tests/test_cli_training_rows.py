@@ -232,7 +232,8 @@ def test_the_demo_checkpoint_on_its_full_csv_scores_exactly_the_held_out_rows(tm
 
     demo = Path(resource_path("demo", "pima_model.py")).parent
     for name, data, holdout in (("pima", "pima-indians-diabetes.csv", "pima-holdout.csv"),
-                                ("wine", "wine.csv", "wine-holdout.csv")):
+                                ("wine", "wine.csv", "wine-holdout.csv"),
+                                ("churn", "churn.csv", "churn-holdout.csv")):  # text columns, blank cells
         out, pred = tmp_path / f"{name}.json", tmp_path / f"{name}.csv"
         assert run_cli("evaluate", "--model", str(demo / f"{name}_model.py"), "--checkpoint",
                        str(demo / f"{name}_checkpoint.pt"), "--data", str(demo / data), "--device", "cpu",

@@ -62,7 +62,8 @@ def run(args: argparse.Namespace) -> int:
     config = config_from_args(args, SHARED_OPTIONS, val_fraction=0.0)
     with started_probe(args):
         data = load_csv(args.data, target=args.target, drop_missing=args.drop_missing, roles=roles_from_args(args))
-        factory, data, kind, notes = prepare_model(args, data)
+        factory, data, kind, model_notes = prepare_model(args, data)
+    notes = [*data.notes, *model_notes]  # what was read, set aside and filled is said first
     notes.extend(_starting_rows_note(factory, data))
     positive = positive_index(data.classes, args.positive_class)
     callbacks = [] if args.quiet else [ProgressPrinter(folds=args.folds)]

@@ -212,6 +212,7 @@ def _columns_view(app: Any, window: Any, path: Path) -> Path:
     errors = [t for level, t in c.messages[seen:] if level == "error"]
     if errors:
         raise EvalStudioError(f"the demo run failed while loading the mixed-type demo: {errors[-1]}")
+    window.message_area.dismiss()  # its last notice is about the Pima evaluation: not this table's
     return _grab(app, window, window.data_panel, path)
 
 

@@ -339,7 +339,7 @@ def _train(args: argparse.Namespace, resume: dict[str, Any] | None, out_dir: Pat
         config = config_from_args(args, TRAIN_OPTIONS)
         data = load_csv(args.data, target=args.target, drop_missing=args.drop_missing, roles=roles_from_args(args))
     factory, data, kind, model_notes = prepare_model(args, data, resuming=resume is not None)
-    notes = model_notes + notes
+    notes = [*data.notes, *model_notes, *notes]  # what was read, set aside and filled is said first
     if resume is not None and model_file_changed(resume, args.model):
         notes.append(f"warning: {args.model} changed since the run's checkpoint was written (its SHA-256 differs "
                      "from the one recorded); the run continues with the edited file")

@@ -120,3 +120,45 @@ def test_a_failed_replan_keeps_the_columns_and_says_why(qtbot, window, tmp_path)
     assert window.data_panel.columns_view.picker("b").currentData() == "categorical"
     assert c.roles.ignore == ("a",)
     assert before.table is c.dataset.table
+
+
+def test_kfold_and_evaluate_use_the_roles_shown(qtbot, window):
+    """K-fold fits each fold's encoding with the kinds picked in the table; Evaluate of the model
+    trained in the window reads the columns as the table shows them."""
+    window.open_data(CHURN)
+    wait_idle(qtbot, window)
+    c = window.controller
+    view = window.data_panel.columns_view
+    senior = view.picker("SeniorCitizen")
+    senior.setCurrentIndex(senior.findData("categorical"))
+    wait_idle(qtbot, window)
+    region = view.picker("Region")
+    region.setCurrentIndex(region.findData("ignored"))
+    wait_idle(qtbot, window)
+    window.choose_model(str(resource_path("demo", "churn_model.py")))
+    wait_idle(qtbot, window)
+    tp = window.training_panel
+    tp.set_settings({**tp.settings(), "epochs": 1, "folds": 2})
+    with qtbot.waitSignal(c.kfold_finished, timeout=120000) as blocker:
+        window.kfold()
+    wait_idle(qtbot, window)
+    for fold in blocker.args[0].folds:
+        kinds = {col.name: type(col).__name__ for col in fold.encoding.columns}
+        assert kinds["SeniorCitizen"] == "CategoricalEncoding" and kinds["Region"] == "IgnoredColumn"
+        assert fold.encoding.input_names == c.dataset.feature_names
+    # A model file alone (no checkpoint, so no encoding of its own) reads numbers only, as before.
+    window.evaluate()
+    wait_idle(qtbot, window)
+    errors = [t for level, t in c.messages if level == "error"]
+    assert len(errors) == 1 and "non-numeric feature column" in errors[0] and "'gender'" in errors[0]
+    # Trained in the window, the model evaluates with the encoding of the roles shown.
+    window.training_panel.epochs.setValue(1)
+    with qtbot.waitSignal(c.training_finished, timeout=120000):
+        window.train()
+    wait_idle(qtbot, window)
+    window.evaluate()
+    wait_idle(qtbot, window)
+    assert len([t for level, t in c.messages if level == "error"]) == 1, c.messages
+    done = c.evaluation
+    assert done is not None and done.dataset.feature_names == c.dataset.feature_names
+    assert "SeniorCitizen=1" in done.dataset.feature_names

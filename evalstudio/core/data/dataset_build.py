@@ -250,8 +250,11 @@ def build_dataset(
         notes.append(encoding_note(encoding, encoded))
     unseen = {k: v for k, v in encoded.unseen.items() if v}
     if unseen:
-        notes.append("values the training rows never held (encoded as '(other)'): "
-                     + ", ".join(f"{k} {v} row{'s' if v != 1 else ''}" for k, v in unseen.items()))
+        has_other = {c.name for c in encoding.columns if getattr(c, "other_input", False)}
+        notes.append("values the training rows never held: " + ", ".join(
+            f"{k} {v} row{'s' if v != 1 else ''} ("
+            + ("encoded as '(other)'" if k in has_other else "no input set: training had no '(other)' values") + ")"
+            for k, v in unseen.items()))
     return table, encoding, encoded, tuple(notes)
 
 
