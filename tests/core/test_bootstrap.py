@@ -26,8 +26,8 @@ from evalstudio.core.evaluation.predictions import Predictions
 from evalstudio.core.evaluation.resampling import (
     StratifiedBootstrap,
     _multinomial_block,
-    byte_cumsum,
-    byte_sums,
+    column_sums,
+    exclusive_cumsum,
 )
 
 
@@ -104,7 +104,7 @@ def test_resample_weights_are_multinomial_exactly_on_a_tiny_class() -> None:
     from scipy import stats
 
     rng = np.random.default_rng(0)
-    w = _multinomial_block(rng, 60000, 3)
+    w = _multinomial_block(rng, 3, 60000)[0].T
     patterns = [c for c in itertools.product(range(4), repeat=3) if sum(c) == 3]
     observed = np.array([np.sum(np.all(w == np.array(c), axis=1)) for c in patterns])
     expected = np.array([stats.multinomial.pmf(c, 3, [1 / 3] * 3) for c in patterns]) * w.shape[0]
@@ -119,7 +119,9 @@ def test_resample_weights_have_multinomial_moments(n_c: int) -> None:
 
     rng = np.random.default_rng(1)
     b = max(20, 2_000_000 // n_c)
-    w = _multinomial_block(rng, b, n_c).astype(np.int64)
+    w, top = _multinomial_block(rng, n_c, b)
+    assert top >= w.max()  # a bound on every weight
+    w = w.T.astype(np.int64)
     assert (w.sum(axis=1) == n_c).all()
     assert abs(w.var() - (1 - 1 / n_c)) < 5 * math.sqrt(2.0 / w.size)
     # the share of rows drawn k times is Binomial(n_c, 1/n_c)'s
@@ -127,16 +129,31 @@ def test_resample_weights_have_multinomial_moments(n_c: int) -> None:
     np.testing.assert_allclose(share, stats.binom.pmf(range(6), n_c, 1 / n_c), atol=5e-3)
 
 
-def test_byte_helpers_match_numpy() -> None:
+def test_lane_helpers_match_numpy() -> None:
     rng = np.random.default_rng(2)
-    for m in (1, 7, 8, 63, 64, 65, 1000, 1003):
-        x = rng.poisson(2.0, (3, m)).astype(np.uint8)
-        ref = np.concatenate([np.zeros((3, 1), np.int32), np.cumsum(x, axis=1, dtype=np.int32)], axis=1)
-        np.testing.assert_array_equal(byte_cumsum(x), ref)
-        np.testing.assert_array_equal(byte_sums(x), x.sum(axis=1))
-    x = rng.poisson(2.0, (2, 500)).astype(np.uint8)
-    x[1, 3] = 200  # above 31: the plain cumulative sum takes over
-    np.testing.assert_array_equal(byte_cumsum(x)[:, 1:], np.cumsum(x, axis=1))
+    for rows in (1, 7, 8, 63, 64, 65, 1000, 1003):
+        for b in (8, 64):
+            x = rng.poisson(2.0, (rows, b)).astype(np.uint8)
+            top = int(x.max())
+            ref = np.concatenate([np.zeros((1, b), np.int64), np.cumsum(x, axis=0, dtype=np.int64)])
+            got = exclusive_cumsum(x, top)
+            assert got.dtype == (np.uint16 if rows * top < 2**16 else np.int32)
+            np.testing.assert_array_equal(got, ref)
+            np.testing.assert_array_equal(column_sums(x, top), x.sum(axis=0))
+    x = rng.poisson(2.0, (500, 16)).astype(np.uint8)
+    x[3, 1] = 200  # above 31: the plain sums take over
+    np.testing.assert_array_equal(column_sums(x, 200), x.sum(axis=0))
+    big = np.full((3000, 8), 30, np.uint8)  # 3000 x 30 does not fit 16 bits: int32
+    assert exclusive_cumsum(big, 30).dtype == np.int32
+    np.testing.assert_array_equal(exclusive_cumsum(big, 30)[-1], 90000)
+
+
+def test_blocks_do_not_depend_on_how_many_resamples() -> None:
+    """Resample r is the same in a run of 10 and in a run of 1000 (blocks draw every column)."""
+    y = np.array([0] * 30 + [1] * 20)
+    few = StratifiedBootstrap(y, n_resamples=10, seed=3).row_weights()
+    many = StratifiedBootstrap(y, n_resamples=1000, seed=3).row_weights(0, 10)
+    np.testing.assert_array_equal(few, many)
 
 
 # ---------------------------------------------------------------------- against the reference
@@ -174,6 +191,29 @@ def test_multiclass_with_a_class_never_predicted() -> None:
     scores[:, 2] *= 0.01  # class 2 is never the most probable
     scores /= scores.sum(1, keepdims=True)
     _check_against_reference(Predictions(pred.y_true, scores, pred.classes), threshold=0.5, positive=1)
+
+
+@pytest.mark.parametrize("lane_rows", [1, 3, 7])
+def test_metrics_are_the_same_whatever_the_chunks(monkeypatch: pytest.MonkeyPatch, lane_rows: int) -> None:
+    """Runs of a few rows at a time (carries between runs, gaps of negatives, steps wider than a run)
+    give every metric the reference gives."""
+    import evalstudio.core.evaluation.resampling as resampling
+
+    monkeypatch.setattr(resampling, "LANE_ROWS", lane_rows)
+    for pred in (_predictions(90, 2, 3, ties=True), _predictions(90, 2, 3, dtype=np.float32),
+                 _predictions(100, 3, 4, ties=True)):
+        _check_against_reference(pred, threshold=0.5, positive=1, n_resamples=4)
+    pred = _predictions(70, 2, 6, ties=True)
+    boot = StratifiedBootstrap(pred.y_true, n_resamples=5, seed=2)
+    (res,) = resample_metrics([pred], boot, keep_counts=True)
+    assert res.counts is not None
+    for b in range(5):
+        w = boot.row_weights(b, b + 1)[0]
+        pos = np.sort(pred.y_score[pred.y_true == 1, 1])
+        order = np.argsort(pred.y_score[:, 1][pred.y_true == 1], kind="stable")
+        ref = np.concatenate([[0], np.cumsum(w[pred.y_true == 1][order])])
+        np.testing.assert_array_equal(res.counts.cum_pos[:, b], ref)
+        np.testing.assert_array_equal(res.counts.pos_scores, pos)
 
 
 def test_counts_at_any_threshold_equal_a_recount_of_the_resample() -> None:

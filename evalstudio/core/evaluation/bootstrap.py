@@ -5,14 +5,16 @@ paired comparison of models: :func:`resample_metrics` evaluates several models' 
 the **same** resamples and returns, per model, one value per resample of every metric of the
 report, so the interval of a difference is a percentile of per-resample differences.
 
-How it is fast: a resample is a weight per row (:class:`StratifiedBootstrap`); each class's rows
-are sorted by score once, as the threshold table sorts them, so the weighted cumulative counts
-of positives and negatives below every score are two cumulative sums per resample. From those,
-a confusion matrix at any threshold is one column lookup, ROC AUC is the Mann-Whitney count of
-weighted (positive, negative) pairs (exact integers, ties counting one half), average precision
-is a sum over the distinct positive scores, and log loss is one matrix-vector product. No
-resample is materialised, nothing is re-sorted, and resamples are processed a few at a time so
-memory stays bounded (about 2**22 weights at once) at any size.
+How it is fast: a resample is a weight per row (:class:`StratifiedBootstrap`), and a block of
+``b`` resamples is a uint8 matrix with one row of ``b`` weights per data row. Each class's rows are
+sorted by score once, as the threshold table sorts them; per block, the weights are taken in that
+order a chunk of rows at a time (whole rows: one cache line each) and summed down the rows four
+resamples to a 64-bit word, which gives the weighted counts of positives and negatives below every
+positive score. From those, ROC AUC is the Mann-Whitney count of weighted (positive, negative)
+pairs (exact integers, ties counting one half) and average precision a sum over the distinct
+positive scores. The confusion counts at the threshold and log loss are one matrix product per
+class (indicator and loss columns against the weights). No resample is materialised, nothing is
+re-sorted, and memory stays bounded (a block is about 2**26 weights) at any size.
 
 API
 ---
@@ -26,6 +28,9 @@ should_stop=None, on_progress=None) -> list[ResampledMetrics]``
   ``EvaluationReport.metrics`` (binary at ``threshold``, multiclass by argmax), and, with
   ``keep_counts=True``, :class:`ResampledCounts` that give the per-resample confusion counts at
   any other threshold in O(n_resamples) (binary; per class one-vs-rest for multiclass).
+
+The resamples are the bootstrap's blocks: weights, and so every value, depend on the labels and
+the seed only (not on the scores, nor on how many threads process the blocks).
 
 Numpy only.
 """
@@ -43,7 +48,8 @@ from evalstudio.core.evaluation.batch_metrics import (
     multiclass_metrics_from_confusions,
 )
 from evalstudio.core.evaluation.predictions import Predictions
-from evalstudio.core.evaluation.resampling import BLOCK_ELEMENTS, StratifiedBootstrap, byte_cumsum
+from evalstudio.core.evaluation.resampled_curves import OneVsRest
+from evalstudio.core.evaluation.resampling import LANE_ROWS, StratifiedBootstrap
 
 __all__ = ["ResampledCounts", "ResampledMetrics", "StratifiedBootstrap", "resample_metrics"]
 
@@ -62,9 +68,9 @@ class ResampledCounts:
     ----------
     pos_scores, neg_scores : ndarray of shape (n_pos,), (n_neg,)
         The positive / negative rows' scores, ascending, in the scores' dtype.
-    cum_pos, cum_neg : ndarray of shape (n_resamples, n_pos + 1), (n_resamples, n_neg + 1)
-        ``cum_pos[b, r]``: how many draws of resample ``b`` fell on the ``r`` lowest-scoring
-        positive rows (likewise for negatives).
+    cum_pos, cum_neg : ndarray of shape (n_pos + 1, n_resamples), (n_neg + 1, n_resamples)
+        ``cum_pos[r, b]``: how many draws of resample ``b`` fell on the ``r`` lowest-scoring
+        positive rows (likewise for negatives). A threshold reads one contiguous row of each.
     """
 
     pos_scores: np.ndarray
@@ -79,8 +85,8 @@ class ResampledCounts:
         """
         kp = int(self.pos_scores.searchsorted(self.pos_scores.dtype.type(threshold), "left"))
         kn = int(self.neg_scores.searchsorted(self.neg_scores.dtype.type(threshold), "left"))
-        fn = self.cum_pos[:, kp].astype(np.int64)
-        tn = self.cum_neg[:, kn].astype(np.int64)
+        fn = self.cum_pos[kp].astype(np.int64)
+        tn = self.cum_neg[kn].astype(np.int64)
         return tn, self.neg_scores.size - tn, fn, self.pos_scores.size - fn
 
     @property
@@ -126,142 +132,97 @@ def per_row_log_loss(pred: Predictions) -> np.ndarray:
     return np.asarray(-np.log(np.clip(p, eps, 1 - eps).astype(np.float64)))
 
 
-class _OneVsRest:
-    """One class's rows against all others, each side sorted once by ``score``."""
-
-    def __init__(self, boot: StratifiedBootstrap, y: np.ndarray, score: np.ndarray, cls: int) -> None:
-        start, stop = boot.class_offsets.get(cls, (0, 0))
-        cols = np.arange(boot.n_samples)
-        pos_cols, neg_cols = cols[start:stop], np.concatenate([cols[:start], cols[stop:]])
-        s_pos, s_neg = score[boot.grouped_rows[pos_cols]], score[boot.grouped_rows[neg_cols]]
-        op, on = np.argsort(s_pos, kind="stable"), np.argsort(s_neg, kind="stable")
-        self.pos_cols, self.neg_cols = pos_cols[op], neg_cols[on]
-        self.sp, self.sn = s_pos[op], s_neg[on]
-        self.n_pos, self.n_neg = int(self.sp.size), int(self.sn.size)
-        # One step of the curves per distinct positive score: its positives, the negatives strictly
-        # below it (ROC AUC credit, and average precision's false positives) and those tied with it.
-        g = np.flatnonzero(self.sp[1:] != self.sp[:-1]) + 1
-        self.g_start = np.concatenate([[0], g]).astype(np.intp)
-        self.g_end = np.concatenate([g, [self.n_pos]]).astype(np.intp)
-        self.distinct = self.g_start.size == self.n_pos  # no ties among positives: steps are weights
-        self.g_lo = self.sn.searchsorted(self.sp[self.g_start], "left").astype(np.intp)
-        self.g_hi = self.sn.searchsorted(self.sp[self.g_start], "right").astype(np.intp)
-        self.cross_ties = bool((self.g_hi != self.g_lo).any())
-
-    def cumulative(self, w: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """``(cum_pos, cum_neg, w_pos)`` from grouped weights ``w`` (b, n_samples).
-
-        ``cum_*`` are int32 of shape (b, n + 1) (counts below each sorted position); ``w_pos`` the
-        positives' weights in ascending score order.
-        """
-        wp = w.take(self.pos_cols, axis=1)
-        return byte_cumsum(wp), byte_cumsum(w.take(self.neg_cols, axis=1)), wp
-
-    def curves(self, cp: np.ndarray, cn: np.ndarray, wp: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """``(roc_auc, average_precision)`` of each resample, as scikit-learn computes them.
-
-        ROC AUC is the weighted Mann-Whitney count over (positive, negative) pairs, a tie counting
-        one half, divided by ``n_pos n_neg`` (the trapezoids of ``roc_auc_score``), summed exactly
-        in integers. Average precision sums, over distinct positive scores, the recall step times
-        the precision there (``average_precision_score``).
-        """
-        b = cp.shape[0]
-        if not self.n_pos:
-            nan = np.full(b, np.nan)
-            return nan, nan.copy()
-        if self.distinct:
-            step, below = wp, cp[:, :-1]
-        else:
-            below = cp.take(self.g_start, axis=1)
-            step = cp.take(self.g_end, axis=1) - below
-        # float64 holds these integer counts, and the sums of their products, exactly (< 2**53)
-        lo = cn.take(self.g_lo, axis=1)
-        if not self.n_neg:
-            auc = np.full(b, np.nan)
-        elif self.cross_ties:  # a tied negative counts one half: sum twice the credit, halve once
-            auc = np.einsum("bg,bg->b", step, (lo + cn.take(self.g_hi, axis=1)).astype(np.float64))
-            auc /= 2.0 * self.n_pos * self.n_neg
-        else:
-            auc = np.einsum("bg,bg->b", step, lo.astype(np.float64)) / (float(self.n_pos) * self.n_neg)
-        tp = self.n_pos - below.astype(np.float64)
-        predicted = tp + (self.n_neg - lo)
-        np.maximum(predicted, 1.0, out=predicted)  # 0 only where tp = 0 and the step is 0 too
-        np.divide(tp, predicted, out=tp)
-        return auc, np.einsum("bg,bg->b", step, tp) / self.n_pos
-
-
 @dataclass
 class _Plan:
     """What one model needs per block of resamples, and where its values go."""
 
     pred: Predictions
-    losses: np.ndarray  # per-row log loss in the bootstrap's grouped column order
     values: dict[str, np.ndarray]
-    ovr: list[_OneVsRest]
+    ovr: list[OneVsRest]
     binary: bool
     positive: int
     threshold: float
-    cm_cols: np.ndarray | None = None  # multiclass: columns ordered by (true, predicted) cell
-    cm_starts: np.ndarray | None = None
-    cm_cells: np.ndarray | None = None
+    columns: list[np.ndarray]  # per class matrix: (n_c, 1 + m) float64, log loss then indicator columns
+    labels: list[int]  # the class of each class matrix
     kept: list[tuple[np.ndarray, np.ndarray]] = field(default_factory=list)
 
 
 def _plan(pred: Predictions, boot: StratifiedBootstrap, threshold: float, positive: int, keep: bool) -> _Plan:
-    y = pred.y_true
     losses = per_row_log_loss(pred)[boot.grouped_rows]
-    b = boot.n_resamples
     binary = pred.task == "binary"
+    labels = list(boot.class_offsets)
+    columns = []
     if binary:
-        ovr = [_OneVsRest(boot, y, pred.y_score[:, positive], positive)]
-        plan = _Plan(pred, losses, {}, ovr, True, positive, float(threshold))
+        s = pred.y_score[:, positive]
+        below = (s < s.dtype.type(threshold))[boot.grouped_rows]  # fn on positive rows, tn on the others
+        ind = below[:, None].astype(np.float64)
+        ovr = [OneVsRest(boot, s, positive)]
     else:
-        ovr = [_OneVsRest(boot, y, pred.y_score[:, k], k) for k in range(pred.n_classes)]
-        plan = _Plan(pred, losses, {}, ovr, False, 0, float(threshold))
-        k = pred.n_classes
-        cell = y[boot.grouped_rows] * k + pred.argmax()[boot.grouped_rows]
-        order = np.argsort(cell, kind="stable")
-        sorted_cells = cell[order]
-        starts = np.flatnonzero(np.concatenate([[True], sorted_cells[1:] != sorted_cells[:-1]]))
-        plan.cm_cols, plan.cm_starts, plan.cm_cells = order, starts, sorted_cells[starts]
+        ind = np.eye(pred.n_classes)[pred.argmax()[boot.grouped_rows]]  # confusion matrix row of each class
+        ovr = [OneVsRest(boot, pred.y_score[:, k], k) for k in range(pred.n_classes)]
+    for start, stop in boot.class_offsets.values():
+        columns.append(np.ascontiguousarray(np.column_stack([losses[start:stop], ind[start:stop]])))
+    plan = _Plan(pred, {}, ovr, binary, positive if binary else 0, float(threshold), columns, labels)
     if keep:
+        dtype = np.uint16 if boot.n_samples < 2**16 else np.int32
         for o in ovr:
-            dtype = np.uint16 if boot.n_samples < 2**16 else np.int32
-            plan.kept.append((np.zeros((b, o.n_pos + 1), dtype), np.zeros((b, o.n_neg + 1), dtype)))
+            plan.kept.append((np.zeros((o.n_pos + 1, boot.n_resamples), dtype),
+                              np.zeros((o.n_neg + 1, boot.n_resamples), dtype)))
     return plan
 
 
-def _fill(plan: _Plan, first: int, w: np.ndarray) -> dict[str, np.ndarray]:
-    """Every metric of ``plan``'s model on the resamples whose weights are ``w`` (b, n_samples)."""
-    n = w.shape[1]
+def _weighted_sums(part: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """``cols.T @ part`` (m, b) float64: exact for the indicator columns, the loss summed in float64.
+
+    A cache-sized slice at a time, through ``einsum`` rather than BLAS (whose idle threads spin and
+    take CPU from everything else on a shared machine).
+    """
+    out = np.zeros((cols.shape[1], part.shape[1]))
+    for a in range(0, part.shape[0], LANE_ROWS):
+        out += np.einsum("nm,nb->mb", cols[a:a + LANE_ROWS], part[a:a + LANE_ROWS].astype(np.float64))
+    return out
+
+
+def _fill(plan: _Plan, first: int, parts: list[np.ndarray], top: int) -> dict[str, np.ndarray]:
+    """Every metric of ``plan``'s model on one block of resamples (``parts``: its class matrices)."""
+    n = sum(p.shape[0] for p in parts)
+    b = parts[0].shape[1]
+    cached: list[np.ndarray] = []
+
+    def whole() -> np.ndarray:
+        if not cached:
+            cached.append(np.concatenate(parts) if len(parts) > 1 else parts[0])
+        return cached[0]
+
     out: dict[str, np.ndarray] = {}
-    cums = [o.cumulative(w) for o in plan.ovr]
-    for (kp, kn), (cp, cn, _) in zip(plan.kept, cums):
-        kp[first:first + w.shape[0]] = cp
-        kn[first:first + w.shape[0]] = cn
+    sums = [_weighted_sums(p, c) for p, c in zip(parts, plan.columns)]
+    for o, (kp, kn) in zip(plan.ovr, plan.kept):
+        kp[:, first:first + b] = o.cumulative(o.pos, o.pos.source(parts, whole), top)
+        kn[:, first:first + b] = o.cumulative(o.neg, o.neg.source(parts, whole), top)
     if plan.binary:
-        o, (cp, cn, wp) = plan.ovr[0], cums[0]
-        t = o.sp.dtype.type(plan.threshold)
-        fn = cp[:, int(o.sp.searchsorted(t, "left"))].astype(np.int64)
-        tn = cn[:, int(o.sn.searchsorted(t, "left"))].astype(np.int64)
+        o = plan.ovr[0]
+        fn, tn = np.zeros(b), np.zeros(b)
+        for label, s in zip(plan.labels, sums):
+            if label == plan.positive:
+                fn = s[1]
+            else:
+                tn = tn + s[1]
         m = binary_metrics_from_count_arrays(tn, o.n_neg - tn, fn, o.n_pos - fn)
         for key in BINARY_DROPPED:
             del m[key]
         out.update(m)
-        out["roc_auc"], out["average_precision"] = o.curves(cp, cn, wp)
+        out["roc_auc"], out["average_precision"] = o.curves(o.pos.source(parts, whole), o.neg.source(parts, whole),
+                                                            top)
     else:
-        assert plan.cm_cols is not None and plan.cm_starts is not None and plan.cm_cells is not None
         k = plan.pred.n_classes
-        sums = np.add.reduceat(w.take(plan.cm_cols, axis=1), plan.cm_starts, axis=1, dtype=np.int64)
-        cm = np.zeros((w.shape[0], k * k), dtype=np.int64)
-        cm[:, plan.cm_cells] = sums
-        out.update(multiclass_metrics_from_confusions(cm.reshape(-1, k, k)))
-        curves = [o.curves(*c) for o, c in zip(plan.ovr, cums)]
-        aucs = np.stack([c[0] for c in curves])
-        aps = np.stack([c[1] for c in curves])
-        out["roc_auc"] = _mean_defined(aucs)
-        out["average_precision"] = _mean_defined(aps)
-    out["log_loss"] = np.einsum("bn,n->b", w, plan.losses) / n
+        cm = np.zeros((b, k, k))
+        for label, s in zip(plan.labels, sums):
+            cm[:, label, :] = s[1:].T
+        out.update(multiclass_metrics_from_confusions(cm))
+        curves = [o.curves(o.pos.source(parts, whole), o.neg.source(parts, whole), top) for o in plan.ovr]
+        out["roc_auc"] = _mean_defined(np.stack([c[0] for c in curves]))
+        out["average_precision"] = _mean_defined(np.stack([c[1] for c in curves]))
+    out["log_loss"] = sum(s[0] for s in sums) / n
     return out
 
 
@@ -315,17 +276,14 @@ def resample_metrics(
         if not np.array_equal(p.pred.y_true, plans[0].pred.y_true):
             raise ValueError("models compared on the same resamples need the same rows and labels")
     total = bootstrap.n_resamples
-    # Each block is processed a few resamples at a time: the cumulative counts are int32, 4x the weights.
-    step = max(1, BLOCK_ELEMENTS // (4 * max(bootstrap.n_samples, 1)))
 
     def run_block(index: int) -> int:
-        first, w = index * bootstrap.block, bootstrap.block_weights(index)
-        for a in range(0, w.shape[0], step):
-            part = w[a:a + step]
-            for plan in plans:
-                for key, v in _fill(plan, first + a, part).items():
-                    plan.values.setdefault(key, np.empty(total))[first + a:first + a + part.shape[0]] = v
-        return int(first + w.shape[0])
+        first = index * bootstrap.block
+        parts, top = bootstrap.draw_block(index)
+        for plan in plans:
+            for key, v in _fill(plan, first, parts, top).items():
+                plan.values.setdefault(key, np.empty(total))[first:first + v.shape[0]] = v
+        return int(first + parts[0].shape[1])
 
     def stop_now() -> bool:
         return should_stop is not None and bool(should_stop())

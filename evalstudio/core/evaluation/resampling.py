@@ -3,22 +3,24 @@
 A resample draws, for every class ``c`` with ``n_c`` rows, ``n_c`` rows of that class with
 replacement. It is held as a weight per row (how many times the row was drawn), so every metric
 of the resample is a weighted sum over the original rows and nothing is copied or re-sorted.
-Weights of a block of resamples form a matrix of shape ``(b, n_samples)`` whose columns are the
-rows *grouped by class* (class 0's rows in file order, then class 1's, ...;
-:attr:`StratifiedBootstrap.grouped_rows` maps a column to its row).
+Resamples come in blocks of ``b`` (:func:`block_size`); a block's weights form a uint8 matrix of
+shape ``(n_samples, b)``: one **row per data row** (the rows grouped by class: class 0's rows in
+file order, then class 1's, ...; :attr:`StratifiedBootstrap.grouped_rows` maps a matrix row to its
+data row) and one column per resample. Rows of ``b`` contiguous bytes are what makes the metrics
+fast: putting the weights in a model's score order moves whole rows (one cache line at
+``b = 64``), and cumulative sums run down the rows eight or four resamples to a 64-bit word.
 
-The resamples depend only on ``(y_true, n_resamples, seed)``: two models evaluated on the same
-rows with the same seed see the same resamples (a paired comparison needs exactly that), and
-processing them in other chunks changes nothing.
+The resamples depend only on ``(y_true, seed)`` (resample ``r`` is the same whatever
+``n_resamples``): two models evaluated on the same rows with the same seed see the same resamples
+(a paired comparison needs exactly that), and processing them in other chunks changes nothing.
 
-How the weights are drawn (exact, and ~3x faster than drawing ``n_c`` indices and counting them):
-the counts of ``n_c`` draws among ``n_c`` rows are Multinomial(n_c, uniform). Independent
-Poisson(lam) counts conditioned on their total ``S`` are Multinomial(S, uniform) for any lam, so
-drawing Poisson(lam) counts with lam a little below 1 (``S <= n_c`` with overwhelming
-probability; otherwise that resample is drawn again) and then adding ``n_c - S`` further uniform
-draws gives exactly Multinomial(n_c, uniform). The Poisson counts come from 8-bit table
-lookups of random bytes, resolved to 32 bits in the few table cells that straddle two counts, so
-each count's probabilities are Poisson's rounded to multiples of 2**-32.
+How the weights are drawn (exact): the counts of ``n_c`` draws among ``n_c`` rows are
+Multinomial(n_c, uniform). Independent Poisson(lam) counts conditioned on their total ``S`` are
+Multinomial(S, uniform) for any lam, so drawing Poisson(lam) counts with lam a little below 1
+(``S <= n_c`` with overwhelming probability; otherwise that resample is drawn again) and then
+adding ``n_c - S`` further uniform draws gives exactly Multinomial(n_c, uniform). The Poisson
+counts come from 8-bit table lookups of random bytes, resolved to 32 bits in the few table cells
+that straddle two counts, so each count's probabilities are Poisson's rounded to multiples of 2**-32.
 
 Numpy only.
 """
@@ -31,17 +33,24 @@ from functools import lru_cache
 
 import numpy as np
 
-__all__ = ["StratifiedBootstrap", "block_size"]
+__all__ = ["StratifiedBootstrap", "block_size", "column_sums", "exclusive_cumsum"]
 
-# A block of resamples shares one random stream; its weight matrix holds at most this many cells.
-BLOCK_ELEMENTS = 1 << 22
+#: A block's weight matrix holds about this many uint8 cells (64 MiB), with 8 to 1024 resamples.
+BLOCK_ELEMENTS = 1 << 26
 _MAX_BLOCK = 1024
+_MIN_BLOCK = 8
 _SENTINEL = 255
+#: Rows a byte-lane cumulative sum may cover: 2048 weights of at most 31 stay below 2**16.
+LANE_ROWS = 4096
+LANE_MAX_WEIGHT = 31
+_CHUNK = 1 << 20  # cells drawn at a time (part of the random stream's definition)
 
 
 def block_size(n_samples: int) -> int:
-    """Resamples per random stream for ``n_samples`` rows (part of what defines the resamples)."""
-    return max(1, min(_MAX_BLOCK, BLOCK_ELEMENTS // max(int(n_samples), 1)))
+    """Resamples per block for ``n_samples`` rows: a power of two from 8 to 1024 (part of what
+    defines the resamples)."""
+    b = BLOCK_ELEMENTS // max(int(n_samples), 1)
+    return max(_MIN_BLOCK, min(_MAX_BLOCK, 1 << max(b.bit_length() - 1, 0)))
 
 
 def _poisson_lambda(n_c: int) -> float:
@@ -78,87 +87,138 @@ def _poisson_tables(lam: float) -> tuple[bytes, np.ndarray]:
     return table.tobytes(), cuts32
 
 
+@lru_cache(maxsize=64)
+def _second_tables(lam: float) -> tuple[np.ndarray, np.ndarray]:
+    """``(slot, table16)``: the 16-bit resolution of the 8-bit cells that straddle two counts.
+
+    ``table16[slot[v] * 256 + w]`` is the count of every 32-bit ``u`` whose top two bytes are
+    ``v, w``, or 255 when that 16-bit cell straddles a cut too (then the low 16 bits decide).
+    """
+    table, cuts32 = _poisson_tables(lam)
+    straddling = np.flatnonzero(np.frombuffer(table, dtype=np.uint8) == _SENTINEL)
+    slot = np.zeros(256, dtype=np.intp)
+    slot[straddling] = np.arange(straddling.size)
+    starts = ((straddling[:, None] << 24) | (np.arange(256)[None, :] << 16)).reshape(-1)
+    first = np.searchsorted(cuts32, starts, "right")
+    last = np.searchsorted(cuts32, starts + (1 << 16) - 1, "right")
+    return slot, np.where(first == last, first, _SENTINEL).astype(np.uint8)
+
+
 _LANES = np.uint64(0x0101010101010101)
 
 
-def byte_sums(x: np.ndarray) -> np.ndarray:
-    """Row sums of a uint8 array (b, m) whose values are at most 31, int64 of shape (b,).
+def column_sums(x: np.ndarray, max_weight: int) -> np.ndarray:
+    """Column sums of a uint8 matrix (rows, b), int64 of shape (b,).
 
-    Eight weights share a 64-bit word; multiplying the word by 0x0101...01 leaves their sum in
-    the top byte (no lane overflows when each is <= 31), so this reads each byte once.
+    With every value at most 31 and ``b`` a multiple of 8, eight rows are added as 64-bit words
+    (eight byte lanes that cannot overflow), then the bytes of those partial sums are added.
     """
-    b, m = x.shape
-    if m % 8 or not x.flags.c_contiguous:
-        return np.asarray(x.sum(axis=1, dtype=np.int64))
-    return np.asarray(((x.view(np.uint64) * _LANES) >> np.uint64(56)).sum(axis=1, dtype=np.int64))
-
-
-def byte_cumsum(x: np.ndarray) -> np.ndarray:
-    """Cumulative sums of uint8 rows with a leading zero: int32 of shape (b, m + 1).
-
-    Within each 64-bit word, multiplying by 0x0101...01 turns the eight bytes into their running
-    sums (when every value is <= 31); the word totals are then accumulated word by word, an
-    eighth of the work of ``np.cumsum`` (which takes ~2x longer here).
-    """
-    b, m = x.shape
-    out = np.zeros((b, m + 1), dtype=np.int32)
-    if m < 64 or int(x.max()) > 31:
-        np.cumsum(x, axis=1, dtype=np.int32, out=out[:, 1:])
-        return out
-    m8 = m - m % 8
-    words = np.ascontiguousarray(x[:, :m8]).view(np.uint64)
-    pre = words * _LANES
-    offsets = np.zeros((b, words.shape[1]), dtype=np.int32)
-    np.cumsum((pre[:, :-1] >> np.uint64(56)).astype(np.int32), axis=1, out=offsets[:, 1:])
-    np.add(pre.view(np.uint8).reshape(b, -1, 8), offsets[:, :, None], out=out[:, 1:m8 + 1].reshape(b, -1, 8))
-    if m8 < m:
-        np.cumsum(x[:, m8:], axis=1, dtype=np.int32, out=out[:, m8 + 1:])
-        out[:, m8 + 1:] += out[:, m8:m8 + 1]
+    rows, b = x.shape
+    if max_weight > LANE_MAX_WEIGHT or b % 8 or rows < 64 or not x.flags.c_contiguous:
+        return np.asarray(x.sum(axis=0, dtype=np.int64))
+    r8 = rows - rows % 8
+    words = x[:r8].view(np.uint64).reshape(r8 // 8, 8, b // 8)
+    acc = words[:, 0].copy()
+    for j in range(1, 8):
+        acc += words[:, j]
+    out = np.asarray(acc.view(np.uint8).sum(axis=0, dtype=np.int64))
+    if r8 < rows:
+        out += x[r8:].sum(axis=0, dtype=np.int64)
     return out
 
 
-def _poisson_counts(rng: np.random.Generator, lam: float, shape: tuple[int, int]) -> np.ndarray:
-    """uint8 Poisson(lam) counts of ``shape`` (see the module docstring)."""
-    m = shape[0] * shape[1]
+def exclusive_cumsum(x: np.ndarray, max_weight: int) -> np.ndarray:
+    """Cumulative sums down the rows of a uint8 matrix (rows, b), with a leading zero row.
+
+    Returns uint16 of shape (rows + 1, b) when they fit (``rows * max_weight < 2**16``), else
+    int32. The uint16 sums run four resamples to a 64-bit word (numpy accumulates down the rows
+    of a wide matrix slowly, a narrow one quickly).
+    """
+    rows, b = x.shape
+    if rows * max_weight < 1 << 16 and b % 4 == 0:
+        out = np.empty((rows + 1, b), dtype=np.uint16)
+        out[0] = 0
+        wide = out[1:]
+        wide[...] = x
+        words = wide.view(np.uint64)
+        np.cumsum(words, axis=0, out=words)
+        return out
+    out32 = np.zeros((rows + 1, b), dtype=np.int32)
+    np.cumsum(x.T, axis=1, dtype=np.int32, out=out32[1:].T)
+    return out32
+
+
+def _poisson_counts(rng: np.random.Generator, lam: float, out: np.ndarray) -> np.ndarray:
+    """Fill ``out`` (uint8 (rows, b), C-contiguous) with Poisson(lam) counts (see the module
+    docstring) and return its column sums (int64, (b,)).
+
+    Drawn in chunks of :data:`_CHUNK` cells (each chunk's top bytes, then one 64-bit draw per
+    unresolved cell: 8 more bits, and 16 more where those do not decide) so that every pass over
+    the bytes stays in the cache.
+    """
+    rows, b = out.shape
     if lam == 0.0:
-        return np.zeros(shape, dtype=np.uint8)
+        out[...] = 0
+        return np.zeros(b, dtype=np.int64)
     table, cuts = _poisson_tables(lam)
-    top = bytearray(rng.bit_generator.random_raw((m + 7) // 8))  # m uniform bytes (and a few spare)
-    out = np.frombuffer(top.translate(table), dtype=np.uint8, count=m)
-    unresolved = np.flatnonzero(out == _SENTINEL)
-    if unresolved.size:  # ~2 % of cells: the low 24 bits decide
-        low = np.asarray(rng.bit_generator.random_raw(unresolved.size), dtype=np.uint64) & np.uint64(0xFFFFFF)
-        u32 = (np.frombuffer(top, dtype=np.uint8, count=m)[unresolved].astype(np.int64) << 24) | low.astype(np.int64)
-        out[unresolved] = np.searchsorted(cuts, u32, "right")
-    return out.reshape(shape)
+    slot, table16 = _second_tables(lam)
+    top_count = len(cuts)
+    raw = rng.bit_generator
+    flat = out.reshape(-1)
+    totals = np.zeros(b, dtype=np.int64)
+    step = max(1, _CHUNK // b)
+    for r in range(0, rows, step):
+        a, m = r * b, min(step, rows - r) * b
+        top = bytearray(raw.random_raw((m + 7) // 8))  # m uniform bytes (and a few spare)
+        part = np.frombuffer(top.translate(table), dtype=np.uint8, count=m)
+        unresolved = np.flatnonzero(part == _SENTINEL)
+        dest = flat[a:a + m]
+        dest[...] = part
+        if unresolved.size:  # ~2 % of cells: the next bits decide
+            bits = raw.random_raw(unresolved.size)
+            v = np.frombuffer(top, dtype=np.uint8, count=m)[unresolved]
+            second = (bits & np.uint64(0xFF)).astype(np.intp)
+            counts = table16[slot[v] * 256 + second]
+            still = np.flatnonzero(counts == _SENTINEL)
+            if still.size:  # ~0.01 %: all 32 bits
+                u32 = (v[still].astype(np.int64) << 24) | (second[still] << 16)
+                u32 |= ((bits[still] >> np.uint64(8)) & np.uint64(0xFFFF)).astype(np.int64)
+                counts[still] = np.searchsorted(cuts, u32, "right")
+            dest[unresolved] = counts
+        totals += column_sums(dest.reshape(-1, b), top_count)
+    return totals
 
 
-def _multinomial_block(rng: np.random.Generator, b: int, n_c: int) -> np.ndarray:
-    """``b`` independent Multinomial(n_c, uniform over n_c cells) count vectors, uint8 (b, n_c)."""
+def _multinomial_block(rng: np.random.Generator, n_c: int, b: int) -> tuple[np.ndarray, int]:
+    """``b`` independent Multinomial(n_c, uniform over n_c cells) count vectors as the columns of a
+    uint8 matrix (n_c, b), and a bound on every count in it (at most 255)."""
     lam = _poisson_lambda(n_c)
-    w = _poisson_counts(rng, lam, (b, n_c))  # every value <= len(cuts) <= 20 here
-    totals = byte_sums(w)
+    top = len(_poisson_tables(lam)[1]) if lam else 0  # no Poisson count exceeds this (<= 31)
+    w = np.empty((n_c, b), dtype=np.uint8)
+    totals = _poisson_counts(rng, lam, w)
     over = np.flatnonzero(totals > n_c)
     while over.size:  # probability ~3e-7 per resample: draw those again from the same stream
-        w[over] = _poisson_counts(rng, lam, (over.size, n_c))
-        totals[over] = byte_sums(w[over])
+        again = np.empty((n_c, over.size), dtype=np.uint8)
+        totals[over] = _poisson_counts(rng, lam, again)
+        w[:, over] = again
         over = over[totals[over] > n_c]
     missing = n_c - totals
     extra = int(missing.sum())
+    largest = top
     if extra:
-        draws = rng.integers(0, n_c, size=extra, dtype=np.int64)
-        draws += np.repeat(np.arange(b, dtype=np.int64) * n_c, missing)
-        if extra * 8 >= w.size:  # many top-ups (small classes): one count beats scattered adds
-            added = np.bincount(draws, minlength=w.size)
-            if added.max() > 200:  # pragma: no cover - needs one row drawn 200 times
-                raise OverflowError("a bootstrap weight exceeded 255")
-            w += added.reshape(b, n_c).astype(np.uint8)
-        else:
-            _, repeats = np.unique(draws, return_counts=True)
-            if repeats.max() > 200:  # pragma: no cover - would wrap around in uint8
-                raise OverflowError("a bootstrap weight exceeded 255")
-            np.add.at(w.reshape(-1), draws, 1)
-    return w
+        draws = rng.integers(0, n_c, size=extra, dtype=np.int64) * b
+        draws += np.repeat(np.arange(b, dtype=np.int64), missing)
+        ordered = np.sort(draws)  # cells in memory order, each once with its number of draws
+        starts = np.flatnonzero(np.concatenate([[True], ordered[1:] != ordered[:-1]]))
+        cells = ordered[starts]
+        hits = np.diff(np.append(starts, ordered.size))
+        flat = w.reshape(-1)
+        added = flat[cells] + hits  # int64: cannot wrap
+        largest = max(top, int(added.max()))
+        if largest > 255:  # pragma: no cover - needs one row drawn ~240 times in one resample
+            raise OverflowError("a bootstrap weight exceeded 255")
+        flat[cells] = added
+    return w, largest
 
 
 class StratifiedBootstrap:
@@ -175,16 +235,16 @@ class StratifiedBootstrap:
     Attributes
     ----------
     grouped_rows : ndarray of shape (n_samples,), int64
-        Row of each weight column: the rows of each class in file order, class after class.
+        Data row of each weight-matrix row: the rows of each class in file order, class after class.
     class_offsets : dict of int to (int, int)
-        Column range ``[start, stop)`` of each class present.
+        Weight-matrix row range ``[start, stop)`` of each class present.
     block : int
-        Resamples per random stream (:func:`block_size`).
+        Resamples per block (:func:`block_size`); block ``i`` has its own random stream.
 
     Examples
     --------
     >>> boot = StratifiedBootstrap(np.array([0, 0, 1, 1, 1]), n_resamples=3, seed=0)
-    >>> [w.sum(axis=1).tolist() for _, _, w in boot.blocks()]
+    >>> [w.sum(axis=0).tolist() for _, _, w in boot.blocks()]
     [[5, 5, 5]]
     """
 
@@ -213,34 +273,45 @@ class StratifiedBootstrap:
     def n_blocks(self) -> int:
         return -(-self.n_resamples // self.block)
 
-    def block_weights(self, index: int) -> np.ndarray:
-        """uint8 weights (b, n_samples) of block ``index`` (resamples ``index * block`` on), columns
-        grouped by class. Blocks are independent: any of them can be drawn alone, in any order."""
+    def draw_block(self, index: int) -> tuple[list[np.ndarray], int]:
+        """Block ``index``'s weights, one uint8 matrix (n_c, b) per class (in ``class_offsets``
+        order), and a bound on every weight in them (at most 255). Blocks are independent: any of them can be drawn
+        alone, in any order; the last one may hold fewer than ``block`` resamples."""
         b = min(self.block, self.n_resamples - index * self.block)
         rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence(self.seed, spawn_key=(index,))))
-        w = np.empty((b, self.n_samples), dtype=np.uint8)
+        parts, largest = [], 0
         for start, stop in self.class_offsets.values():
-            w[:, start:stop] = _multinomial_block(rng, b, stop - start)
-        return w
+            # the whole block's columns are drawn (the last block's spares are dropped): a resample
+            # does not depend on how many others there are
+            w, top = _multinomial_block(rng, stop - start, self.block)
+            parts.append(w if b == self.block else np.ascontiguousarray(w[:, :b]))
+            largest = max(largest, top)
+        return parts, largest
+
+    def block_weights(self, index: int) -> np.ndarray:
+        """uint8 weights (n_samples, b) of block ``index`` (resamples ``index * block`` on), rows
+        grouped by class."""
+        parts, _ = self.draw_block(index)
+        return parts[0] if len(parts) == 1 else np.concatenate(parts)
 
     def blocks(self) -> Iterator[tuple[int, int, np.ndarray]]:
-        """Yield ``(first, stop, weights)``: resamples ``first..stop-1`` as uint8 (b, n_samples)."""
+        """Yield ``(first, stop, weights)``: resamples ``first..stop-1`` as uint8 (n_samples, b)."""
         for i in range(self.n_blocks):
             first = i * self.block
             w = self.block_weights(i)
-            yield first, first + w.shape[0], w
+            yield first, first + w.shape[1], w
 
     def row_weights(self, first: int = 0, stop: int | None = None) -> np.ndarray:
         """Weights of resamples ``first..stop-1`` in file row order, int64 (b, n_samples).
 
-        For checks and reference implementations; the metrics read :meth:`blocks` directly.
+        For checks and reference implementations; the metrics read the blocks directly.
         """
         stop = self.n_resamples if stop is None else stop
         out = np.zeros((stop - first, self.n_samples), dtype=np.int64)
         for i in range(first // self.block, -(-stop // self.block)):
             w = self.block_weights(i)
-            lo, hi = max(first, i * self.block), min(stop, i * self.block + w.shape[0])
-            out[lo - first:hi - first, self.grouped_rows] = w[lo - i * self.block:hi - i * self.block]
+            lo, hi = max(first, i * self.block), min(stop, i * self.block + w.shape[1])
+            out[lo - first:hi - first, self.grouped_rows] = w[:, lo - i * self.block:hi - i * self.block].T
         return out
 
     def indices(self, resample: int) -> np.ndarray:
