@@ -200,3 +200,29 @@ def test_running_out_of_cpu_memory_says_so(here: Path, capsys: pytest.CaptureFix
     assert main([command, "--model", "greedy.py", "--data", "data.csv", "--device", "cpu", "--quiet", *extra]) == 2
     line = error_line(capsys)
     assert expected in line and "float tensor" not in line and "unexpected" not in line
+
+
+# --- a label the checkpoint never saw -------------------------------------------------------
+
+SIZED = """
+import torch.nn as nn
+
+def build_model(n_features=4, n_classes=2):
+    return nn.Linear(n_features, 1 if n_classes == 2 else n_classes)
+"""
+
+
+def test_an_unseen_label_with_an_evalstudio_checkpoint_names_the_label(here: Path,
+                                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    """The model's size follows the data's classes: a third label used to be blamed on shape mismatches."""
+    Path("sized.py").write_text(SIZED)
+    assert main(["train", "--model", "sized.py", "--data", "data.csv", "--epochs", "1", "--quiet", "--out", "run"]) == 0
+    lines = Path("data.csv").read_text().splitlines()
+    lines[5] = lines[5].rsplit(",", 1)[0] + ",maybe"
+    Path("new.csv").write_text("\n".join(lines) + "\n")
+    capsys.readouterr()
+    assert main(["evaluate", "--model", "sized.py", "--checkpoint", "run/best.pt", "--data", "new.csv",
+                 "--quiet"]) == 2
+    line = error_line(capsys)
+    assert "'maybe'" in line and "(0, 1)" in line and "row 5" in line
+    assert "shape" not in line and "tensors fit" not in line
