@@ -202,3 +202,31 @@ def test_a_second_run_on_a_locked_folder_names_the_process_holding_it(
     # The kernel dropped the lock with the process: the folder is free again.
     assert train(files, "--out", "run") == 0
     assert not Path("run/.evalstudio.lock").exists()
+
+
+# --- compare: its --json never replaces what it compares ---------------------------------------
+
+
+@pytest.mark.parametrize("victim", ["data.csv", "base/best.pt", "model.py"])
+def test_compare_json_onto_one_of_its_inputs_is_refused(files: dict[str, str], checkpoint: str,
+                                                        capsys: pytest.CaptureFixture[str], victim: str) -> None:
+    before = digest(victim)
+    capsys.readouterr()
+    rc = main(["compare", "--model", "model.py", "--checkpoint", checkpoint, "--model", "model.py", "--checkpoint",
+               checkpoint, "--data", "data.csv", "--no-intervals", "--quiet", "--json", f"./{victim}"])
+    assert rc == 2
+    flag = {"data.csv": "--data", "base/best.pt": "--checkpoint", "model.py": "--model"}[victim]
+    assert f"--json './{victim}' is the same file as {flag} '{victim}'" in error_line(capsys)
+    assert digest(victim) == before
+
+
+def test_compare_json_onto_a_kfold_run_it_reads_is_refused(files: dict[str, str],
+                                                           capsys: pytest.CaptureFixture[str]) -> None:
+    for name in ("a.json", "b.json"):
+        assert main(["kfold", "--model", "model.py", "--data", "data.csv", "--folds", "2", "--epochs", "1",
+                     "--device", "cpu", "--quiet", "--json", name]) == 0
+    before = digest("b.json")
+    capsys.readouterr()
+    assert main(["compare", "--kfold", "a.json", "b.json", "--quiet", "--json", "b.json"]) == 2
+    assert "--json 'b.json' is the same file as --kfold: writing it would replace that input" in error_line(capsys)
+    assert digest("b.json") == before

@@ -92,3 +92,23 @@ def test_resume_from_a_pickle_is_one_line_without_torchs_advice(run: Path, capsy
     line = error_line(capsys)
     assert "needs arbitrary unpickling, which could run code" in line
     assert "\x1b" not in line and "weights_only" not in line
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes are POSIX")
+def test_a_named_pipe_as_a_kfold_run_to_compare_is_refused_instead_of_blocking(
+    run: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    os.mkfifo("pipe.json")
+    Path("a.json").write_text("{}")
+    capsys.readouterr()
+    result: list[int] = []
+    worker = threading.Thread(target=lambda: result.append(main(["compare", "--kfold", "pipe.json", "a.json"])),
+                              daemon=True)
+    worker.start()
+    worker.join(60)
+    if worker.is_alive():
+        os.close(os.open("pipe.json", os.O_WRONLY | os.O_NONBLOCK))
+        worker.join(10)
+        pytest.fail("compare --kfold blocked on a named pipe")
+    assert result == [2]
+    assert "--kfold 'pipe.json' is a named pipe (FIFO), not a regular file" in error_line(capsys)

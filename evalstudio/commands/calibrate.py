@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import Any
 
-from evalstudio.commands._common import add_data_args, add_model_args, format_table, write_json
+from evalstudio.commands._common import add_data_args, add_model_args, check_model_timeout, format_table, write_json
 
 
 def add_parser(sub: Any) -> argparse.ArgumentParser:
@@ -52,6 +52,7 @@ def run(args: argparse.Namespace) -> int:
         entry=args.entry, trust_pickle=args.trust_pickle, strict=not args.non_strict, outputs=args.outputs,
         drop_missing=args.drop_missing, device=args.device, batch_size=args.batch_size,
         positive_class=args.positive_class, calibration_bins=args.calibration_bins,
+        model_timeout=check_model_timeout(args.model_timeout),
     )
     result = calibrate_checkpoint(spec, args.out, n_bins=args.calibration_bins)
     if args.json:

@@ -83,6 +83,13 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
+    from evalstudio.core.paths import check_outputs
+
+    inputs: list[tuple[str, Any]] = [("--data", args.data)]
+    for m in args.models or []:
+        inputs += [("--model", m["model"]), ("--checkpoint", m["checkpoint"])]
+    inputs += [("--kfold", path) for path in args.kfold or ()]
+    check_outputs([("--json", args.json)], inputs)  # --json never replaces a model, a checkpoint or the data
     if args.kfold:
         if args.models:
             raise EvalStudioError("--kfold compares two k-fold runs; it takes no --model or --checkpoint.",
@@ -160,6 +167,9 @@ def run_models(args: argparse.Namespace) -> int:
 
 # ---------------------------------------------------------------------- two k-fold runs
 def _read_json(path: str) -> Any:
+    from evalstudio.core.paths import require_regular_file
+
+    require_regular_file(path, "--kfold")  # a named pipe would block the read forever
     try:
         with open(path, encoding="utf-8") as fh:
             return json.load(fh)

@@ -63,6 +63,7 @@ def require_regular_file(path: PathArg, what: str, error: type[EvalStudioError] 
             f"{what} {str(path)!r} is {kind}, not a regular file: evalstudio reads its inputs only from regular "
             "files (reading a pipe or a device could wait forever).",
             hint="Save the content to a file and pass that file instead.",
+            hints={"app": "Save the content to a file and open that file instead."},
         )
 
 

@@ -250,8 +250,23 @@ class MainWindow(QMainWindow):
     def open_data(self, path: str) -> None:
         self.controller.open_data(path)
 
+    def _refuse_special_file(self, path: str, what: str) -> bool:
+        """Say so and return True when ``path`` is a named pipe, a device or a socket: reading one
+        (to tell its kind, to ask consent) could block the window forever."""
+        from evalstudio.core.errors import EvalStudioError
+        from evalstudio.core.paths import require_regular_file
+
+        try:
+            require_regular_file(path, what)
+        except EvalStudioError as exc:
+            self.message_area.show_message("error", exc.text("app"))
+            return True
+        return False
+
     @Slot(str)
     def choose_model(self, path: str) -> None:
+        if path and self._refuse_special_file(path, "the model file"):
+            return
         if path and not self.consent_to_code(path):
             self.message_area.show_message("info", f"{os.path.basename(path)} was not loaded.")
             return
@@ -259,6 +274,8 @@ class MainWindow(QMainWindow):
 
     @Slot(str)
     def choose_checkpoint(self, path: str) -> None:
+        if path and self._refuse_special_file(path, "the checkpoint"):
+            return
         if path and runs_code(path) and classify_file(path) == "model":
             # A TorchScript archive given as a checkpoint is a model: treat it as one.
             self.choose_model(path)
@@ -283,6 +300,8 @@ class MainWindow(QMainWindow):
     def open_files(self, paths: Sequence[str]) -> None:
         """Open each file as what it is: data, a model definition or a checkpoint."""
         for path in paths:
+            if self._refuse_special_file(path, "the file"):
+                continue
             if not os.path.isfile(path):
                 self.message_area.show_message("error", f"{path} is not a file that exists. Check the path.")
                 continue

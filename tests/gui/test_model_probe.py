@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import sys
 import textwrap
+import threading
+import time
 
 import pytest
 from PySide6.QtCore import Qt
@@ -84,3 +89,84 @@ def test_a_hang_ends_at_the_timeout_with_a_message(qtbot, window, tmp_path, monk
     assert "did not finish running forward() on 2 rows within 3 s" in text
     assert "EVALSTUDIO_MODEL_TIMEOUT" in text and "--model-timeout" not in text
 
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="the segfault case reads a POSIX signal")
+@pytest.mark.parametrize(("source", "expected"), [
+    ("import sys\n\ndef build_model(n_features=8):\n    sys.exit(0)\n", "calls sys.exit(0) at line 4"),
+    ("import sys\n\ndef build_model(n_features=8):\n    sys.exit(3)\n", "calls sys.exit(3) at line 4"),
+    ("import ctypes\nctypes.string_at(0)\n", "crashed Python (SIGSEGV, a segmentation fault) at line 2"),
+])
+def test_exits_and_crashes_in_a_model_file_are_a_message_and_the_app_stays_usable(qtbot, window, tmp_path,
+                                                                                   source, expected):
+    load_data(qtbot, window)
+    bad = tmp_path / "bad.py"
+    bad.write_text(source)
+    window.choose_model(str(bad))
+    wait_idle(qtbot, window)
+    assert window.message_area.level == "error"
+    assert expected in window.message_area.text
+    assert window.controller.model is None
+    good = tmp_path / "good.py"
+    good.write_text(GOOD)
+    window.choose_model(str(good))
+    wait_idle(qtbot, window)
+    assert window.controller.model is not None
+
+
+EXITS_ON_REAL_DATA = textwrap.dedent("""
+    import sys
+    import torch.nn as nn
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lin = nn.Linear(8, 1)
+
+        def forward(self, x):
+            if x.shape[0] > 2:  # the 2-row probe passes
+                sys.exit(0)
+            return self.lin(x)
+""")
+
+
+def test_sys_exit_in_forward_on_the_real_data_is_an_error_in_the_window(qtbot, window, tmp_path):
+    load_data(qtbot, window)
+    model = tmp_path / "exits_later.py"
+    model.write_text(EXITS_ON_REAL_DATA)
+    window.choose_model(str(model))
+    wait_idle(qtbot, window)
+    assert window.controller.model is not None
+    window.evaluate()
+    wait_idle(qtbot, window)
+    assert window.message_area.level == "error"
+    assert "forward() calls sys.exit(0) while evaluating, which evalstudio treats as an error" in window.message_area.text
+    assert window.controller.idle
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes are POSIX")
+@pytest.mark.parametrize("how", ["choose_model", "choose_checkpoint", "open_files"])
+def test_a_named_pipe_chosen_in_the_window_is_refused_instead_of_freezing_it(qtbot, window, tmp_path, how):
+    pipe = tmp_path / "pipe.py"
+    os.mkfifo(pipe)
+    opened = threading.Event()
+
+    def unblock() -> None:  # a read of the pipe would block the GUI thread: open its other end after a while
+        if not opened.wait(20):
+            with contextlib.suppress(OSError):
+                os.close(os.open(pipe, os.O_WRONLY | os.O_NONBLOCK))
+
+    helper = threading.Thread(target=unblock, daemon=True)
+    helper.start()
+    started = time.monotonic()
+    if how == "open_files":
+        window.open_files([str(pipe)])
+    else:
+        getattr(window, how)(str(pipe))
+    opened.set()
+    helper.join()
+    assert time.monotonic() - started < 15, "the window blocked on the pipe"
+    wait_idle(qtbot, window)
+    assert window.message_area.level == "error"
+    assert "is a named pipe (FIFO), not a regular file" in window.message_area.text
+    assert "open that file instead" in window.message_area.text
