@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import os
 import threading
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -112,3 +113,27 @@ def test_a_named_pipe_as_a_kfold_run_to_compare_is_refused_instead_of_blocking(
         pytest.fail("compare --kfold blocked on a named pipe")
     assert result == [2]
     assert "--kfold 'pipe.json' is a named pipe (FIFO), not a regular file" in error_line(capsys)
+
+
+def test_a_zip_bomb_is_refused_before_anything_unpacks_it(run: Path, capsys: pytest.CaptureFixture[str],
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """evaluate reads the checkpoint's classes before its weights: that read is guarded too."""
+    from evalstudio.core.models import limits
+    from tests.core.test_hostile_checkpoints import rewrite_zip
+
+    monkeypatch.setattr(limits, "BOMB_MIN_BYTES", 1 << 20)  # a 4 MB bomb stands for the issue's 2 GiB one
+    padding = b"\x00" * (4 << 20)
+    rewrite_zip(Path("run/best.pt"), Path("bomb.pt"), lambda n, d: (d + padding, zipfile.ZIP_DEFLATED)
+                if n.endswith("data.pkl") else (d, zipfile.ZIP_STORED))
+    loads: list[str] = []
+    real_load = torch.load
+
+    def watched_load(f: object, *args: object, **kwargs: object) -> object:
+        loads.append(str(f))
+        return real_load(f, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(torch, "load", watched_load)
+    capsys.readouterr()
+    assert main(["evaluate", "--model", "model.py", "--checkpoint", "bomb.pt", "--data", "data.csv", "--quiet"]) == 2
+    assert "'bomb.pt' is a zip bomb: its entry" in error_line(capsys)
+    assert not [f for f in loads if f.endswith("bomb.pt")]

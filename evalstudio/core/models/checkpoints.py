@@ -161,6 +161,8 @@ def read_data_contract(path: str | os.PathLike[str] | None) -> DataContract:
     ------
     DataError
         The checkpoint's encoding section is damaged or newer than this evalstudio reads.
+    CheckpointError
+        A zip bomb, or an archive larger than the memory available (:func:`check_archive_sizes`).
     """
     import torch
 
@@ -172,6 +174,10 @@ def read_data_contract(path: str | os.PathLike[str] | None) -> DataContract:
     try:
         if not p.is_file() or file_kinds.sniff(p).kind != file_kinds.TORCH_ZIP:
             return DataContract()
+    except OSError:
+        return DataContract()
+    check_archive_sizes(p)  # before torch.load unpacks its pickle: a zip bomb is refused here, unopened
+    try:
         obj = torch.load(p, map_location="cpu", weights_only=True, mmap=True)
     except Exception:  # not ours to judge here: load_checkpoint says what is wrong with the file
         return DataContract()
