@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import json
 import os
+import stat
 import subprocess
 import sys
 import textwrap
@@ -230,3 +232,45 @@ def test_compare_json_onto_a_kfold_run_it_reads_is_refused(files: dict[str, str]
     assert main(["compare", "--kfold", "a.json", "b.json", "--quiet", "--json", "b.json"]) == 2
     assert "--json 'b.json' is the same file as --kfold: writing it would replace that input" in error_line(capsys)
     assert digest("b.json") == before
+
+
+# --- outputs that are not regular files: written into, never replaced ---------------------------
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/null") or sys.platform == "win32", reason="POSIX devices")
+def test_outputs_to_dev_null_leave_it_a_device(files: dict[str, str], checkpoint: str) -> None:
+    """Replacing /dev/null by a plain file (what a temp file and a rename do; root may) breaks the machine."""
+    assert main(["evaluate", "--model", "model.py", "--checkpoint", checkpoint, "--data", "data.csv", "--quiet",
+                 "--no-intervals", "--json", "/dev/null", "--predictions", "/dev/null"]) == 0
+    assert stat.S_ISCHR(os.stat("/dev/null").st_mode)
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes are POSIX")
+def test_an_output_named_pipe_is_written_into_and_one_nobody_reads_is_one_line(
+    files: dict[str, str], checkpoint: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    os.mkfifo("out.json")
+    argv = ["evaluate", "--model", "model.py", "--checkpoint", checkpoint, "--data", "data.csv", "--quiet",
+            "--no-intervals", "--json", "out.json"]
+    capsys.readouterr()
+    assert main(argv) == 2  # no reader: said at once, never a wait
+    assert "cannot write out.json: no process is reading from that named pipe" in error_line(capsys)
+    reader = os.open("out.json", os.O_RDONLY | os.O_NONBLOCK)  # a reader now; the JSON fits the pipe's buffer
+    try:
+        assert main(argv) == 0
+        out = os.read(reader, 1 << 20).decode()
+    finally:
+        os.close(reader)
+    assert 0 <= json.loads(out)["metrics"]["accuracy"] <= 1
+    assert stat.S_ISFIFO(os.stat("out.json").st_mode)
+
+
+def test_an_output_through_a_symbolic_link_updates_the_file_and_keeps_the_link(files: dict[str, str],
+                                                                              checkpoint: str) -> None:
+    os.mkdir("shared")
+    Path("shared/result.json").write_text("{}")
+    os.symlink("shared/result.json", "result.json")
+    assert main(["evaluate", "--model", "model.py", "--checkpoint", checkpoint, "--data", "data.csv", "--quiet",
+                 "--no-intervals", "--json", "result.json"]) == 0
+    assert os.path.islink("result.json")
+    assert "metrics" in json.loads(Path("shared/result.json").read_text())

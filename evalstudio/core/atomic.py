@@ -4,12 +4,19 @@ A crash or a kill mid-write leaves the previous file as it was, never a truncate
 file's name carries its writer's process id (``.NAME.<pid>.XXXXXXXX.tmp``), so a later save
 clears only the leftovers of writers that have ended (:func:`clear_stale_temps`), never another
 live process's file in flight.
+
+Only regular files are replaced. A symbolic link is followed (the file it points to is replaced,
+the link stays, as a shell's ``>`` would do); a character device or a named pipe (``/dev/null``,
+``/dev/stdout``, a FIFO) is written into as it is, never replaced by a plain file (which, run as
+root, would have turned ``/dev/null`` itself into one); a block device or a socket is refused.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
+import stat
 import sys
 import tempfile
 from collections.abc import Iterator
@@ -19,8 +26,20 @@ from typing import IO, Any
 
 @contextlib.contextmanager
 def atomic_write(path: str | os.PathLike[str], mode: str = "w", **open_kwargs: Any) -> Iterator[IO[Any]]:
-    """Open a temp file next to ``path`` for writing; on success it replaces ``path`` atomically."""
-    target = Path(path)
+    """Open a temp file next to ``path`` for writing; on success it replaces ``path`` atomically.
+
+    ``path`` a character device or a named pipe: written in place (a pipe nobody reads is an
+    OSError, never a wait). A block device or a socket: OSError.
+    """
+    try:
+        st_mode = os.stat(path).st_mode  # follows links: /dev/stdout is whatever fd 1 is
+    except (OSError, ValueError):
+        st_mode = None
+    if st_mode is not None and not stat.S_ISREG(st_mode) and not stat.S_ISDIR(st_mode):
+        with _open_in_place(path, st_mode, mode, **open_kwargs) as fh:
+            yield fh
+        return
+    target = Path(os.path.realpath(path))
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.{os.getpid()}.", suffix=".tmp", dir=target.parent)
     try:
@@ -48,6 +67,27 @@ def atomic_write(path: str | os.PathLike[str], mode: str = "w", **open_kwargs: A
             os.fsync(dir_fd)
         finally:
             os.close(dir_fd)
+
+
+@contextlib.contextmanager
+def _open_in_place(path: str | os.PathLike[str], st_mode: int, mode: str, **open_kwargs: Any) -> Iterator[IO[Any]]:
+    """Write into a character device or a named pipe as it is (it cannot be replaced atomically)."""
+    if not (stat.S_ISCHR(st_mode) or stat.S_ISFIFO(st_mode)):
+        what = "a block device" if stat.S_ISBLK(st_mode) else "a socket" if stat.S_ISSOCK(st_mode) else "not a file"
+        raise OSError(errno.EINVAL, f"it is {what}; evalstudio writes its outputs only to files, pipes and "
+                      "character devices such as /dev/null", str(path))
+    flags = os.O_WRONLY | getattr(os, "O_NONBLOCK", 0)  # a pipe with no reader fails now (ENXIO), never blocks
+    try:
+        fd = os.open(path, flags)
+    except OSError as exc:
+        if exc.errno == errno.ENXIO:
+            raise OSError(errno.ENXIO, "no process is reading from that named pipe", str(path)) from None
+        raise
+    with contextlib.suppress(OSError, AttributeError):
+        os.set_blocking(fd, True)
+    with os.fdopen(fd, mode, **open_kwargs) as fh:
+        yield fh
+        fh.flush()
 
 
 def clear_stale_temps(path: str | os.PathLike[str]) -> list[Path]:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import socket
+import stat
 from pathlib import Path
 
 import pytest
@@ -34,3 +36,17 @@ def test_new_file_mode_follows_umask_and_replacement_keeps_mode(tmp_path: Path) 
         assert target.stat().st_mode & 0o777 == 0o600
     finally:
         os.umask(old)
+
+
+@pytest.mark.skipif(not hasattr(socket, "AF_UNIX"), reason="UNIX sockets")
+def test_a_socket_is_never_replaced_by_a_plain_file(tmp_path: Path) -> None:
+    path = tmp_path / "s.sock"
+    server = socket.socket(socket.AF_UNIX)
+    try:
+        server.bind(str(path))
+        with pytest.raises(OSError, match="it is a socket; evalstudio writes its outputs only to files"):
+            with atomic_write(path) as fh:
+                fh.write("x")
+        assert stat.S_ISSOCK(os.stat(path).st_mode)
+    finally:
+        server.close()
