@@ -89,6 +89,9 @@ def test_values_never_seen_in_training_are_counted_per_column_and_said(churn_run
     cols = {c["name"]: c for c in json.loads(Path("e.json").read_text())["features"]["columns"]}
     assert cols["PaymentMethod"]["unseen"] == len(new)
     assert all(c.get("unseen", 0) == 0 for n, c in cols.items() if n != "PaymentMethod")
+    # medians as the file writes numbers (two decimals; a middle of two values has three), not float32 noise
+    median = cols["MonthlyCharges"]["median"]
+    assert median == round(median, 3) and 20 <= median <= 110
     said = [line for line in out.splitlines() if "never held" in line]
     assert len(said) == 1 and f"PaymentMethod {len(new)} rows" in said[0], out
 

@@ -213,6 +213,9 @@ def _columns_view(app: Any, window: Any, path: Path) -> Path:
     if errors:
         raise EvalStudioError(f"the demo run failed while loading the mixed-type demo: {errors[-1]}")
     window.message_area.dismiss()  # its last notice is about the Pima evaluation: not this table's
+    split = window.data_panel.rows_and_columns
+    total = sum(split.sizes())
+    split.setSizes([total // 3, total - total // 3])  # every column of the table in view, a few rows above
     return _grab(app, window, window.data_panel, path)
 
 

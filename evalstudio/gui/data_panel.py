@@ -128,6 +128,7 @@ class DataPanel(QWidget):
         left.setStretchFactor(0, 1)
         left.setStretchFactor(1, 1)
         left.setSizes([380, 360])
+        self.rows_and_columns = left  # the splitter between the rows read and the column table
 
         split = QSplitter()
         split.addWidget(left)

@@ -47,7 +47,7 @@ def features_json(encoding: "Encoding", table: "Table | None" = None, *,
         if isinstance(c, IgnoredColumn):
             columns.append({"name": c.name, "kind": "ignored", "reason": c.reason})
         elif isinstance(c, NumericEncoding):
-            columns.append({"name": c.name, "kind": "numeric", "missing": missing, "median": c.median,
+            columns.append({"name": c.name, "kind": "numeric", "missing": missing, "median": _short(c.median),
                             "inputs": list(c.inputs)})
         else:
             assert isinstance(c, CategoricalEncoding)
@@ -55,6 +55,13 @@ def features_json(encoding: "Encoding", table: "Table | None" = None, *,
                             "unseen": int(unseen.get(c.name, 0)), "rare": len(c.rare), "inputs": list(c.inputs)})
     return {"input_width": encoding.width, "columns": columns, "inputs": list(encoding.input_names),
             "min_category_count": encoding.min_category_count}
+
+
+def _short(value: float) -> float:
+    """A median of float32 cells as it was written (70.35, not 70.3499984741211): the shortest
+    decimal that reads back as the same float32 (the checkpoint keeps the value itself)."""
+    short = float(np.format_float_positional(np.float32(value), unique=True, trim="-"))
+    return short if np.float32(short) == np.float32(value) else float(value)
 
 
 #: Distinct numbers are counted over at most this many rows (a sort per column): the table must
