@@ -169,3 +169,17 @@ def test_training_rows_of_a_mixed_table_are_found_by_their_text_columns(churn_ru
     rewrite(Path("churn.csv"), Path("new-ids.csv"), lambda k, r: r if k == 0 else r[:ident] + [f"X{k}"] + r[ident + 1:])
     assert evaluate("--data", "new-ids.csv", "--include-training-rows", "--json", "ids.json", "--quiet") == 0
     assert json.loads(Path("ids.json").read_text())["leakage"]["training_rows"] == 160
+
+
+def test_train_and_kfold_say_which_columns_were_set_aside_and_why(workdir: Path,
+                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    churn_like(workdir / "churn.csv", n=120)
+    quiet = [a for a in FAST if a != "--quiet"]
+    for command, extra in (("train", ["--out", "run"]), ("kfold", ["--folds", "2"])):
+        assert main([command, "--model", "model.py", "--data", "churn.csv", *extra, "--json", f"{command}.json",
+                     *quiet]) == 0
+        notes = [line for line in capsys.readouterr().out.splitlines() if line.startswith("note:")]
+        said = [n for n in notes if "'customerID' set aside: one value per row" in n]
+        assert len(said) == 1 and "--categorical customerID" in said[0], notes
+        assert any("missing cells (TotalCharges 7)" in n for n in notes), notes
+        assert any("'customerID' set aside" in n for n in json.loads(Path(f"{command}.json").read_text())["notes"])
