@@ -17,27 +17,9 @@ import pytest
 
 from evalstudio.cli import main
 from tests.tables import churn_like
+from tests.test_cli_columns import one_error_line, workdir  # noqa: F401 (workdir: a fixture)
 
-MODEL = """
-import torch.nn as nn
-
-def build_model(n_features, n_classes=2):
-    return nn.Sequential(nn.Linear(n_features, 8), nn.ReLU(), nn.Linear(8, n_classes))
-"""
 FAST = ["--epochs", "2", "--device", "cpu", "--quiet", "--no-intervals"]
-
-
-@pytest.fixture()
-def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.chdir(tmp_path)
-    Path("model.py").write_text(MODEL)
-    return tmp_path
-
-
-def one_error_line(capsys: pytest.CaptureFixture[str]) -> str:
-    err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and err[0].startswith("error: "), err
-    return err[0]
 
 
 def rewrite(src: Path, dst: Path, change: Any) -> list[list[str]]:

@@ -128,13 +128,10 @@ def test_kfold_and_evaluate_use_the_roles_shown(qtbot, window):
     window.open_data(CHURN)
     wait_idle(qtbot, window)
     c = window.controller
-    view = window.data_panel.columns_view
-    senior = view.picker("SeniorCitizen")
-    senior.setCurrentIndex(senior.findData("categorical"))
-    wait_idle(qtbot, window)
-    region = view.picker("Region")
-    region.setCurrentIndex(region.findData("ignored"))
-    wait_idle(qtbot, window)
+    for name, use in (("SeniorCitizen", "categorical"), ("Region", "ignored")):
+        picker = window.data_panel.columns_view.picker(name)
+        picker.setCurrentIndex(picker.findData(use))
+        wait_idle(qtbot, window)
     window.choose_model(str(resource_path("demo", "churn_model.py")))
     wait_idle(qtbot, window)
     tp = window.training_panel
