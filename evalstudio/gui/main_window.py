@@ -7,10 +7,11 @@ the widgets; it computes nothing itself.
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from PySide6.QtCore import Qt, QUrl, Slot
+from PySide6.QtCore import QEventLoop, Qt, QUrl, Slot
 from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import (
     QFileDialog,
@@ -474,25 +475,62 @@ class MainWindow(QMainWindow):
                 return
         self._closing = True
         self.status_label.setText("stopping…")
-        if not c.shutdown(60000):
-            # A core call that ignores its cancel token: keep the window rather than abort Python.
+        if not self._stop_jobs(STOP_WAIT_MS):
+            # Code that never returns (a loop in the model's forward() on the real rows) ignores Stop,
+            # and a Python thread cannot be killed: the person decides, the window stays responsive.
+            title = c.runner.current_title or "the running job"
+            if self.confirm("Quit anyway?", (
+                    f"{title.capitalize()} has not stopped {STOP_WAIT_MS // 1000} s after Stop: code in the model "
+                    "file may be stuck (for example a loop in forward() that never returns).\n\nQuit anyway? "
+                    "Checkpoints already written are kept whole; the job's unfinished work is lost.")):
+                self._save_window_state()
+                self._quit_now()
+                event.ignore()  # only reached when _quit_now is replaced (tests)
+                return
             self._closing = False
             self.message_area.show_message(
-                "error", "the running job did not stop within a minute; the window stays open so nothing is lost. "
-                "Try closing again.")
+                "error", f"{title} did not stop; the window stays open so nothing is lost. "
+                "Close the window again to quit anyway.")
             event.ignore()
             return
+        self._save_window_state()
+        event.accept()
+
+    def _stop_jobs(self, timeout_ms: int) -> bool:
+        """Stop every job; wait up to ``timeout_ms`` while the window keeps painting (True: all ended)."""
+        from PySide6.QtWidgets import QApplication
+
+        c = self.controller
+        deadline = time.monotonic() + timeout_ms / 1000
+        while not c.shutdown(20):
+            if time.monotonic() >= deadline:
+                return False
+            QApplication.processEvents(QEventLoop.ProcessEventsFlag.ExcludeUserInputEvents, 30)
+        return True
+
+    def _save_window_state(self) -> None:
         self.settings.set_geometry(self.saveGeometry())
         for view, name in self._remembered_layouts():
             self.settings.set_splitter_states(name, view.layout_state())
         self.settings.set_training_settings(self.training_panel.settings())
         self.settings.sync()
-        event.accept()
+
+    def _quit_now(self) -> None:
+        """End the process at once: the only way past a thread stuck in user code."""
+        import sys
+
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(0)
 
     def _ask(self, title: str, text: str) -> bool:
         answer = QMessageBox.question(self, title, text, QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
                                       QMessageBox.StandardButton.No)
         return answer == QMessageBox.StandardButton.Yes
+
+
+#: How long closing waits for a stopped job before offering to quit anyway.
+STOP_WAIT_MS = 10000
 
 
 def _scrolling(view: QWidget) -> QScrollArea:

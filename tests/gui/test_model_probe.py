@@ -170,3 +170,63 @@ def test_a_named_pipe_chosen_in_the_window_is_refused_instead_of_freezing_it(qtb
     assert window.message_area.level == "error"
     assert "is a named pipe (FIFO), not a regular file" in window.message_area.text
     assert "open that file instead" in window.message_area.text
+
+
+STUCK_ON_REAL_ROWS = textwrap.dedent("""
+    import os, time
+    import torch.nn as nn
+
+    FLAG = {flag!r}
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lin = nn.Linear(8, 1)
+
+        def forward(self, x):
+            while x.shape[0] > 4 and not os.path.exists(FLAG):  # the 2-row probe passes; the real rows hang
+                time.sleep(0.01)
+            return self.lin(x)
+""")
+
+
+@pytest.mark.parametrize("quit_anyway", [False, True])
+def test_closing_while_user_code_ignores_stop_asks_and_never_freezes(qtbot, window, tmp_path, monkeypatch,
+                                                                    quit_anyway):
+    """A forward() that hangs only on the real rows: closing waits a while, then the person decides."""
+    from evalstudio.gui import main_window
+
+    monkeypatch.setattr(main_window, "STOP_WAIT_MS", 600)
+    flag = tmp_path / "release"
+    load_data(qtbot, window)
+    c = window.controller
+    stuck = tmp_path / "stuck.py"
+    stuck.write_text(STUCK_ON_REAL_ROWS.format(flag=str(flag)))
+    window.choose_model(str(stuck))
+    wait_idle(qtbot, window)
+    assert c.model is not None
+    questions: list[str] = []
+    quits: list[bool] = []
+
+    def answer(title: str, _text: str) -> bool:
+        questions.append(title)
+        return True if title == "Stop and quit?" else quit_anyway
+
+    window.confirm = answer
+    monkeypatch.setattr(window, "_quit_now", lambda: quits.append(True))
+    try:
+        window.evaluate()
+        qtbot.waitUntil(lambda: c.busy, timeout=10000)
+        qtbot.wait(300)
+        started = time.monotonic()
+        window.close()
+        assert time.monotonic() - started < 10  # waited about STOP_WAIT_MS, not a minute
+        assert questions[-1:] == ["Quit anyway?"] and questions.count("Quit anyway?") == 1
+        assert window.isVisible() or quit_anyway
+        assert quits == ([True] if quit_anyway else [])
+        if not quit_anyway:
+            assert window.message_area.level == "error" and "did not stop" in window.message_area.text
+            assert "Close the window again" in window.message_area.text
+    finally:
+        flag.write_text("")  # let the thread end, so the test leaves none behind
+    qtbot.waitUntil(lambda: not c.busy, timeout=30000)
