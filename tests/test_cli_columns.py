@@ -107,14 +107,15 @@ def test_kfold_reports_features_and_unseen_per_fold(workdir: Path) -> None:
 def test_held_out_labels_written_differently_are_refused(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """The adult test file writes '>50K.' where the training file writes '>50K': no guessing."""
     adult_like(workdir / "adult.csv", n=200)
-    adult_like(workdir / "adult-test.csv", n=50, seed=1, test_file=True)
+    test = adult_like(workdir / "adult-test.csv", n=50, seed=1, test_file=True)
+    test.write_text("|1x3 Cross validator\n" + test.read_text())  # the test file's first line, as published
     assert main(["train", "--model", "model.py", "--data", "adult.csv", "--out", "run", *FAST]) == 0
     capsys.readouterr()
     assert main(["evaluate", "--model", "model.py", "--checkpoint", "run/best.pt", "--data", "adult-test.csv",
                  "--quiet"]) == 2
     line = one_error_line(capsys)
     assert "'>50K.'" in line and "is not one of the classes (<=50K, >50K)" in line
-    assert "'>50K.' for '>50K'" in line
+    assert "'>50K.' for '>50K'" in line and "line 2." in line  # row 1 is the line below the title
     # written as the training file writes them, the same file evaluates
     Path("adult-fixed.csv").write_text(Path("adult-test.csv").read_text().replace("K.\n", "K\n"))
     assert main(["evaluate", "--model", "model.py", "--checkpoint", "run/best.pt", "--data", "adult-fixed.csv",

@@ -83,3 +83,29 @@ def test_a_quote_never_closed_is_named_with_its_line(tmp_path: Path) -> None:
     path.write_text("\n".join(["a,b,label", *body[:20], '1,"oops,0', *body[20:]]) + "\n")
     with pytest.raises(DataError, match=r"line 22 of .*unclosed.csv opens a quoted value that is never closed"):
         load_csv(path)
+
+
+@pytest.mark.parametrize("header", [True, False])
+def test_a_title_line_with_no_delimiter_is_skipped_with_a_note(tmp_path: Path, header: bool) -> None:
+    """The adult test file starts with '|1x3 Cross validator' above its (headerless) rows."""
+    path = tmp_path / "titled.csv"
+    body = rows()
+    body[7] = "3.5,1,"  # data row 8, line 10 (the title line, then the header when there is one)
+    path.write_text("\n".join(["|1x3 Cross validator", *(["a,b,label"] if header else []), *body]) + "\n")
+    with pytest.raises(DataError, match=rf"row 8, line {9 + header}\b"):
+        load_csv(path)
+    body[7] = "3.5,1,1"
+    path.write_text("\n".join(["|1x3 Cross validator", *(["a,b,label"] if header else []), *body]) + "\n")
+    data = load_csv(path)
+    assert data.n_samples == 30 and data.n_features == 2
+    np.testing.assert_allclose(data.X[:, 0], np.arange(30) * 0.5)
+    assert any("skipped the first line '|1x3 Cross validator'" in n for n in data.notes)
+
+
+@pytest.mark.parametrize("first", ["a,b", "a;b;c;d"])
+def test_a_first_line_with_delimiters_is_never_taken_for_a_title(tmp_path: Path, first: str) -> None:
+    """A header with fewer or more fields than the rows is a ragged file, named as such, not skipped."""
+    path = tmp_path / "ragged.csv"
+    path.write_text("\n".join([first, *rows()]) + "\n")
+    with pytest.raises(DataError, match="fields"):
+        load_csv(path)

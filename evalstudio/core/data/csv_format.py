@@ -238,6 +238,32 @@ def _parse_sample(text: str, delimiter: str, whole: bool) -> list[list[str]]:
     return [r for r in rows if r]
 
 
+def _skip_title(text: str, whole: bool, forced: str | None) -> tuple[str, str]:
+    """A first line that is no row of the table (the adult test file's ``|1x3 Cross validator``):
+    (the rest, that line) when no delimiter splits every line of the sample alike, one splits every
+    line below the first alike into 2 or more fields, and the first line holds no such delimiter and
+    no two fields split by any other; else (text, "")."""
+    first, newline, rest = text.partition("\n")
+    if not newline or not rest.strip() or _consistent(text, whole, forced):
+        return text, ""
+    d = forced or _pick_delimiter(rest, whole)
+    if not _consistent(rest, whole, d) or len(next(csv.reader([first], delimiter=d), [])) != 1:
+        return text, ""
+    # Never a header written with another delimiter ("a;b;c" above comma rows): at most one word.
+    if any(sum(1 for f in next(csv.reader([first], delimiter=o), []) if f.strip()) > 1 for o in DELIMITERS):
+        return text, ""
+    return rest, first.rstrip("\r")
+
+
+def _consistent(text: str, whole: bool, only: str | None = None) -> bool:
+    """Some delimiter (or ``only``) splits every row of the sample into the same number (> 1) of fields."""
+    for d in (only,) if only else DELIMITERS:
+        rows = _parse_sample(text, d, whole)[:200]
+        if rows and len(rows[0]) > 1 and all(len(r) == len(rows[0]) for r in rows):
+            return True
+    return False
+
+
 def _pick_delimiter(text: str, whole: bool) -> str:
     """The delimiter that splits the sample into the same number (> 1) of fields on every row.
 
@@ -337,6 +363,11 @@ def sniff_csv(path: str | os.PathLike[str], *, delimiter: str | None = None) -> 
         forced = forced or excel_sep
     if not text.strip():
         raise DataError(f"{p} holds only comment lines, no data.", hint="Choose a CSV file with data rows.")
+    text, title = _skip_title(text, whole, forced)
+    if title:
+        skip += 1
+        notes.append(f"skipped the first line {title[:60]!r}: it is not a row of the table (no delimiter in it, "
+                     "where every line below splits alike)")
     d = forced or _pick_delimiter(text, whole)
     text, comments = _skip_comments(text, d, whole)
     if comments:
