@@ -156,6 +156,7 @@ class MainWindow(QMainWindow):
         c.status_changed.connect(self.status_label.setText)
         c.message_posted.connect(self.message_area.show_message)
         c.message_cleared.connect(self.message_area.clear_error)
+        c.dataset_changed.connect(self.message_area.retire_notice)
         c.data_failed.connect(self._on_data_failed)
         c.model_failed.connect(self.model_panel.set_failure)
         c.model_load_stopped.connect(self._on_model_load_stopped)

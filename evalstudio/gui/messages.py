@@ -51,6 +51,12 @@ class MessageArea(QFrame):
     def dismiss(self) -> None:
         self.hide()
 
+    @Slot(object)
+    def retire_notice(self, _new_state: object = None) -> None:
+        """Hide a notice (not an error): other data now shows, so a notice about the last run is history."""
+        if self.level == "info":
+            self.hide()
+
     @Slot()
     def clear_error(self) -> None:
         """Hide the banner if it shows an error (a later success made it stale); a notice stays."""

@@ -289,3 +289,23 @@ def test_training_a_new_model_retires_the_audit_of_the_old_one(qtbot, window):
         window.evaluate()  # the new model's audit
     wait_idle(qtbot, window)
     assert not audit.is_empty and audit.audit is not None
+
+
+def test_opening_other_data_retires_the_last_evaluations_notice(qtbot, window, tmp_path):
+    """"576 of 768 rows trained this checkpoint…" is about the data evaluated, not the data opened next."""
+    load_demo(qtbot, window)
+    c = window.controller
+    with qtbot.waitSignal(c.evaluation_finished, timeout=60000):
+        window.evaluate()
+    wait_idle(qtbot, window)
+    area = window.message_area
+    assert area.isVisible() and area.level == "info" and "trained this checkpoint" in area.text
+    window.open_data(str(resource_path("demo", "pima-holdout.csv")))
+    wait_idle(qtbot, window)
+    assert c.data_path.endswith("pima-holdout.csv")
+    assert not area.isVisible()
+    path = tmp_path / "pets.csv"
+    path.write_text(MISSING_CSV)  # an error is not a notice: it shows, and stays after the data changes
+    window.open_data(str(path))
+    wait_idle(qtbot, window)
+    assert area.isVisible() and area.level == "error"
