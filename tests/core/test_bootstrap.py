@@ -112,6 +112,31 @@ def test_resample_weights_are_multinomial_exactly_on_a_tiny_class() -> None:
     assert stats.chisquare(observed, expected).pvalue > 1e-3
 
 
+@pytest.mark.parametrize("lam", [0.02, 0.5, 0.9, 1 - 5 / math.sqrt(700_000)])
+def test_the_byte_draw_keeps_every_counts_probability_exactly(lam: float) -> None:
+    """Every possible (byte, 8 more bits, 16 more bits) gives the count of its 32-bit value: the
+    reordered 8-bit table and the second table reproduce cdf cuts rounded to 2**-32 exactly."""
+    from evalstudio.core.evaluation.resampling import _draw_plan, _poisson_tables, _second_tables
+
+    table, cuts = _poisson_tables(lam)
+    steps, n_full, straddling = _draw_plan(lam)
+    slot, table16 = _second_tables(lam)
+    t = np.frombuffer(table, dtype=np.uint8)
+    u = np.arange(256)
+    fast = sum((u >= s).astype(int) for s in steps) if steps else np.zeros(256, int)
+    # the full cells keep their counts, in order
+    np.testing.assert_array_equal(np.sort(fast[:n_full]), np.sort(t[t != 255]))
+    assert 256 - n_full == straddling.size
+    # each straddling cell, resolved at 16 bits (then 32 where still undecided), is the exact cdf
+    for v in straddling:
+        lows = np.arange(256)
+        c16 = table16[slot[v] * 256 + lows]
+        starts = (int(v) << 24) | (lows << 16)
+        decided = c16 != 255
+        np.testing.assert_array_equal(c16[decided], np.searchsorted(cuts, starts[decided], "right"))
+        np.testing.assert_array_equal(c16[decided], np.searchsorted(cuts, starts[decided] + 0xFFFF, "right"))
+
+
 @pytest.mark.parametrize("n_c", [40, 2000, 200_000])
 def test_resample_weights_have_multinomial_moments(n_c: int) -> None:
     """Mean 1, variance 1 - 1/n, Poisson-like tail: the thinned-Poisson draw is a multinomial."""
@@ -203,6 +228,12 @@ def test_metrics_are_the_same_whatever_the_chunks(monkeypatch: pytest.MonkeyPatc
     for pred in (_predictions(90, 2, 3, ties=True), _predictions(90, 2, 3, dtype=np.float32),
                  _predictions(100, 3, 4, ties=True)):
         _check_against_reference(pred, threshold=0.5, positive=1, n_resamples=4)
+    # the threshold's counts wherever the threshold falls: among positives, in a run of negatives
+    # between two positives, above every positive, below everything
+    pred = _predictions(90, 2, 3, ties=True)
+    for t in (0.0, 0.05, 0.31, float(pred.y_score[5, 1]), 0.77, 0.97, 1.0):
+        _check_against_reference(pred, threshold=t, positive=1, n_resamples=2)
+        _check_against_reference(pred, threshold=t, positive=0, n_resamples=2)
     pred = _predictions(70, 2, 6, ties=True)
     boot = StratifiedBootstrap(pred.y_true, n_resamples=5, seed=2)
     (res,) = resample_metrics([pred], boot, keep_counts=True)

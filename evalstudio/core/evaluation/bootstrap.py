@@ -152,11 +152,9 @@ def _plan(pred: Predictions, boot: StratifiedBootstrap, threshold: float, positi
     binary = pred.task == "binary"
     labels = list(boot.class_offsets)
     columns = []
-    if binary:
-        s = pred.y_score[:, positive]
-        below = (s < s.dtype.type(threshold))[boot.grouped_rows]  # fn on positive rows, tn on the others
-        ind = below[:, None].astype(np.float64)
-        ovr = [OneVsRest(boot, s, positive)]
+    if binary:  # the threshold's counts come with the curves: log loss alone here
+        ind = np.zeros((boot.n_samples, 0))
+        ovr = [OneVsRest(boot, pred.y_score[:, positive], positive)]
     else:
         ind = np.eye(pred.n_classes)[pred.argmax()[boot.grouped_rows]]  # confusion matrix row of each class
         ovr = [OneVsRest(boot, pred.y_score[:, k], k) for k in range(pred.n_classes)]
@@ -179,7 +177,11 @@ def _weighted_sums(part: np.ndarray, cols: np.ndarray) -> np.ndarray:
     """
     out = np.zeros((cols.shape[1], part.shape[1]))
     for a in range(0, part.shape[0], LANE_ROWS):
-        out += np.einsum("nm,nb->mb", cols[a:a + LANE_ROWS], part[a:a + LANE_ROWS].astype(np.float64))
+        block = part[a:a + LANE_ROWS].astype(np.float64)
+        if cols.shape[1] == 1:
+            out[0] += np.einsum("n,nb->b", cols[a:a + LANE_ROWS, 0], block)
+        else:
+            out += np.einsum("nm,nb->mb", cols[a:a + LANE_ROWS], block)
     return out
 
 
@@ -201,25 +203,21 @@ def _fill(plan: _Plan, first: int, parts: list[np.ndarray], top: int) -> dict[st
         kn[:, first:first + b] = o.cumulative(o.neg, o.neg.source(parts, whole), top)
     if plan.binary:
         o = plan.ovr[0]
-        fn, tn = np.zeros(b), np.zeros(b)
-        for label, s in zip(plan.labels, sums):
-            if label == plan.positive:
-                fn = s[1]
-            else:
-                tn = tn + s[1]
+        t = o.sp.dtype.type(plan.threshold)
+        at = (int(o.sp.searchsorted(t, "left")), int(o.sn.searchsorted(t, "left")))
+        auc, ap, fn, tn = o.curves(o.pos.source(parts, whole), o.neg.source(parts, whole), top, at)
         m = binary_metrics_from_count_arrays(tn, o.n_neg - tn, fn, o.n_pos - fn)
         for key in BINARY_DROPPED:
             del m[key]
         out.update(m)
-        out["roc_auc"], out["average_precision"] = o.curves(o.pos.source(parts, whole), o.neg.source(parts, whole),
-                                                            top)
+        out["roc_auc"], out["average_precision"] = auc, ap
     else:
         k = plan.pred.n_classes
         cm = np.zeros((b, k, k))
         for label, s in zip(plan.labels, sums):
             cm[:, label, :] = s[1:].T
         out.update(multiclass_metrics_from_confusions(cm))
-        curves = [o.curves(o.pos.source(parts, whole), o.neg.source(parts, whole), top) for o in plan.ovr]
+        curves = [o.curves(o.pos.source(parts, whole), o.neg.source(parts, whole), top)[:2] for o in plan.ovr]
         out["roc_auc"] = _mean_defined(np.stack([c[0] for c in curves]))
         out["average_precision"] = _mean_defined(np.stack([c[1] for c in curves]))
     out["log_loss"] = sum(s[0] for s in sums) / n

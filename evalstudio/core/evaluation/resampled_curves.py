@@ -83,41 +83,63 @@ class OneVsRest:
             self._chunks[limit] = out
         return self._chunks[limit]
 
-    def curves(self, src_pos: np.ndarray, src_neg: np.ndarray, top: int) -> tuple[np.ndarray, np.ndarray]:
-        """``(roc_auc, average_precision)`` of each resample of a block, as scikit-learn computes them.
+    def curves(self, src_pos: np.ndarray, src_neg: np.ndarray, top: int,
+               at: tuple[int, int] = (0, 0)) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """``(roc_auc, average_precision, pos_below, neg_below)`` of each resample of a block.
 
-        ``src_pos`` / ``src_neg``: the block's weight matrices the sides' rows index; ``top``: the
-        largest weight. ROC AUC is the weighted Mann-Whitney count over (positive, negative) pairs,
-        a tie counting one half, divided by ``n_pos n_neg`` (the trapezoids of ``roc_auc_score``),
-        summed exactly (float64 holds these integer counts and sums below 2**53). Average precision
-        sums, over distinct positive scores, the recall step times the precision there
-        (``average_precision_score``).
+        ``src_pos`` / ``src_neg``: the block's weight matrices the sides' rows index; ``top``: a
+        bound on the weights; ``at = (kp, kn)``: ``pos_below`` / ``neg_below`` count the draws on
+        the ``kp`` lowest positives / ``kn`` lowest negatives (the threshold's false negatives and
+        true negatives, read off the same running sums). ROC AUC is the weighted Mann-Whitney
+        count over (positive, negative) pairs, a tie counting one half, divided by
+        ``n_pos n_neg`` (the trapezoids of ``roc_auc_score``), summed exactly (float64 holds
+        these integer counts and sums below 2**53). Average precision sums, over distinct
+        positive scores, the recall step times the precision there (``average_precision_score``).
         """
+        kp, kn = at
         b = src_pos.shape[1] if self.n_pos else src_neg.shape[1]
+        limit = max(1, min(resampling.LANE_ROWS, 65535 // max(top, 1)))
+
+        def negatives(a: int, z: int) -> np.ndarray:  # draws on sorted negatives a..z-1
+            total = np.zeros(b)
+            for i in range(a, z, 8 * limit):
+                total += column_sums(src_neg.take(self.neg.rows[i:min(z, i + 8 * limit)], axis=0), top)
+            return total
+
         if not self.n_pos:
             nan = np.full(b, np.nan)
-            return nan, nan.copy()
-        limit = max(1, min(resampling.LANE_ROWS, 65535 // max(top, 1)))
+            return nan, nan.copy(), np.zeros(b), negatives(0, kn)
         auc, ap = np.zeros(b), np.zeros(b)
         carry_p, carry_n = np.zeros(b), np.zeros(b)
+        pos_below: np.ndarray | None = None
+        neg_below: np.ndarray | None = None
         done_n = 0  # negatives already counted into carry_n
         for g0, g1 in self.chunks(limit):
             ps, pe = int(self.g_start[g0]), int(self.g_end[g1 - 1])
             ns, ne = int(self.g_lo[g0]), int(self.g_hi[g1 - 1])
-            for a in range(done_n, ns, 8 * limit):  # negatives below this run's scores: totals only
-                carry_n += column_sums(src_neg.take(self.neg.rows[a:min(ns, a + 8 * limit)], axis=0), top)
-            done_n = max(done_n, ns)
+            if ns > done_n:  # negatives below this run's scores: totals only
+                if neg_below is None and kn <= ns:
+                    part = negatives(done_n, kn)
+                    neg_below = carry_n + part
+                    carry_n = neg_below + negatives(kn, ns)
+                else:
+                    carry_n = carry_n + negatives(done_n, ns)
+                done_n = ns
             wp = src_pos.take(self.pos.rows[ps:pe], axis=0)
             cp = exclusive_cumsum(wp, top)
+            if pos_below is None and kp <= pe:
+                pos_below = carry_p + cp[kp - ps]
             if self.distinct:
                 step, below = wp, cp[:-1]
             else:  # counts below each step's first row, and below the run's end
-                at = cp.take(np.append(self.g_start[g0:g1] - ps, pe - ps), axis=0)
-                step, below = at[1:] - at[:-1], at[:-1]
+                rows = cp.take(np.append(self.g_start[g0:g1] - ps, pe - ps), axis=0)
+                step, below = rows[1:] - rows[:-1], rows[:-1]
             run_pos = cp[-1]  # the run's positives: the sum of its steps
             stepf = step.astype(np.float64)
             if ne > ns:
                 cn = exclusive_cumsum(src_neg.take(self.neg.rows[ns:ne], axis=0), top)
+                if neg_below is None and kn <= ne:
+                    neg_below = carry_n + cn[kn - ns]
                 lof = cn.take(self.g_lo[g0:g1] - ns, axis=0).astype(np.float64)
                 auc += np.einsum("gb,gb->b", stepf, lof)
                 if self.cross_ties:  # a tied negative counts one half: sum twice the credit, halve once
@@ -135,13 +157,16 @@ class OneVsRest:
             np.maximum(lof, 1.0, out=lof)  # 0 only where tp = 0 and the step is 0 too
             np.divide(tp, lof, out=tp)
             ap += np.einsum("gb,gb->b", stepf, tp)
-            carry_p += run_pos
+            carry_p = carry_p + run_pos
             carry_n, done_n = next_n, max(done_n, ne)
+        if neg_below is None:  # above every positive score
+            neg_below = carry_n + negatives(done_n, kn)
+        assert pos_below is not None
         if not self.n_neg:
             auc[:] = np.nan
         else:
             auc /= (2.0 if self.cross_ties else 1.0) * self.n_pos * self.n_neg
-        return auc, ap / self.n_pos
+        return auc, ap / self.n_pos, pos_below, neg_below
 
     def cumulative(self, side: _Side, src: np.ndarray, top: int) -> np.ndarray:
         """Every row's count below it (int32, (side.n + 1, b)): what ``keep_counts`` keeps."""

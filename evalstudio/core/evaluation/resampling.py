@@ -19,8 +19,9 @@ Multinomial(n_c, uniform). Independent Poisson(lam) counts conditioned on their 
 Multinomial(S, uniform) for any lam, so drawing Poisson(lam) counts with lam a little below 1
 (``S <= n_c`` with overwhelming probability; otherwise that resample is drawn again) and then
 adding ``n_c - S`` further uniform draws gives exactly Multinomial(n_c, uniform). The Poisson
-counts come from 8-bit table lookups of random bytes, resolved to 32 bits in the few table cells
-that straddle two counts, so each count's probabilities are Poisson's rounded to multiples of 2**-32.
+counts come from an 8-bit table of random bytes (a few comparisons per byte, in cache-sized
+chunks), resolved with 8 and then 16 more bits in the few table cells that straddle two counts,
+so each count's probabilities are Poisson's rounded to multiples of 2**-32.
 
 Numpy only.
 """
@@ -64,8 +65,8 @@ def _poisson_tables(lam: float) -> tuple[bytes, np.ndarray]:
 
     ``cuts32[k]`` is ``round(2**32 * P(X <= k))``; a 32-bit uniform ``u`` maps to the number of
     cuts at or below it. ``table8[u >> 24]`` is that count when the whole 8-bit cell maps to one
-    count, else 255 (then the low 24 bits decide): a lookup through ``bytes.translate``, the
-    fastest table lookup numpy has at hand.
+    count, else 255 (then the low 24 bits decide). :func:`_draw_plan` reorders its cells for
+    numpy's comparisons.
     """
     cuts: list[int] = []
     pmf = math.exp(-lam)
@@ -102,6 +103,23 @@ def _second_tables(lam: float) -> tuple[np.ndarray, np.ndarray]:
     first = np.searchsorted(cuts32, starts, "right")
     last = np.searchsorted(cuts32, starts + (1 << 16) - 1, "right")
     return slot, np.where(first == last, first, _SENTINEL).astype(np.uint8)
+
+
+@lru_cache(maxsize=64)
+def _draw_plan(lam: float) -> tuple[tuple[int, ...], int, np.ndarray]:
+    """``(steps, n_full, straddling)``: the 8-bit table with its cells reordered for numpy.
+
+    The 8-bit cells that map to one count, in their order, come first (``n_full`` of them): a
+    byte ``u < n_full`` has count ``sum(u >= s for s in steps)``, a few comparisons numpy runs
+    without the GIL. The straddling cells follow: byte ``n_full + j`` is the 8-bit cell
+    ``straddling[j]``, resolved with more bits. Each count keeps exactly its probability (every
+    cell is a cell: only their order changes).
+    """
+    table, _ = _poisson_tables(lam)
+    t = np.frombuffer(table, dtype=np.uint8)
+    full = t[t != _SENTINEL]
+    steps = tuple(int(full.searchsorted(k, "left")) for k in range(1, int(full.max()) + 1))
+    return steps, int(full.size), np.flatnonzero(t == _SENTINEL)
 
 
 _LANES = np.uint64(0x0101010101010101)
@@ -160,23 +178,31 @@ def _poisson_counts(rng: np.random.Generator, lam: float, out: np.ndarray) -> np
     if lam == 0.0:
         out[...] = 0
         return np.zeros(b, dtype=np.int64)
-    table, cuts = _poisson_tables(lam)
+    _, cuts = _poisson_tables(lam)
     slot, table16 = _second_tables(lam)
+    steps, n_full, straddling = _draw_plan(lam)
     top_count = len(cuts)
     raw = rng.bit_generator
     flat = out.reshape(-1)
     totals = np.zeros(b, dtype=np.int64)
     step = max(1, _CHUNK // b)
+    scratch = np.empty(min(rows, step) * b, dtype=np.bool_)
     for r in range(0, rows, step):
         a, m = r * b, min(step, rows - r) * b
-        top = bytearray(raw.random_raw((m + 7) // 8))  # m uniform bytes (and a few spare)
-        part = np.frombuffer(top.translate(table), dtype=np.uint8, count=m)
-        unresolved = np.flatnonzero(part == _SENTINEL)
-        dest = flat[a:a + m]
-        dest[...] = part
+        u = raw.random_raw((m + 7) // 8).view(np.uint8)[:m]  # m uniform bytes (and a few spare)
+        dest, hit = flat[a:a + m], scratch[:m]
+        if steps:
+            np.greater_equal(u, steps[0], out=dest.view(np.bool_))
+        else:
+            dest[...] = 0
+        for s in steps[1:]:
+            np.greater_equal(u, s, out=hit)
+            dest += hit.view(np.uint8)
+        np.greater_equal(u, n_full, out=hit)
+        unresolved = np.flatnonzero(hit)
         if unresolved.size:  # ~2 % of cells: the next bits decide
             bits = raw.random_raw(unresolved.size)
-            v = np.frombuffer(top, dtype=np.uint8, count=m)[unresolved]
+            v = straddling[u[unresolved] - n_full]
             second = (bits & np.uint64(0xFF)).astype(np.intp)
             counts = table16[slot[v] * 256 + second]
             still = np.flatnonzero(counts == _SENTINEL)
