@@ -41,8 +41,8 @@ BLOCK_ELEMENTS = 1 << 26
 _MAX_BLOCK = 1024
 _MIN_BLOCK = 8
 _SENTINEL = 255
-#: Rows a byte-lane cumulative sum may cover: 2048 weights of at most 31 stay below 2**16.
-LANE_ROWS = 4096
+#: Rows per run of the running sums (cache-sized; 2048 weights of at most 31 stay below 2**16).
+LANE_ROWS = 2048
 LANE_MAX_WEIGHT = 31
 _CHUNK = 1 << 20  # cells drawn at a time (part of the random stream's definition)
 
