@@ -66,7 +66,8 @@ class OneVsRest:
         self.distinct = self.g_start.size == self.n_pos  # no ties among positives: steps are weights
         self.g_lo = self.sn.searchsorted(self.sp[self.g_start], "left").astype(np.intp)
         self.g_hi = self.sn.searchsorted(self.sp[self.g_start], "right").astype(np.intp)
-        self.cross_ties = bool((self.g_hi != self.g_lo).any())
+        self.tied = np.flatnonzero(self.g_hi != self.g_lo)  # steps with negatives at their score
+        self.cross_ties = bool(self.tied.size)
         self._chunks: dict[int, list[tuple[int, int]]] = {}
 
     def chunks(self, limit: int) -> list[tuple[int, int]]:
@@ -141,9 +142,15 @@ class OneVsRest:
                 if neg_below is None and kn <= ne:
                     neg_below = carry_n + cn[kn - ns]
                 lof = cn.take(self.g_lo[g0:g1] - ns, axis=0).astype(np.float64)
-                auc += np.einsum("gb,gb->b", stepf, lof)
+                credit = np.einsum("gb,gb->b", stepf, lof)
                 if self.cross_ties:  # a tied negative counts one half: sum twice the credit, halve once
-                    auc += np.einsum("gb,gb->b", stepf, cn.take(self.g_hi[g0:g1] - ns, axis=0).astype(np.float64))
+                    auc += 2.0 * credit
+                    t = self.tied[self.tied.searchsorted(g0):self.tied.searchsorted(g1)]  # steps with ties
+                    if t.size:
+                        ties = cn.take(self.g_hi[t] - ns, axis=0) - cn.take(self.g_lo[t] - ns, axis=0)
+                        auc += np.einsum("gb,gb->b", stepf[t - g0], ties.astype(np.float64))
+                else:
+                    auc += credit
                 next_n = carry_n + cn[-1]
             else:
                 lof = np.zeros(step.shape)
