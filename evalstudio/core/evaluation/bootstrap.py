@@ -288,17 +288,16 @@ def resample_metrics(
 
     if stop_now():
         raise Cancelled()
-    done = run_block(0)  # first, alone: it creates every result array (the threads then fill slices)
-    if on_progress is not None:
-        on_progress(done, total)
-    rest = range(1, bootstrap.n_blocks)
-    if n_threads > 1 and len(rest) > 1:
-        # Blocks have their own random streams and write disjoint slices: any number of threads gives
-        # the same numbers. numpy releases the GIL in the heavy calls (take, cumsum, einsum).
+    done = 0
+    blocks = range(bootstrap.n_blocks)
+    if n_threads > 1 and len(blocks) > 1:
+        # Blocks have their own random streams and write disjoint slices (each result array is made
+        # by whichever block comes first: dict.setdefault is atomic): any number of threads gives
+        # the same numbers. numpy releases the GIL in the heavy calls (take, cumsum, comparisons).
         from concurrent.futures import ThreadPoolExecutor
 
         with ThreadPoolExecutor(max_workers=n_threads) as pool:
-            futures = [pool.submit(run_block, i) for i in rest]
+            futures = [pool.submit(run_block, i) for i in blocks]
             for future in futures:
                 if stop_now():
                     for f in futures:
@@ -308,8 +307,8 @@ def resample_metrics(
                 if on_progress is not None:
                     on_progress(done, total)
     else:
-        for i in rest:
-            if stop_now():
+        for i in blocks:
+            if i and stop_now():
                 raise Cancelled()
             done = run_block(i)
             if on_progress is not None:
