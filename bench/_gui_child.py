@@ -14,6 +14,7 @@ import statistics
 import sys
 import tempfile
 import time
+from typing import Any
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("PYQTGRAPH_QT_LIB", "PySide6")
@@ -75,56 +76,8 @@ def slider(n: int) -> dict:
             "set_predictions_s": t_set, "matrix_matches_table": ok}
 
 
-def stall(epochs: int) -> dict:
-    from PySide6.QtWidgets import QApplication
-
-    from evalstudio.app import open_startup_files
-    from evalstudio.gui.main_window import MainWindow
-    from evalstudio.gui.settings import AppSettings
-    from evalstudio.workers.heartbeat import Heartbeat
-
-    app = QApplication.instance() or QApplication([])
-    settings = AppSettings(os.path.join(tempfile.mkdtemp(), "bench.ini"))
-    settings.set_confirm_close_while_running(False)
-    window = MainWindow(settings, confirm=lambda *_: True)
-    window.show()
-    c = window.controller
-    open_startup_files(window, [], demo=True)
-    if not _wait(app, lambda: not c.busy and not c._queue, 120):
-        raise SystemExit("the demo did not load")
-    idle = Heartbeat(interval_ms=10)
-    idle.start()
-    _wait(app, lambda: False, 0.5)
-    idle.stop()
-    window.training_panel.epochs.setValue(epochs)
-    window.training_panel.batch_size.setValue(16)
-    runs = []
-    epoch_times: list[float] = []
-    c.epoch_added.connect(lambda *a: epoch_times.append(time.perf_counter()))
-    for _ in range(2):
-        done: list[object] = []
-        epoch_times.clear()
-        c.training_finished.connect(lambda *a: done.append(1))
-        hb = Heartbeat(interval_ms=10)
-        t_start = time.perf_counter()
-        hb.start()
-        window.train()
-        _wait(app, lambda: bool(done), 300)
-        hb.stop()
-        _wait(app, lambda: not c.busy and not c._queue, 60)
-        runs.append({"max_stall_ms": hb.max_stall_ms, "ticks": hb.n_ticks, "epochs": len(c.history),
-                     **_stall_phases(hb.gaps_ms, t_start, epoch_times, hb.interval_ms)})
-    c.shutdown(30000)
-    window.close()
-    window.deleteLater()
-    app.processEvents()
-    return {"idle_max_stall_ms": idle.max_stall_ms, "runs": runs,
-            "best_max_stall_ms": min(r["max_stall_ms"] for r in runs)}
-
-
-def kstall(epochs: int, folds: int) -> dict:
-    """Largest event-loop stall while k-fold runs in the window: before the first fold lands, while
-    folds stream (from the first fold's result to the last one's), and after it (the pooled result)."""
+def _demo_window() -> tuple[Any, Any, Any, Any]:
+    """The app's window on the bundled demo, loaded and idle; and the idle loop's own stall."""
     from PySide6.QtWidgets import QApplication
 
     from evalstudio.app import open_startup_files
@@ -145,6 +98,49 @@ def kstall(epochs: int, folds: int) -> dict:
     idle.start()
     _wait(app, lambda: False, 0.5)
     idle.stop()
+    return app, window, c, idle
+
+
+def _close(app: Any, window: Any) -> None:
+    window.controller.shutdown(30000)
+    window.close()
+    window.deleteLater()
+    app.processEvents()
+
+
+def stall(epochs: int) -> dict:
+    from evalstudio.workers.heartbeat import Heartbeat
+
+    app, window, c, idle = _demo_window()
+    window.training_panel.epochs.setValue(epochs)
+    window.training_panel.batch_size.setValue(16)
+    runs = []
+    epoch_times: list[float] = []
+    c.epoch_added.connect(lambda *a: epoch_times.append(time.perf_counter()))
+    for _ in range(2):
+        done: list[object] = []
+        epoch_times.clear()
+        c.training_finished.connect(lambda *a: done.append(1))
+        hb = Heartbeat(interval_ms=10)
+        t_start = time.perf_counter()
+        hb.start()
+        window.train()
+        _wait(app, lambda: bool(done), 300)
+        hb.stop()
+        _wait(app, lambda: not c.busy and not c._queue, 60)
+        runs.append({"max_stall_ms": hb.max_stall_ms, "ticks": hb.n_ticks, "epochs": len(c.history),
+                     **_stall_phases(hb.gaps_ms, t_start, epoch_times, hb.interval_ms)})
+    _close(app, window)
+    return {"idle_max_stall_ms": idle.max_stall_ms, "runs": runs,
+            "best_max_stall_ms": min(r["max_stall_ms"] for r in runs)}
+
+
+def kstall(epochs: int, folds: int) -> dict:
+    """Largest event-loop stall while k-fold runs in the window: before the first fold lands, while
+    folds stream (from the first fold's result to the last one's), and after it (the pooled result)."""
+    from evalstudio.workers.heartbeat import Heartbeat
+
+    app, window, c, idle = _demo_window()
     panel = window.training_panel
     panel.set_settings({**panel.settings(), "epochs": epochs, "batch_size": 16, "folds": folds})
     runs = []
@@ -182,10 +178,7 @@ def kstall(epochs: int, folds: int) -> dict:
                      "gui_cpu_ms_per_fold": (1e3 * (fold_cpu[-1] - fold_cpu[0]) / (len(fold_cpu) - 1)
                                              if len(fold_cpu) > 1 else None),
                      "gui_cpu_ms_result": (cpu_end - fold_cpu[-1]) * 1e3 if fold_cpu else None})
-    c.shutdown(30000)
-    window.close()
-    window.deleteLater()
-    app.processEvents()
+    _close(app, window)
     best = min(runs, key=lambda r: r["streaming_max_stall_ms"])
     return {"runs": runs, "best_streaming_max_stall_ms": best["streaming_max_stall_ms"],
             "best_max_stall_ms": min(r["max_stall_ms"] for r in runs), "idle_max_stall_ms": idle.max_stall_ms}
