@@ -220,11 +220,13 @@ def test_multiclass_with_a_class_never_predicted() -> None:
 
 @pytest.mark.parametrize("lane_rows", [1, 3, 7])
 def test_metrics_are_the_same_whatever_the_chunks(monkeypatch: pytest.MonkeyPatch, lane_rows: int) -> None:
-    """Runs of a few rows at a time (carries between runs, gaps of negatives, steps wider than a run)
-    give every metric the reference gives."""
+    """Runs of a few rows at a time (carries between runs, gaps of negatives, steps wider than a run),
+    and the loss summed over a few resamples at a time, give every metric the reference gives."""
+    import evalstudio.core.evaluation.bootstrap as bootstrap
     import evalstudio.core.evaluation.resampling as resampling
 
     monkeypatch.setattr(resampling, "LANE_ROWS", lane_rows)
+    monkeypatch.setattr(bootstrap, "_GEMV_COLUMNS", 3)  # the loss sums a slice of resamples at a time too
     for pred in (_predictions(90, 2, 3, ties=True), _predictions(90, 2, 3, dtype=np.float32),
                  _predictions(100, 3, 4, ties=True)):
         _check_against_reference(pred, threshold=0.5, positive=1, n_resamples=4)

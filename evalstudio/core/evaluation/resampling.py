@@ -36,8 +36,9 @@ import numpy as np
 
 __all__ = ["StratifiedBootstrap", "block_size", "column_sums", "exclusive_cumsum"]
 
-#: A block's weight matrix holds about this many uint8 cells (64 MiB), with 8 to 1024 resamples.
-BLOCK_ELEMENTS = 1 << 26
+#: A block's weight matrix holds about this many uint8 cells (128 MiB), with 8 to 1024 resamples
+#: (above 2**17 rows a block holds fewer than 1024: 128 resamples at 10**6 rows, in 8 blocks).
+BLOCK_ELEMENTS = 1 << 27
 _MAX_BLOCK = 1024
 _MIN_BLOCK = 8
 _SENTINEL = 255
