@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 )
 
 from evalstudio.gui.evaluation._curve_plot import PALETTE, CurvePlot
+from evalstudio.gui.evaluation.metrics_view import number_item
 
 _Index = QModelIndex | QPersistentModelIndex
 
@@ -303,10 +304,10 @@ class KFoldCompareBox(QGroupBox):
         self.table.setRowCount(len(rows) + 1)
         for r, (x, y, d) in enumerate(rows):
             for c, text in enumerate((str(r + 1), f"{x:.4f}", f"{y:.4f}", f"{d:+.4f}")):
-                self.table.setItem(r, c, _cell(text))
+                self.table.setItem(r, c, number_item(text))
         mean_a, mean_b = sum(result.values_a) / len(rows), sum(result.values_b) / len(rows)
         for c, text in enumerate(("mean", f"{mean_a:.4f}", f"{mean_b:.4f}", f"{t.mean:+.4f}")):
-            self.table.setItem(len(rows), c, _cell(text, bold=True))
+            self.table.setItem(len(rows), c, number_item(text, bold=True))
         self.words.setText("\n".join([*(f"note: {n}" for n in result.notes), *kfold_sentences(result)]))
 
     def show_message(self, text: str) -> None:
@@ -316,13 +317,3 @@ class KFoldCompareBox(QGroupBox):
     @Slot()
     def _request(self) -> None:
         self.compare_requested.emit(self.run_a.currentIndex(), self.run_b.currentIndex(), self.metric_pick.currentText())
-
-
-def _cell(text: str, *, bold: bool = False) -> QTableWidgetItem:
-    item = QTableWidgetItem(text)
-    item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-    if bold:
-        font = item.font()
-        font.setBold(True)
-        item.setFont(font)
-    return item

@@ -35,7 +35,6 @@ from PySide6.QtWidgets import (
     QRadioButton,
     QTableView,
     QTableWidget,
-    QTableWidgetItem,
     QTabWidget,
     QVBoxLayout,
     QWidget,
@@ -48,7 +47,7 @@ from evalstudio.gui.evaluation.compare_parts import (
     OverlayCurvePlot,
 )
 from evalstudio.gui.evaluation.confusion_view import ConfusionMatrixView
-from evalstudio.gui.evaluation.metrics_view import metric_name
+from evalstudio.gui.evaluation.metrics_view import metric_name, number_item
 from evalstudio.gui.evaluation.threshold_bar import ThresholdBar
 
 SHOWN_BINARY = ("accuracy", "balanced_accuracy", "precision", "recall", "f1", "specificity", "mcc",
@@ -391,8 +390,7 @@ class CompareView(QWidget):
             values = (_fmt(c.reports[0].metrics.get(k)), _fmt(c.reports[1].metrics.get(k)),
                       "" if d is None else _signed(d.value), interval)
             for col, text in enumerate(values):
-                item = QTableWidgetItem(text)
-                item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+                item = number_item(text)
                 if col < 2:  # each model's own interval, from the same resamples
                     item.setToolTip(_own_interval(c, col, k))
                 self.metrics.setItem(r, col, item)

@@ -26,7 +26,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QSplitter,
     QTableWidget,
-    QTableWidgetItem,
     QTabWidget,
     QVBoxLayout,
     QWidget,
@@ -37,7 +36,7 @@ from evalstudio.core.training.results import CVResult, FoldResult
 from evalstudio.gui.axes import cached_horizontal_grid, whole_number_axes
 from evalstudio.gui.evaluation import _core
 from evalstudio.gui.evaluation._curve_plot import PALETTE, CurvePlot, style_plot
-from evalstudio.gui.evaluation.metrics_view import format_value, interval_text
+from evalstudio.gui.evaluation.metrics_view import format_value, interval_text, number_item
 from evalstudio.gui.evaluation.panel import EvaluationPanel
 
 FOLD_METRICS = tuple(METRIC_LABELS)
@@ -49,17 +48,6 @@ def mean_std_text(stats: dict[str, float] | None) -> str:
     if not stats:
         return "n/a"
     return f"{format_value(stats.get('mean'))} ± {format_value(stats.get('std'))}"
-
-
-def _item(text: str, *, bold: bool = False) -> QTableWidgetItem:
-    item = QTableWidgetItem(text)
-    item.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable)
-    item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-    if bold:
-        f = item.font()
-        f.setBold(True)
-        item.setFont(f)
-    return item
 
 
 def _plot(x_label: str, y_label: str, *, legend: bool = True, whole_x: bool = False) -> pg.PlotWidget:
@@ -210,7 +198,7 @@ class KFoldPanel(QWidget):
                               "so it leans optimistic; the pooled out-of-fold tab has bootstrap intervals.")
         for r in range(self._n_folds + 2):
             for c in range(len(headers)):
-                self.table.setItem(r, c, _item("…" if r < self._n_folds else "", bold=r == self._n_folds))
+                self.table.setItem(r, c, number_item("…" if r < self._n_folds else "", bold=r == self._n_folds))
         self._size_table_columns(headers)
         self._prepare_curves(self._n_folds)
         self._band_hi.setData([], [])

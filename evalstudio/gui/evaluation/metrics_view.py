@@ -51,11 +51,22 @@ def metric_name(key: str) -> str:
     return metric_label(key)
 
 
+def number_item(text: str, *, bold: bool = False) -> QTableWidgetItem:
+    """A read-only table cell for a number: right-aligned, bold for a summary row (mean, total)."""
+    item = _item(text)
+    item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+    if bold:
+        font = item.font()
+        font.setBold(True)
+        item.setFont(font)
+    return item
+
+
 def _item(text: str, *, right: bool = False) -> QTableWidgetItem:
+    if right:
+        return number_item(text)
     item = QTableWidgetItem(text)
     item.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable)
-    if right:
-        item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
     return item
 
 
