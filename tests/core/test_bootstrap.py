@@ -168,6 +168,11 @@ def test_lane_helpers_match_numpy() -> None:
     x = rng.poisson(2.0, (500, 16)).astype(np.uint8)
     x[3, 1] = 200  # above 31: the plain sums take over
     np.testing.assert_array_equal(column_sums(x, 200), x.sum(axis=0))
+    for rows in (64, 65, 127, 1003, 8191, 8192, 16385):  # every lane at its bound: no byte may wrap
+        for top in (1, 7, 12, 31):
+            x = np.full((rows, 16), top, np.uint8)
+            x[::3, 5] = 0
+            np.testing.assert_array_equal(column_sums(x, top), x.sum(axis=0))
     big = np.full((3000, 8), 30, np.uint8)  # 3000 x 30 does not fit 16 bits: int32
     assert exclusive_cumsum(big, 30).dtype == np.int32
     np.testing.assert_array_equal(exclusive_cumsum(big, 30)[-1], 90000)

@@ -176,7 +176,10 @@ def _weighted_sums(part: np.ndarray, cols: np.ndarray) -> np.ndarray:
     A cache-sized slice at a time. One column (binary: the loss alone) is a matrix-vector product
     per slice of at most :data:`_GEMV_COLUMNS` resamples, a size OpenBLAS runs in the calling
     thread (twice as fast as ``einsum`` here; larger ones it spreads over threads that spin after the call
-    and take CPU from the other blocks' threads); several columns go through ``einsum``.
+    and take CPU from the other blocks' threads); several columns go through ``einsum``. ``np.dot``,
+    not ``@``: the same BLAS call, but ``np.dot`` releases the GIL around it and the ``matmul`` ufunc
+    does not (a one-item loop is under numpy's threshold for releasing it), which stalls the other
+    blocks' threads.
     """
     out = np.zeros((cols.shape[1], part.shape[1]))
     for a in range(0, part.shape[0], LANE_ROWS):
@@ -184,7 +187,7 @@ def _weighted_sums(part: np.ndarray, cols: np.ndarray) -> np.ndarray:
         if cols.shape[1] == 1:
             loss = cols[a:a + LANE_ROWS, 0]
             for c in range(0, block.shape[1], _GEMV_COLUMNS):
-                out[0, c:c + _GEMV_COLUMNS] += loss @ block[:, c:c + _GEMV_COLUMNS]
+                out[0, c:c + _GEMV_COLUMNS] += np.dot(loss, block[:, c:c + _GEMV_COLUMNS])
         else:
             out += np.einsum("nm,nb->mb", cols[a:a + LANE_ROWS], block)
     return out

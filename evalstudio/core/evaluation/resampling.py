@@ -129,20 +129,30 @@ _LANES = np.uint64(0x0101010101010101)
 def column_sums(x: np.ndarray, max_weight: int) -> np.ndarray:
     """Column sums of a uint8 matrix (rows, b), int64 of shape (b,).
 
-    With every value at most 31 and ``b`` a multiple of 8, eight rows are added as 64-bit words
-    (eight byte lanes that cannot overflow), then the bytes of those partial sums are added.
+    With every value at most 31 and ``b`` a multiple of 8, rows are added as 64-bit words (eight
+    byte lanes): the first half of the rows to the second half, then again, as long as a lane
+    cannot overflow (``max_weight`` times the rows added stays below 256), each addition one
+    contiguous pass; then the bytes of the few rows left are added. (Adding row ``i`` to row
+    ``i + 1`` instead walks the matrix in runs of ``b / 8`` words, where numpy's per-run cost
+    dominates.)
     """
     rows, b = x.shape
     if max_weight > LANE_MAX_WEIGHT or b % 8 or rows < 64 or not x.flags.c_contiguous:
         return np.asarray(x.sum(axis=0, dtype=np.int64))
-    r8 = rows - rows % 8
-    words = x[:r8].view(np.uint64).reshape(r8 // 8, 8, b // 8)
-    acc = words[:, 0].copy()
-    for j in range(1, 8):
-        acc += words[:, j]
-    out = np.asarray(acc.view(np.uint8).sum(axis=0, dtype=np.int64))
-    if r8 < rows:
-        out += x[r8:].sum(axis=0, dtype=np.int64)
+    out = np.zeros(b, dtype=np.int64)
+    acc = x.view(np.uint64)  # (rows, b // 8)
+    bound = max(int(max_weight), 1)  # no lane of acc exceeds it
+    owned = False  # acc is a scratch copy, not x
+    while 2 * bound <= 255 and acc.shape[0] >= 16:
+        half = acc.shape[0] // 2
+        if acc.shape[0] % 2:  # the odd row out
+            out += acc[-1].view(np.uint8).astype(np.int64)
+        if owned:
+            acc = np.add(acc[:half], acc[half:2 * half], out=acc[:half])
+        else:
+            acc, owned = acc[:half] + acc[half:2 * half], True
+        bound *= 2
+    out += acc.view(np.uint8).sum(axis=0, dtype=np.int64)
     return out
 
 
@@ -180,7 +190,7 @@ def _poisson_counts(rng: np.random.Generator, lam: float, out: np.ndarray) -> np
         out[...] = 0
         return np.zeros(b, dtype=np.int64)
     _, cuts = _poisson_tables(lam)
-    slot, table16 = _second_tables(lam)
+    _, table16 = _second_tables(lam)
     steps, n_full, straddling = _draw_plan(lam)
     top_count = len(cuts)
     raw = rng.bit_generator
@@ -203,12 +213,17 @@ def _poisson_counts(rng: np.random.Generator, lam: float, out: np.ndarray) -> np
         unresolved = np.flatnonzero(hit)
         if unresolved.size:  # ~2 % of cells: the next bits decide
             bits = raw.random_raw(unresolved.size)
-            v = straddling[u[unresolved] - n_full]
-            second = (bits & np.uint64(0xFF)).astype(np.intp)
-            counts = table16[slot[v] * 256 + second]
+            top = u[unresolved]
+            # table16's row of byte n_full + j is straddling cell j's (slot[straddling[j]] == j)
+            index = top.astype(np.intp)
+            index -= n_full
+            index <<= 8
+            index |= bits.astype(np.uint8)  # the low 8 bits (a truncating cast)
+            counts = table16[index]
             still = np.flatnonzero(counts == _SENTINEL)
             if still.size:  # ~0.01 %: all 32 bits
-                u32 = (v[still].astype(np.int64) << 24) | (second[still] << 16)
+                v = straddling[top[still] - n_full].astype(np.int64)
+                u32 = (v << 24) | ((bits[still] & np.uint64(0xFF)).astype(np.int64) << 16)
                 u32 |= ((bits[still] >> np.uint64(8)) & np.uint64(0xFFFF)).astype(np.int64)
                 counts[still] = np.searchsorted(cuts, u32, "right")
             dest[unresolved] = counts
