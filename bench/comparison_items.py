@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from bench.harness import Item, interleaved, median_time
+from bench.harness import Item, cpu_seconds, interleaved, median_time
 
 
 def _scene(n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -93,7 +93,8 @@ def _sklearn_resample(y: np.ndarray, probabilities: list[np.ndarray], idx: np.nd
 
 
 def compare_items(scale: dict[str, Any]) -> list[Item]:
-    from evalstudio.commands._common import interval_threads
+    from evalstudio.commands._common import interval_workers
+    from evalstudio.core.evaluation.bootstrap import fork_is_safe
     from evalstudio.core.evaluation.delong import delong_test
     from evalstudio.core.evaluation.intervals import IntervalSettings
     from evalstudio.core.evaluation.paired_bootstrap import paired_bootstrap
@@ -129,12 +130,15 @@ def compare_items(scale: dict[str, Any]) -> list[Item]:
     # -- paired bootstrap ---------------------------------------------------------------------
     preds = [Predictions(y, np.c_[1 - s, s], ("0", "1")) for s in (a, b)]
     settings = IntervalSettings(resamples=resamples, seed=0)
-    threads = interval_threads()
-    cpu = time.process_time()
-    t_boot, _ = median_time(lambda: result.__setitem__("boot", paired_bootstrap(preds, settings=settings,
-                                                                                n_threads=threads)), 1, warmup=0)
-    cpu = time.process_time() - cpu
+    workers = interval_workers()
+    threads = workers["n_threads"]
     boot = StratifiedBootstrap(y, n_resamples=resamples, seed=0)
+    forked = bool(workers["processes"]) and threads > 1 and boot.n_blocks > 1 and fork_is_safe()
+    how = f"{threads} forked worker processes" if forked else f"{threads} threads"
+    cpu = cpu_seconds()
+    t_boot, _ = median_time(lambda: result.__setitem__("boot", paired_bootstrap(preds, settings=settings,
+                                                                                **workers)), 1, warmup=0)
+    cpu = cpu_seconds() - cpu
     k = min(resamples, int(scale["compare_reference_resamples"]))
     ref_values: list[list[dict[str, float]]] = []
     indices = [boot.indices(r) for r in range(k)]  # drawn outside the timing: the loop gets them for free
@@ -161,7 +165,7 @@ def compare_items(scale: dict[str, Any]) -> list[Item]:
     acc = diffs[0]["accuracy"]
     items.append(Item(
         f"11-paired-bootstrap-{n:.0e}", f"Paired bootstrap, two models, {n:,} rows, {resamples} resamples",
-        f"paired_bootstrap (every metric of both models on the same resamples; {threads} threads as the CLI runs it) "
+        f"paired_bootstrap (every metric of both models on the same resamples; {how} as the CLI runs it) "
         f"vs a scikit-learn loop on the same "
         f"resamples (timed on {k}, scaled to {resamples})",
         "s", t_boot, t_ref_all, "sklearn loop (scaled)", ratio, ">= 50x, same differences to 1e-12",
@@ -170,6 +174,6 @@ def compare_items(scale: dict[str, Any]) -> list[Item]:
              f"{worst_ll:.1e} (log loss: scikit-learn renormalises float32 rows); accuracy B - A "
              f"interval [{acc[0]:+.4f}, {acc[1]:+.4f}]; the loop: {t_loop / k:.2f} s a resample; ours: wall "
              f"{t_boot:.1f} s, CPU {cpu:.1f} s",
-        details={"threads": threads, "cpu_seconds": cpu, "max_abs_diff": worst, "max_abs_diff_log_loss": worst_ll, "reference_resamples": k, "seconds_per_reference_resample": t_loop / k},
+        details={"threads": threads, "processes": forked, "cpu_seconds": cpu, "max_abs_diff": worst, "max_abs_diff_log_loss": worst_ll, "reference_resamples": k, "seconds_per_reference_resample": t_loop / k},
     ))
     return items

@@ -64,6 +64,14 @@ def not_measured(id: str, title: str, target: str, why: str) -> Item:
     return Item(id, title, "not measured", "", None, None, "", None, target, None, note=f"not measured: {why}")
 
 
+def cpu_seconds() -> float:
+    """CPU time of this process and of its children that have ended (the bootstrap's forked workers)."""
+    import os
+
+    t = os.times()
+    return time.process_time() + t.children_user + t.children_system
+
+
 def median_time(fn: Callable[[], Any], repeats: int, *, warmup: int = 1) -> tuple[float, list[float]]:
     """Median wall time of ``fn()`` over ``repeats`` runs after ``warmup`` untimed runs (seconds)."""
     for _ in range(warmup):

@@ -74,6 +74,35 @@ def test_interval_flags(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> N
         assert code == 2 and err.startswith("error:") and word in err and len(err.strip().splitlines()) == 1
 
 
+def test_evaluate_runs_the_bootstrap_in_worker_processes_with_the_same_numbers(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from evalstudio.commands import evaluate
+    from evalstudio.core.evaluation import bootstrap
+
+    if not bootstrap.fork_is_safe():
+        pytest.skip("worker processes are forked on Linux only")
+    forked: list[int] = []
+    real = bootstrap._run_in_processes
+
+    def spy(*args, **kwargs):  # type: ignore[no-untyped-def]
+        left = real(*args, **kwargs)
+        forked.append(len(args[2]) - len(left))
+        return left
+
+    monkeypatch.setattr(bootstrap, "_run_in_processes", spy)
+    results = []
+    for threads in (2, 1):  # 2500 resamples of the demo's rows: three blocks
+        monkeypatch.setattr(evaluate, "interval_threads", lambda threads=threads: threads)
+        js = tmp_path / f"out{threads}.json"
+        code, out, err = run_cli(capsys, "evaluate", "--demo", "--json", str(js), "--resamples", "2500")
+        assert code == 0, err
+        results.append(json.loads(js.read_text()))
+    assert forked == [3]  # two workers ran all three blocks; one thread forks nothing
+    assert results[0]["intervals"] == results[1]["intervals"]
+    assert results[0]["interval"]["resamples"] == 2500
+
+
 def test_calibrate_writes_a_checkpoint_that_evaluate_applies(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     new, js, ev = tmp_path / "calibrated.pt", tmp_path / "cal.json", tmp_path / "ev.json"
     code, out, err = run_cli(capsys, "calibrate", *_pima("--out", str(new), "--json", str(js)))

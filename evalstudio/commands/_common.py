@@ -104,6 +104,13 @@ def interval_threads() -> int:
     return max(1, min(4, os.cpu_count() or 1))
 
 
+def interval_workers() -> dict[str, Any]:
+    """How the CLI runs the bootstrap's blocks: :func:`interval_threads` side by side, in forked
+    processes where that is safe (Linux; no GIL between them), else in threads. The numbers do not
+    depend on it."""
+    return {"n_threads": interval_threads(), "processes": True}
+
+
 def interval_settings(args: argparse.Namespace) -> Any:
     """IntervalSettings from the flags of :func:`add_interval_args`, or None with --no-intervals."""
     from evalstudio.core.evaluation.intervals import IntervalSettings

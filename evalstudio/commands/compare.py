@@ -13,7 +13,7 @@ from evalstudio.commands._common import (
     add_model_timeout_arg,
     check_model_timeout,
     interval_settings,
-    interval_threads,
+    interval_workers,
     write_json,
 )
 from evalstudio.core.errors import EvalStudioError
@@ -143,7 +143,7 @@ def run_models(args: argparse.Namespace) -> int:
     specs = specs_from_args(args)
     threshold = 0.5 if args.threshold is None else args.threshold
     result = run_comparison(specs, args.name, threshold=threshold, intervals=interval_settings(args),
-                            n_threads=interval_threads())
+                            **interval_workers())
     comparison = result.comparison
     if args.json:
         payload = comparison.to_json()

@@ -104,7 +104,8 @@ def run(args: argparse.Namespace) -> int:
         drop_missing=args.drop_missing, device=args.device, batch_size=args.batch_size,
         threshold=args.threshold, positive_class=args.positive_class, mode_audit_passes=args.mode_audit,
         include_training_rows=args.include_training_rows,
-        intervals=interval_settings(args), interval_threads=interval_threads(), calibration_bins=args.calibration_bins,
+        intervals=interval_settings(args), interval_threads=interval_threads(), interval_processes=True,
+        calibration_bins=args.calibration_bins,
         apply_temperature=not args.no_temperature,
         model_timeout=check_model_timeout(args.model_timeout),
     )

@@ -14,7 +14,7 @@ from evalstudio.commands._common import (
     format_report,
     format_table,
     interval_settings,
-    interval_threads,
+    interval_workers,
     roles_from_args,
     write_json,
 )
@@ -108,7 +108,7 @@ def cv_extras(cv: Any, positive: int, settings: Any) -> dict[str, Any]:
     if settings is not None:
         out["fold_intervals"] = fold_mean_intervals([f.metrics for f in cv.folds], settings.confidence)
         out["pooled_intervals"] = bootstrap_intervals(cv.pooled_predictions, positive=positive, settings=settings,
-                                                      n_threads=interval_threads()).intervals()
+                                                      **interval_workers()).intervals()
         out["settings"] = settings
     return out
 

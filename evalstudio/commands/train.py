@@ -21,7 +21,7 @@ from evalstudio.commands._common import (
     format_report,
     format_table,
     interval_settings,
-    interval_threads,
+    interval_workers,
     roles_from_args,
     write_json,
 )
@@ -375,7 +375,7 @@ def _train(args: argparse.Namespace, resume: dict[str, Any] | None, out_dir: Pat
         settings = interval_settings(args)
         if settings is not None:
             intervals = bootstrap_intervals(result.val_predictions, positive=positive, settings=settings,
-                                            n_threads=interval_threads()).intervals()
+                                            **interval_workers()).intervals()
     notes.extend(result.notes)
     temperature = calibrate_run(result) if args.calibrate else None
     if args.json:

@@ -20,7 +20,7 @@ from evalstudio.core.evaluation.batch_metrics import (
     multiclass_metrics_from_confusions,
 )
 from evalstudio.core.errors import Cancelled
-from evalstudio.core.evaluation.bootstrap import resample_metrics
+from evalstudio.core.evaluation.bootstrap import fork_is_safe, resample_metrics
 from evalstudio.core.evaluation.confusion import binary_metrics_from_counts, multiclass_metrics_from_confusion
 from evalstudio.core.evaluation.predictions import Predictions
 from evalstudio.core.evaluation.resampling import (
@@ -292,6 +292,73 @@ def test_threads_give_the_same_numbers() -> None:
         np.testing.assert_array_equal(one.values[key], three.values[key])
     for a, b in zip(one.class_counts, three.class_counts):
         np.testing.assert_array_equal(a.cum_pos, b.cum_pos)
+
+
+needs_fork = pytest.mark.skipif(not fork_is_safe(), reason="worker processes are forked on Linux only")
+
+
+@needs_fork
+@pytest.mark.parametrize("k", [2, 3])
+def test_processes_give_the_same_numbers(k: int) -> None:
+    a = _predictions(600, k, 21)
+    b = Predictions(a.y_true, _predictions(600, k, 22).y_score, a.classes)  # two models: the paired path
+    boot = StratifiedBootstrap(a.y_true, n_resamples=2500, seed=5)  # three blocks, the last one short
+    assert boot.n_blocks == 3
+    one = resample_metrics([a, b], boot)
+    seen: list[tuple[int, int]] = []
+    forked = resample_metrics([a, b], boot, n_threads=2, processes=True, on_progress=lambda d, t: seen.append((d, t)))
+    for x, y in zip(one, forked):
+        assert list(x.values) == list(y.values)
+        for key in x.values:
+            np.testing.assert_array_equal(x.values[key], y.values[key])
+    assert [d for d, _ in seen] == sorted(d for d, _ in seen) and seen[-1] == (2500, 2500) and len(seen) == 3
+
+
+def _dies_on_block_one(token: int, index: int) -> tuple[int, list[dict[str, np.ndarray]]]:
+    """A worker that is killed (as the kernel's out-of-memory killer would) on block 1."""
+    import os
+
+    from evalstudio.core.evaluation import bootstrap
+
+    if index == 1:
+        os._exit(9)
+    plans, boot = bootstrap._FORKED[token]
+    return index, bootstrap._block_values(plans, boot, index)
+
+
+@needs_fork
+def test_a_killed_worker_leaves_its_blocks_to_threads(monkeypatch: pytest.MonkeyPatch) -> None:
+    from evalstudio.core.evaluation import bootstrap
+
+    pred = _predictions(500, 2, 23)
+    boot = StratifiedBootstrap(pred.y_true, n_resamples=3000, seed=1)
+    (one,) = resample_metrics([pred], boot)
+    monkeypatch.setattr(bootstrap, "_forked_block", _dies_on_block_one)
+    seen: list[int] = []
+    (forked,) = resample_metrics([pred], boot, n_threads=2, processes=True, on_progress=lambda d, t: seen.append(d))
+    for key in one.values:
+        np.testing.assert_array_equal(one.values[key], forked.values[key])
+    assert seen[-1] == 3000
+    assert not bootstrap._FORKED  # nothing left behind for later forks
+
+
+@needs_fork
+def test_processes_cancel_and_fall_back_to_threads_for_counts() -> None:
+    from evalstudio.core.evaluation import bootstrap
+
+    pred = _predictions(500, 2, 24)
+    boot = StratifiedBootstrap(pred.y_true, n_resamples=3000, seed=2)
+    seen: list[int] = []
+    with pytest.raises(Cancelled):
+        resample_metrics([pred], boot, n_threads=2, processes=True, should_stop=lambda: bool(seen),
+                         on_progress=lambda d, t: seen.append(d))
+    assert len(seen) == 1 and not bootstrap._FORKED
+    # keep_counts: the counts are built in this process's memory, so threads run the blocks
+    (one,) = resample_metrics([pred], boot, keep_counts=True)
+    (two,) = resample_metrics([pred], boot, keep_counts=True, n_threads=2, processes=True)
+    assert one.counts is not None and two.counts is not None
+    np.testing.assert_array_equal(one.counts.cum_neg, two.counts.cum_neg)
+    np.testing.assert_array_equal(one.values["roc_auc"], two.values["roc_auc"])
 
 
 def test_cancel_and_progress() -> None:

@@ -37,6 +37,8 @@ Numpy only.
 
 from __future__ import annotations
 
+import itertools
+import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -250,6 +252,7 @@ def resample_metrics(
     should_stop: Callable[[], bool] | None = None,
     on_progress: Callable[[int, int], None] | None = None,
     n_threads: int = 1,
+    processes: bool = False,
 ) -> list[ResampledMetrics]:
     """Every metric of each model in ``predictions`` on every resample of ``bootstrap``.
 
@@ -268,6 +271,14 @@ def resample_metrics(
         ``on_progress(done, total)`` resamples after each block (called from the calling thread).
     n_threads : int
         Threads that process blocks of resamples side by side; the results do not depend on it.
+    processes : bool
+        Run the blocks in ``n_threads`` forked worker processes instead of threads (each block's
+        values come back; nothing large is copied: the workers share the parent's memory). Threads
+        of one process wait on each other for the GIL in the calls numpy runs holding it (the
+        running sums), processes do not. Only where ``fork`` is safe (Linux), only without
+        ``keep_counts`` (the counts are the workers' memory) and only with several blocks; otherwise
+        threads. If a worker dies (killed, out of memory), its blocks are run here, in threads.
+        The numbers are the same either way. Not for a process with a Qt event loop (the app).
 
     Returns
     -------
@@ -283,13 +294,16 @@ def resample_metrics(
             raise ValueError("models compared on the same resamples need the same rows and labels")
     total = bootstrap.n_resamples
 
-    def run_block(index: int) -> int:
+    def store(index: int, values: list[dict[str, np.ndarray]]) -> int:
+        """Put block ``index``'s values in place; return its number of resamples."""
         first = index * bootstrap.block
-        parts, top = bootstrap.draw_block(index)
-        for plan in plans:
-            for key, v in _fill(plan, first, parts, top).items():
+        for plan, vals in zip(plans, values):
+            for key, v in vals.items():
                 plan.values.setdefault(key, np.empty(total))[first:first + v.shape[0]] = v
-        return int(first + parts[0].shape[1])
+        return min(total, first + bootstrap.block) - first
+
+    def run_block(index: int) -> int:
+        return store(index, _block_values(plans, bootstrap, index))
 
     def stop_now() -> bool:
         return should_stop is not None and bool(should_stop())
@@ -297,11 +311,19 @@ def resample_metrics(
     if stop_now():
         raise Cancelled()
     done = 0
-    blocks = range(bootstrap.n_blocks)
+    blocks = list(range(bootstrap.n_blocks))
+    if processes and n_threads > 1 and len(blocks) > 1 and not keep_counts and fork_is_safe():
+        def collected(index: int, values: list[dict[str, np.ndarray]]) -> None:
+            nonlocal done
+            done += store(index, values)
+            if on_progress is not None:
+                on_progress(done, total)
+
+        blocks = _run_in_processes(plans, bootstrap, blocks, n_threads, stop_now, collected)
     if n_threads > 1 and len(blocks) > 1:
         # Blocks have their own random streams and write disjoint slices (each result array is made
         # by whichever block comes first: dict.setdefault is atomic): any number of threads gives
-        # the same numbers. numpy releases the GIL in the heavy calls (take, cumsum, comparisons).
+        # the same numbers. numpy releases the GIL in most heavy calls (take, comparisons, astype).
         from concurrent.futures import ThreadPoolExecutor
 
         with ThreadPoolExecutor(max_workers=n_threads) as pool:
@@ -311,14 +333,14 @@ def resample_metrics(
                     for f in futures:
                         f.cancel()
                     raise Cancelled()
-                done = max(done, future.result())
+                done += future.result()
                 if on_progress is not None:
                     on_progress(done, total)
     else:
-        for i in blocks:
-            if i and stop_now():
+        for n, i in enumerate(blocks):
+            if n and stop_now():
                 raise Cancelled()
-            done = run_block(i)
+            done += run_block(i)
             if on_progress is not None:
                 on_progress(done, total)
     results = []
@@ -332,6 +354,74 @@ def resample_metrics(
         results.append(ResampledMetrics(report_keys, plan.threshold if plan.binary else None,
                                         plan.positive if plan.binary else None, counts, class_counts))
     return results
+
+
+def _block_values(plans: Sequence[_Plan], bootstrap: StratifiedBootstrap, index: int) -> list[dict[str, np.ndarray]]:
+    """Every plan's metrics on block ``index`` of ``bootstrap``'s resamples."""
+    parts, top = bootstrap.draw_block(index)
+    return [_fill(plan, index * bootstrap.block, parts, top) for plan in plans]
+
+
+def fork_is_safe() -> bool:
+    """Whether :func:`resample_metrics` may fork worker processes here: Linux, where ``fork`` is
+    the platform's own way (macOS's system libraries are not fork-safe, Windows has no fork)."""
+    import multiprocessing
+
+    return sys.platform.startswith("linux") and "fork" in multiprocessing.get_all_start_methods()
+
+
+#: What forked workers find: each call's plans and resamples under a token (the children inherit
+#: this dictionary as it is when they are forked, so nothing is pickled on the way in).
+_FORKED: dict[int, tuple[Sequence[_Plan], StratifiedBootstrap]] = {}
+_TOKENS = itertools.count()
+
+
+def _forked_block(token: int, index: int) -> tuple[int, list[dict[str, np.ndarray]]]:
+    plans, bootstrap = _FORKED[token]
+    return index, _block_values(plans, bootstrap, index)
+
+
+def _run_in_processes(plans: Sequence[_Plan], bootstrap: StratifiedBootstrap, blocks: list[int], workers: int,
+                      stop_now: Callable[[], bool],
+                      collected: Callable[[int, list[dict[str, np.ndarray]]], None]) -> list[int]:
+    """Run ``blocks`` in forked worker processes, handing each block's values to ``collected`` as
+    it arrives; return the blocks left undone (a worker died: they run in threads after)."""
+    import multiprocessing
+    import warnings
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+    from concurrent.futures.process import BrokenProcessPool
+
+    token = next(_TOKENS)
+    _FORKED[token] = (plans, bootstrap)
+    left = set(blocks)
+    cancelled = False
+    try:
+        with warnings.catch_warnings():
+            # Python 3.12+ warns on fork() in a process with threads (torch's, Qt's): the children
+            # run numpy on inherited arrays and exit, never touching those threads' locks.
+            warnings.simplefilter("ignore", DeprecationWarning)
+            pool = ProcessPoolExecutor(max_workers=min(workers, len(blocks)),
+                                       mp_context=multiprocessing.get_context("fork"))
+            try:
+                futures = [pool.submit(_forked_block, token, i) for i in blocks]
+            except BaseException:
+                pool.shutdown(wait=False, cancel_futures=True)
+                raise
+        try:
+            for future in as_completed(futures):
+                if stop_now():
+                    cancelled = True
+                    raise Cancelled()
+                index, values = future.result()
+                collected(index, values)
+                left.discard(index)
+        except BrokenProcessPool:
+            pass  # a worker was killed: the blocks it did not return run in threads
+        finally:
+            pool.shutdown(wait=not cancelled, cancel_futures=True)
+    finally:
+        del _FORKED[token]
+    return sorted(left)
 
 
 def _report_order(values: dict[str, np.ndarray]) -> dict[str, np.ndarray]:

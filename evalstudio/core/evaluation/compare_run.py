@@ -43,6 +43,7 @@ def run_comparison(
     should_stop: Callable[[], bool] | None = None,
     on_progress: Callable[[int, int], None] | None = None,
     n_threads: int = 1,
+    processes: bool = False,
 ) -> ComparisonOutcome:
     """Evaluate every model and compare them on the rows all of them scored.
 
@@ -66,6 +67,9 @@ def run_comparison(
         Already evaluated models (None where a model still has to be evaluated).
     n_threads : int
         Threads for the bootstrap (the numbers do not depend on it).
+    processes : bool
+        Forked processes instead of threads where that is safe (the CLI; see
+        :func:`~evalstudio.core.evaluation.bootstrap.resample_metrics`).
 
     Raises
     ------
@@ -112,7 +116,7 @@ def run_comparison(
             comparison.n_samples, len(comparison.predictions), intervals.resamples)
         boot = paired_bootstrap(comparison.predictions, threshold=threshold, positive=positive, settings=intervals,
                                 keep_counts=keep, should_stop=should_stop, on_progress=on_progress,
-                                n_threads=n_threads)
+                                n_threads=n_threads, processes=processes)
         comparison = with_bootstrap(comparison, boot)
     return ComparisonOutcome(comparison, tuple(done))
 

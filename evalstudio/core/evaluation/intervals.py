@@ -217,12 +217,14 @@ def bootstrap_intervals(
     should_stop: Callable[[], bool] | None = None,
     on_progress: Callable[[int, int], None] | None = None,
     n_threads: int = 1,
+    processes: bool = False,
 ) -> BootstrapIntervals:
     """Bootstrap every metric of one evaluation (see :func:`resample_metrics` for the parameters)."""
     settings = settings or IntervalSettings()
     boot = StratifiedBootstrap(pred.y_true, n_resamples=settings.resamples, seed=settings.seed)
     (resampled,) = resample_metrics([pred], boot, threshold=threshold, positive=positive, keep_counts=keep_counts,
-                                    should_stop=should_stop, on_progress=on_progress, n_threads=n_threads)
+                                    should_stop=should_stop, on_progress=on_progress, n_threads=n_threads,
+                                    processes=processes)
     return BootstrapIntervals(resampled, settings)
 
 

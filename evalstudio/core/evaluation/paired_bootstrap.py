@@ -99,6 +99,7 @@ def paired_bootstrap(
     should_stop: Callable[[], bool] | None = None,
     on_progress: Callable[[int, int], None] | None = None,
     n_threads: int = 1,
+    processes: bool = False,
 ) -> PairedBootstrap:
     """Resample the paired rows once and evaluate every model on each resample.
 
@@ -115,11 +116,15 @@ def paired_bootstrap(
         threshold (about ``resamples x rows x 4`` bytes per model).
     n_threads : int
         Blocks of resamples processed side by side (the numbers do not depend on it).
+    processes : bool
+        Side by side in forked processes rather than threads where that is safe (see
+        :func:`~evalstudio.core.evaluation.bootstrap.resample_metrics`).
     """
     settings = settings or IntervalSettings()
     boot = StratifiedBootstrap(predictions[0].y_true, n_resamples=settings.resamples, seed=settings.seed)
     resampled = resample_metrics(predictions, boot, threshold=threshold, positive=positive, keep_counts=keep_counts,
-                                 should_stop=should_stop, on_progress=on_progress, n_threads=n_threads)
+                                 should_stop=should_stop, on_progress=on_progress, n_threads=n_threads,
+                                 processes=processes)
     binary = predictions[0].task == "binary"
     return PairedBootstrap(tuple(resampled), settings, float(threshold) if binary else None)
 

@@ -51,6 +51,7 @@ class EvaluationSpec:
     intervals: "IntervalSettings | None" = None
     keep_interval_counts: bool = False  # per-resample counts for intervals at any threshold (the slider)
     interval_threads: int = 1  # threads for the bootstrap (the numbers do not depend on it)
+    interval_processes: bool = False  # forked processes instead of threads where safe (the CLI, not the app)
     calibration_bins: int = 10
     apply_temperature: bool = True  # scale by the checkpoint's temperature when it has one
 
@@ -273,7 +274,7 @@ def _evaluate_loaded(
     if spec.intervals is not None:
         intervals = bootstrap_intervals(predictions, threshold=spec.threshold, positive=positive,
                                         settings=spec.intervals, keep_counts=spec.keep_interval_counts,
-                                        n_threads=spec.interval_threads)
+                                        n_threads=spec.interval_threads, processes=spec.interval_processes)
     audit = None
     if spec.mode_audit_passes > 0:
         X = dataset.X if preprocessing is None else preprocessing.transform(dataset.X)
