@@ -343,6 +343,26 @@ def test_a_killed_worker_leaves_its_blocks_to_threads(monkeypatch: pytest.Monkey
 
 
 @needs_fork
+def test_no_worker_processes_to_be_had_means_threads(monkeypatch: pytest.MonkeyPatch) -> None:
+    import concurrent.futures
+
+    from evalstudio.core.evaluation import bootstrap
+
+    class Refused(concurrent.futures.ProcessPoolExecutor):
+        def submit(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+            raise OSError(11, "Resource temporarily unavailable")  # what fork() says at a process limit
+
+    pred = _predictions(400, 3, 25)
+    boot = StratifiedBootstrap(pred.y_true, n_resamples=2100, seed=3)
+    (one,) = resample_metrics([pred], boot)
+    monkeypatch.setattr(concurrent.futures, "ProcessPoolExecutor", Refused)
+    (two,) = resample_metrics([pred], boot, n_threads=2, processes=True)
+    for key in one.values:
+        np.testing.assert_array_equal(one.values[key], two.values[key])
+    assert not bootstrap._FORKED
+
+
+@needs_fork
 def test_processes_cancel_and_fall_back_to_threads_for_counts() -> None:
     from evalstudio.core.evaluation import bootstrap
 

@@ -385,7 +385,8 @@ def _run_in_processes(plans: Sequence[_Plan], bootstrap: StratifiedBootstrap, bl
                       stop_now: Callable[[], bool],
                       collected: Callable[[int, list[dict[str, np.ndarray]]], None]) -> list[int]:
     """Run ``blocks`` in forked worker processes, handing each block's values to ``collected`` as
-    it arrives; return the blocks left undone (a worker died: they run in threads after)."""
+    it arrives; return the blocks left undone (no worker could be started, or one died: they run in
+    threads after)."""
     import multiprocessing
     import warnings
     from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -404,6 +405,9 @@ def _run_in_processes(plans: Sequence[_Plan], bootstrap: StratifiedBootstrap, bl
                                        mp_context=multiprocessing.get_context("fork"))
             try:
                 futures = [pool.submit(_forked_block, token, i) for i in blocks]
+            except (OSError, BrokenProcessPool):  # no workers to be had (memory, process limits): threads
+                pool.shutdown(wait=False, cancel_futures=True)
+                return sorted(left)
             except BaseException:
                 pool.shutdown(wait=False, cancel_futures=True)
                 raise
