@@ -94,7 +94,7 @@ def _sklearn_resample(y: np.ndarray, probabilities: list[np.ndarray], idx: np.nd
 
 def compare_items(scale: dict[str, Any]) -> list[Item]:
     from evalstudio.commands._common import interval_workers
-    from evalstudio.core.evaluation.bootstrap import fork_is_safe
+    from evalstudio.core.evaluation.bootstrap import runs_in_processes
     from evalstudio.core.evaluation.delong import delong_test
     from evalstudio.core.evaluation.intervals import IntervalSettings
     from evalstudio.core.evaluation.paired_bootstrap import paired_bootstrap
@@ -133,7 +133,7 @@ def compare_items(scale: dict[str, Any]) -> list[Item]:
     workers = interval_workers()
     threads = workers["n_threads"]
     boot = StratifiedBootstrap(y, n_resamples=resamples, seed=0)
-    forked = bool(workers["processes"]) and threads > 1 and boot.n_blocks > 1 and fork_is_safe()
+    forked = runs_in_processes(boot, threads, bool(workers["processes"]))
     how = f"{threads} forked worker processes" if forked else f"{threads} threads"
     cpu = cpu_seconds()
     t_boot, _ = median_time(lambda: result.__setitem__("boot", paired_bootstrap(preds, settings=settings,

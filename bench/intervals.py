@@ -51,7 +51,7 @@ def _sklearn_resample(y: np.ndarray, p: np.ndarray, t: float) -> dict[str, float
 def bootstrap_intervals_item(scale: dict[str, Any]) -> list[Item]:
     from evalstudio.commands._common import interval_workers
     from evalstudio.core.evaluation.intervals import IntervalSettings, bootstrap_intervals
-    from evalstudio.core.evaluation.bootstrap import fork_is_safe
+    from evalstudio.core.evaluation.bootstrap import runs_in_processes
     from evalstudio.core.evaluation.predictions import Predictions
     from evalstudio.core.evaluation.resampling import StratifiedBootstrap
 
@@ -63,7 +63,7 @@ def bootstrap_intervals_item(scale: dict[str, Any]) -> list[Item]:
     boot = StratifiedBootstrap(pred.y_true, n_resamples=resamples, seed=0)
     workers = interval_workers()
     threads = workers["n_threads"]
-    forked = bool(workers["processes"]) and threads > 1 and boot.n_blocks > 1 and fork_is_safe()
+    forked = runs_in_processes(boot, threads, bool(workers["processes"]))
     how = f"{threads} forked worker processes" if forked else f"{threads} threads"
 
     def ours(n_threads: int) -> Any:

@@ -312,7 +312,7 @@ def resample_metrics(
         raise Cancelled()
     done = 0
     blocks = list(range(bootstrap.n_blocks))
-    if processes and n_threads > 1 and len(blocks) > 1 and not keep_counts and fork_is_safe():
+    if runs_in_processes(bootstrap, n_threads, processes, keep_counts):
         def collected(index: int, values: list[dict[str, np.ndarray]]) -> None:
             nonlocal done
             done += store(index, values)
@@ -360,6 +360,13 @@ def _block_values(plans: Sequence[_Plan], bootstrap: StratifiedBootstrap, index:
     """Every plan's metrics on block ``index`` of ``bootstrap``'s resamples."""
     parts, top = bootstrap.draw_block(index)
     return [_fill(plan, index * bootstrap.block, parts, top) for plan in plans]
+
+
+def runs_in_processes(bootstrap: StratifiedBootstrap, n_threads: int, processes: bool,
+                      keep_counts: bool = False) -> bool:
+    """Whether :func:`resample_metrics` with these arguments forks worker processes (else threads,
+    or this thread alone)."""
+    return processes and n_threads > 1 and bootstrap.n_blocks > 1 and not keep_counts and fork_is_safe()
 
 
 def fork_is_safe() -> bool:
