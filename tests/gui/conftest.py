@@ -48,6 +48,13 @@ def wait_idle(qtbot, window, timeout: int = 60000) -> None:
     qtbot.waitUntil(lambda: c.idle, timeout=timeout)
 
 
+def evaluate_and_wait(qtbot, window) -> None:
+    """Evaluate what is loaded, wait for the result and for every job it starts (audit, intervals)."""
+    with qtbot.waitSignal(window.controller.evaluation_finished, timeout=60000):
+        window.evaluate()
+    wait_idle(qtbot, window)
+
+
 def load_demo(qtbot, window) -> None:
     from evalstudio.app import open_startup_files
 

@@ -7,7 +7,7 @@ import pytest
 from PySide6.QtCore import Qt
 
 from evalstudio.workers.heartbeat import Heartbeat
-from tests.gui.conftest import load_demo, wait_idle
+from tests.gui.conftest import evaluate_and_wait, load_demo, wait_idle
 
 
 def test_demo_opens_with_data_model_and_devices(qtbot, window):
@@ -189,9 +189,7 @@ def test_results_in_the_evaluation_tab_never_widen_the_window_past_the_screen(qt
     room = window.screen().availableGeometry()
     assert window.width() <= room.width() and window.height() <= room.height()
     width = window.width()
-    with qtbot.waitSignal(window.controller.evaluation_finished, timeout=60000):
-        window.evaluate()
-    wait_idle(qtbot, window)
+    evaluate_and_wait(qtbot, window)
     qtbot.wait(50)
     assert window.current_view() is window.evaluation_panel
     # The view wants more than it gets here; it scrolls inside its tab instead of growing the window.

@@ -7,14 +7,12 @@ from importlib import metadata
 from PySide6.QtCore import QItemSelectionModel, Qt
 from PySide6.QtGui import QGuiApplication
 
-from tests.gui.conftest import load_demo, wait_idle
+from tests.gui.conftest import evaluate_and_wait, load_demo
 
 
 def _evaluated(qtbot, window):  # noqa: ANN001, ANN202
     load_demo(qtbot, window)
-    with qtbot.waitSignal(window.controller.evaluation_finished, timeout=60000):
-        window.evaluate()
-    wait_idle(qtbot, window)
+    evaluate_and_wait(qtbot, window)
     return window.evaluation_panel
 
 

@@ -13,7 +13,7 @@ import pytest
 from PySide6.QtCore import Qt
 
 from evalstudio.resources import resource_path
-from tests.gui.conftest import load_demo, wait_idle
+from tests.gui.conftest import evaluate_and_wait, load_demo, wait_idle
 
 # A missing label is refused until rows with missing values are dropped (a missing feature cell is filled).
 MISSING_CSV = "a,b,kind\n0,2,5\n1,4,\n0,6,5\n1,8,7\n1,10,5\n0,12,7\n"
@@ -65,7 +65,6 @@ def test_model_failure_keeps_the_model_tab_saying_why_then_a_good_model_clears_i
 
 def test_evaluation_failure_then_success(qtbot, window, monkeypatch):
     load_demo(qtbot, window)
-    c = window.controller
     from evalstudio.core.errors import DataError
     from evalstudio.workers import jobs
 
@@ -82,9 +81,7 @@ def test_evaluation_failure_then_success(qtbot, window, monkeypatch):
     assert window.status_label.text() == "evaluation failed"
     assert window.training_panel.evaluate_button.isEnabled() and not window.training_panel.stop_button.isEnabled()
     monkeypatch.setattr(jobs.EvaluateJob, "work", real)
-    with qtbot.waitSignal(c.evaluation_finished, timeout=60000):
-        window.evaluate()
-    wait_idle(qtbot, window)
+    evaluate_and_wait(qtbot, window)
     assert window.message_area.level != "error" or not window.message_area.isVisible()
     assert window.status_label.text().startswith("evaluated 154 rows")
 
@@ -273,9 +270,7 @@ def test_training_a_new_model_retires_the_audit_of_the_old_one(qtbot, window):
     """The train vs eval mode tab never shows the audit of a model that is no longer loaded."""
     load_demo(qtbot, window)
     c = window.controller
-    with qtbot.waitSignal(c.evaluation_finished, timeout=60000):
-        window.evaluate()
-    wait_idle(qtbot, window)
+    evaluate_and_wait(qtbot, window)
     audit = window.audit_panel
     assert not audit.is_empty and audit.audit is not None
     window.training_panel.epochs.setValue(1)
@@ -285,9 +280,7 @@ def test_training_a_new_model_retires_the_audit_of_the_old_one(qtbot, window):
     assert c.checkpoint_path and c.model is not None
     assert audit.is_empty and audit.audit is None
     assert "model changed" in audit.empty.text() and "Evaluate" in audit.empty.text()
-    with qtbot.waitSignal(c.evaluation_finished, timeout=60000):
-        window.evaluate()  # the new model's audit
-    wait_idle(qtbot, window)
+    evaluate_and_wait(qtbot, window)  # the new model's audit
     assert not audit.is_empty and audit.audit is not None
 
 
@@ -295,9 +288,7 @@ def test_opening_other_data_retires_the_last_evaluations_notice(qtbot, window, t
     """"576 of 768 rows trained this checkpoint…" is about the data evaluated, not the data opened next."""
     load_demo(qtbot, window)
     c = window.controller
-    with qtbot.waitSignal(c.evaluation_finished, timeout=60000):
-        window.evaluate()
-    wait_idle(qtbot, window)
+    evaluate_and_wait(qtbot, window)
     area = window.message_area
     assert area.isVisible() and area.level == "info" and "trained this checkpoint" in area.text
     window.open_data(str(resource_path("demo", "pima-holdout.csv")))
